@@ -1,0 +1,3 @@
+//! The session engine: owns the transport and the protocol machine; every front end drives it.
+
+pub mod event;

@@ -1,0 +1,15 @@
+//! mailtalk: an interactive client for SMTP, LMTP, IMAP and POP3.
+//!
+//! Layers (data flows down, events flow up):
+//! - [`proto`]: sans-I/O protocol machines (bytes in, events out).
+//! - [`net`]: TCP, TLS and STARTTLS transport with deadlines.
+//! - [`engine`]: one session engine that every front end drives.
+//! - [`render`]: the only place that turns server bytes into terminal text and colours.
+
+pub mod cli;
+pub mod engine;
+pub mod net;
+pub mod proto;
+pub mod render;
+pub mod repl;
+pub mod target;

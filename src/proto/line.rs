@@ -1,0 +1,183 @@
+//! A bounded input buffer that splits server bytes into lines (and, for IMAP, raw literal
+//! bytes). It never grows past its limit plus what the caller fed in one call: a line that does
+//! not end within the limit is an error, not an allocation.
+
+use super::{Ending, ProtoError};
+
+/// The longest line accepted from a server (RFC 5321 allows 512 octets; servers exceed it).
+pub const MAX_LINE: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub struct LineBuffer {
+    buf: Vec<u8>,
+    /// Start of the unconsumed bytes in `buf`.
+    start: usize,
+    max_line: usize,
+}
+
+/// One line taken from the buffer, without its ending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawLine {
+    pub bytes: Vec<u8>,
+    pub ending: Ending,
+}
+
+impl Default for LineBuffer {
+    fn default() -> Self {
+        Self::new(MAX_LINE)
+    }
+}
+
+impl LineBuffer {
+    pub fn new(max_line: usize) -> Self {
+        LineBuffer {
+            buf: Vec::new(),
+            start: 0,
+            max_line,
+        }
+    }
+
+    /// Appends bytes read from the server.
+    pub fn push(&mut self, data: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 8192 && self.start * 2 > self.buf.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes fed but not consumed yet.
+    pub fn buffered(&self) -> usize {
+        self.buf.len().saturating_sub(self.start)
+    }
+
+    /// The unconsumed bytes.
+    pub fn peek(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or(&[])
+    }
+
+    /// Drops everything buffered (after a STARTTLS upgrade nothing from before may survive).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+    }
+
+    /// The next complete line, `Ok(None)` if no line ending has arrived yet, or an error when
+    /// more than the limit arrived without a line ending. A line ends at LF; CRLF is the normal
+    /// ending, a bare LF is reported as [`Ending::Lf`]. A CR not followed by LF stays in the
+    /// line's bytes.
+    pub fn next_line(&mut self) -> Result<Option<RawLine>, ProtoError> {
+        let pending = self.peek();
+        match pending.iter().position(|&b| b == b'\n') {
+            Some(pos) => {
+                if pos > self.max_line {
+                    return Err(ProtoError::LineTooLong {
+                        limit: self.max_line,
+                    });
+                }
+                let line = pending.get(..pos).unwrap_or(&[]);
+                let (bytes, ending) = match line.split_last() {
+                    Some((b'\r', rest)) => (rest.to_vec(), Ending::CrLf),
+                    _ => (line.to_vec(), Ending::Lf),
+                };
+                self.start = self.start.saturating_add(pos + 1);
+                Ok(Some(RawLine { bytes, ending }))
+            }
+            None if pending.len() > self.max_line => Err(ProtoError::LineTooLong {
+                limit: self.max_line,
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes up to `n` raw bytes (for IMAP literals).
+    pub fn take(&mut self, n: usize) -> Vec<u8> {
+        let pending = self.peek();
+        let k = n.min(pending.len());
+        let out = pending.get(..k).unwrap_or(&[]).to_vec();
+        self.start = self.start.saturating_add(k);
+        out
+    }
+
+    /// What is left when the stream ended: bytes without a line ending.
+    pub fn take_rest(&mut self) -> Option<Vec<u8>> {
+        if self.buffered() == 0 {
+            return None;
+        }
+        let rest = self.peek().to_vec();
+        self.clear();
+        Some(rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_crlf_and_bare_lf() {
+        let mut b = LineBuffer::new(100);
+        b.push(b"220 hi\r\n250 x\n25");
+        assert_eq!(
+            b.next_line().unwrap(),
+            Some(RawLine {
+                bytes: b"220 hi".to_vec(),
+                ending: Ending::CrLf
+            })
+        );
+        assert_eq!(
+            b.next_line().unwrap(),
+            Some(RawLine {
+                bytes: b"250 x".to_vec(),
+                ending: Ending::Lf
+            })
+        );
+        assert_eq!(b.next_line().unwrap(), None);
+        b.push(b"0 ok\r\n");
+        assert_eq!(b.next_line().unwrap().unwrap().bytes, b"250 ok".to_vec());
+        assert_eq!(b.buffered(), 0);
+    }
+
+    #[test]
+    fn lone_cr_stays_in_line() {
+        let mut b = LineBuffer::new(100);
+        b.push(b"a\rb\r\n");
+        let l = b.next_line().unwrap().unwrap();
+        assert_eq!(l.bytes, b"a\rb".to_vec());
+        assert_eq!(l.ending, Ending::CrLf);
+    }
+
+    #[test]
+    fn too_long_without_newline_is_error() {
+        let mut b = LineBuffer::new(8);
+        b.push(b"123456789");
+        assert_eq!(b.next_line(), Err(ProtoError::LineTooLong { limit: 8 }));
+        let mut b = LineBuffer::new(8);
+        b.push(b"1234567890\r\n");
+        assert!(b.next_line().is_err());
+    }
+
+    #[test]
+    fn take_and_rest() {
+        let mut b = LineBuffer::new(100);
+        b.push(b"hello\r\nrest");
+        assert_eq!(b.take(3), b"hel".to_vec());
+        assert_eq!(b.take(100), b"lo\r\nrest".to_vec());
+        assert_eq!(b.take_rest(), None);
+        b.push(b"cut");
+        assert_eq!(b.take_rest(), Some(b"cut".to_vec()));
+    }
+
+    #[test]
+    fn memory_stays_bounded_when_draining() {
+        let mut b = LineBuffer::new(100);
+        for _ in 0..10_000 {
+            b.push(b"250-aaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+            while b.next_line().unwrap().is_some() {}
+        }
+        assert!(b.buf.capacity() < 64 * 1024);
+    }
+}
