@@ -1,1 +1,152 @@
-//! CLI.
+//! Command-line interface: the one source of truth for flags, also used to generate the man page
+//! and shell completions.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::proto::Protocol;
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "mailtalk",
+    version,
+    about = "Talk to SMTP, LMTP, IMAP and POP3 servers by hand, over TCP, TLS or STARTTLS",
+    long_about = "mailtalk is an interactive client for SMTP, LMTP, IMAP and POP3. It connects over plain \
+TCP, implicit TLS or STARTTLS (verifying certificates by default), shows every line on the wire \
+with highlighting, and knows the protocols: CRLF, IMAP tags and literals, dot-stuffing, \
+multi-line replies, re-asking capabilities after STARTTLS.\n\n\
+When standard input is a terminal mailtalk is a REPL with history and completion; otherwise it \
+reads the same input language line by line, sends each line and waits for its reply, and at \
+the end of input says QUIT (or LOGOUT) for you.",
+    after_help = "Examples:\n  mailtalk smtp://127.0.0.1:25\n  mailtalk --starttls smtp://mx.example.com\n  \
+mailtalk imaps://imap.example.com\n  printf 'EHLO me.test\\nQUIT\\n' | mailtalk smtp://127.0.0.1:25\n\n\
+Lines are prefixed C: (sent) / S: (received) in plaintext, C# / S# inside verified TLS and \
+C! / S! inside TLS that was not verified. Type :help in a session for the meta-commands.\n\n\
+Exit status: 0 session ran, 2 usage error, 3 connection failed or lost, 4 TLS failure \
+(handshake, certificate, STARTTLS not offered or refused), 5 timeout, 6 protocol violation, \
+7 server closed the connection before the input ended."
+)]
+pub struct Cli {
+    /// Where to connect: SCHEME://HOST[:PORT] with scheme smtp (25), submission (587, STARTTLS
+    /// required), smtps (465), lmtp (24), imap (143), imaps (993), pop3 (110) or pop3s (995);
+    /// or HOST[:PORT] with --protocol. IPv6 literals go in brackets: smtp://[::1]:25
+    #[arg(value_name = "TARGET", required_unless_present = "generate")]
+    pub target: Option<String>,
+
+    /// Protocol for a TARGET without scheme
+    #[arg(short = 'p', long, value_enum, value_name = "PROTOCOL")]
+    pub protocol: Option<ProtocolArg>,
+
+    /// Implicit TLS for a TARGET without scheme (like smtps, imaps, pop3s)
+    #[arg(long, conflicts_with = "starttls")]
+    pub tls: bool,
+
+    /// Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the
+    /// session before anything else is sent
+    #[arg(long)]
+    pub starttls: bool,
+
+    /// Do not verify the certificate chain or host name (said loudly on every line: C! / S!)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Extra trust anchors (PEM file) for certificate verification
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Server name to send in SNI and to verify the certificate against (default: the host)
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Seconds allowed for connecting, the TLS handshake and each reply
+    #[arg(short = 't', long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// Name to send with EHLO/LHLO when mailtalk sends it itself (--starttls)
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+
+    /// When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// Use IPv4 addresses only
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 addresses only
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// Do not read or write the history file
+    #[arg(long)]
+    pub no_history: bool,
+
+    /// Write shell completions and the man page into DIR, then exit
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub generate: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolArg {
+    Smtp,
+    Lmtp,
+    Imap,
+    Pop3,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(p: ProtocolArg) -> Protocol {
+        match p {
+            ProtocolArg::Smtp => Protocol::Smtp,
+            ProtocolArg::Lmtp => Protocol::Lmtp,
+            ProtocolArg::Imap => Protocol::Imap,
+            ProtocolArg::Pop3 => Protocol::Pop3,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Exit statuses (documented in the README and the man page).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const EXPECTATION: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const CONNECT: i32 = 3;
+    pub const TLS: i32 = 4;
+    pub const TIMEOUT: i32 = 5;
+    pub const PROTOCOL: i32 = 6;
+    pub const CLOSED: i32 = 7;
+}
+
+/// Writes completions for every supported shell and the man page.
+pub fn generate(dir: &std::path::Path) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let comp = dir.join("completions");
+    let man = dir.join("man");
+    std::fs::create_dir_all(&comp)?;
+    std::fs::create_dir_all(&man)?;
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Elvish,
+        Shell::PowerShell,
+    ] {
+        let mut cmd = Cli::command();
+        clap_complete::generate_to(shell, &mut cmd, "mailtalk", &comp)?;
+    }
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut out)?;
+    std::fs::write(man.join("mailtalk.1"), out)?;
+    Ok(())
+}

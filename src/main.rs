@@ -1,1 +1,124 @@
-fn main() {}
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::Parser;
+
+use mailtalk::cli::{exit, Cli, ColorWhen};
+use mailtalk::engine::Options;
+use mailtalk::net::{Family, TlsOptions};
+use mailtalk::render::Theme;
+use mailtalk::target::{self, TlsMode};
+
+fn main() {
+    std::process::exit(run());
+}
+
+fn usage(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("mailtalk: error: {msg}");
+    exit::USAGE
+}
+
+/// Colours: `--color always|never`, or for auto NO_COLOR (off), CLICOLOR_FORCE (on), else
+/// whether stdout is a terminal.
+fn use_color(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                false
+            } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0")
+            {
+                true
+            } else {
+                std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// The name sent with EHLO/LHLO by default: this machine's host name when it has a dot,
+/// otherwise `localhost`.
+fn default_ehlo() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| {
+            s.contains('.')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        })
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    if let Some(dir) = &cli.generate {
+        return match mailtalk::cli::generate(dir) {
+            Ok(()) => exit::OK,
+            Err(e) => usage(format!("cannot write to {}: {e}", dir.display())),
+        };
+    }
+    let Some(raw_target) = cli.target.as_deref() else {
+        return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)");
+    };
+    let mut target = match target::parse(raw_target, cli.protocol.map(Into::into), cli.tls) {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    if cli.starttls {
+        if target.tls == TlsMode::Implicit {
+            return usage(format!(
+                "--starttls does not go with {raw_target}, which uses implicit TLS"
+            ));
+        }
+        target.tls = TlsMode::StartTls;
+    }
+    if !(cli.timeout.is_finite() && cli.timeout > 0.0 && cli.timeout <= 86_400.0) {
+        return usage("--timeout must be a number of seconds above 0 (at most 86400)");
+    }
+    if let Some(ca) = &cli.ca_file {
+        if !ca.is_file() {
+            return usage(format!("--ca-file {}: no such file", ca.display()));
+        }
+    }
+    let ehlo = cli.ehlo.clone().unwrap_or_else(default_ehlo);
+    if let Err(e) = mailtalk::proto::check_line(ehlo.as_bytes()) {
+        return usage(format!("--ehlo: {e}"));
+    }
+    let opts = Options {
+        target,
+        tls: TlsOptions {
+            insecure: cli.insecure,
+            ca_file: cli.ca_file.clone(),
+            sni: cli.sni.clone(),
+        },
+        timeout: Duration::from_secs_f64(cli.timeout),
+        family: if cli.ipv4 {
+            Family::V4
+        } else if cli.ipv6 {
+            Family::V6
+        } else {
+            Family::Any
+        },
+        ehlo,
+    };
+    let theme = Theme::new(use_color(cli.color));
+    if std::io::stdin().is_terminal() {
+        mailtalk::repl::interactive::run(opts, &theme, !cli.no_history)
+    } else {
+        let stdin = std::io::stdin();
+        let mut input = stdin.lock();
+        mailtalk::repl::run_batch(opts, &theme, &mut input)
+    }
+}

@@ -1,1 +1,205 @@
-//! Target.
+//! The TARGET argument: `SCHEME://HOST[:PORT]`, or `HOST[:PORT]` with `--protocol`.
+
+use crate::proto::Protocol;
+
+/// How the connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP; STARTTLS only when the user asks (`:starttls`).
+    Plain,
+    /// TLS from the first byte (smtps, imaps, pop3s).
+    Implicit,
+    /// STARTTLS right after the greeting, required: any failure ends the session.
+    StartTls,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub protocol: Protocol,
+    /// Host name or IP address (IPv6 without brackets).
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TargetError {
+    #[error(
+        "unknown scheme {0:?} (expected smtp, submission, smtps, lmtp, imap, imaps, pop3 or pop3s)"
+    )]
+    UnknownScheme(String),
+    #[error("no host in {0:?}")]
+    NoHost(String),
+    #[error("invalid port in {0:?}")]
+    BadPort(String),
+    #[error("{0:?} has no scheme: write e.g. smtp://{0} or give --protocol")]
+    NoProtocol(String),
+    #[error("a path, user or query is not supported in {0:?}")]
+    Extra(String),
+}
+
+/// Scheme name, protocol, default port, transport.
+pub const SCHEMES: &[(&str, Protocol, u16, TlsMode)] = &[
+    ("smtp", Protocol::Smtp, 25, TlsMode::Plain),
+    ("submission", Protocol::Smtp, 587, TlsMode::StartTls),
+    ("smtps", Protocol::Smtp, 465, TlsMode::Implicit),
+    ("lmtp", Protocol::Lmtp, 24, TlsMode::Plain),
+    ("imap", Protocol::Imap, 143, TlsMode::Plain),
+    ("imaps", Protocol::Imap, 993, TlsMode::Implicit),
+    ("pop3", Protocol::Pop3, 110, TlsMode::Plain),
+    ("pop3s", Protocol::Pop3, 995, TlsMode::Implicit),
+];
+
+/// The default port of a protocol over a transport (for `HOST` with `--protocol`).
+pub fn default_port(protocol: Protocol, implicit_tls: bool) -> u16 {
+    SCHEMES
+        .iter()
+        .find(|(_, p, _, t)| *p == protocol && (*t == TlsMode::Implicit) == implicit_tls)
+        .map(|(_, _, port, _)| *port)
+        .unwrap_or(25)
+}
+
+/// Parses a TARGET. `protocol` and `implicit_tls` come from `--protocol` / `--tls` and are used
+/// when the target has no scheme.
+pub fn parse(
+    input: &str,
+    protocol: Option<Protocol>,
+    implicit_tls: bool,
+) -> Result<Target, TargetError> {
+    let (scheme, rest) = match input.split_once("://") {
+        Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
+        None => (None, input),
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains('/') || rest.contains('@') || rest.contains('?') {
+        return Err(TargetError::Extra(input.to_string()));
+    }
+    let (proto, default, tls) = match &scheme {
+        Some(s) => {
+            let (_, p, port, t) = SCHEMES
+                .iter()
+                .find(|(name, ..)| name == s)
+                .ok_or_else(|| TargetError::UnknownScheme(s.clone()))?;
+            (*p, *port, *t)
+        }
+        None => {
+            let p = protocol.ok_or_else(|| TargetError::NoProtocol(input.to_string()))?;
+            let t = if implicit_tls {
+                TlsMode::Implicit
+            } else {
+                TlsMode::Plain
+            };
+            (p, default_port(p, implicit_tls), t)
+        }
+    };
+    let (host, port) = split_host_port(rest, input)?;
+    if host.is_empty() {
+        return Err(TargetError::NoHost(input.to_string()));
+    }
+    Ok(Target {
+        protocol: proto,
+        host,
+        port: port.unwrap_or(default),
+        tls,
+    })
+}
+
+fn split_host_port(s: &str, input: &str) -> Result<(String, Option<u16>), TargetError> {
+    let bad = || TargetError::BadPort(input.to_string());
+    if let Some(after) = s.strip_prefix('[') {
+        let (host, tail) = after.split_once(']').ok_or_else(bad)?;
+        let port = match tail.strip_prefix(':') {
+            Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?),
+            None if tail.is_empty() => None,
+            None => return Err(bad()),
+        };
+        return Ok((host.to_string(), port));
+    }
+    // A bare IPv6 literal (several colons) has no port.
+    if s.matches(':').count() > 1 {
+        return Ok((s.to_string(), None));
+    }
+    match s.split_once(':') {
+        Some((h, p)) => {
+            let port = p.parse::<u16>().map_err(|_| bad())?;
+            if port == 0 {
+                return Err(bad());
+            }
+            Ok((h.to_string(), Some(port)))
+        }
+        None => Ok((s.to_string(), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_and_default_ports() {
+        let t = parse("smtp://mx.example.com", None, false).unwrap();
+        assert_eq!(
+            (t.protocol, t.port, t.tls),
+            (Protocol::Smtp, 25, TlsMode::Plain)
+        );
+        let t = parse("submission://mx.example.com", None, false).unwrap();
+        assert_eq!((t.port, t.tls), (587, TlsMode::StartTls));
+        let t = parse("SMTPS://h:2465", None, false).unwrap();
+        assert_eq!((t.port, t.tls), (2465, TlsMode::Implicit));
+        let t = parse("imaps://h", None, false).unwrap();
+        assert_eq!((t.protocol, t.port), (Protocol::Imap, 993));
+        let t = parse("pop3s://h/", None, false).unwrap();
+        assert_eq!((t.protocol, t.port), (Protocol::Pop3, 995));
+        let t = parse("lmtp://h", None, false).unwrap();
+        assert_eq!((t.protocol, t.port), (Protocol::Lmtp, 24));
+    }
+
+    #[test]
+    fn ipv6_and_bare_hosts() {
+        let t = parse("smtp://[::1]:2525", None, false).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 2525));
+        let t = parse("imap://[::1]", None, false).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 143));
+        let t = parse("127.0.0.1:1100", Some(Protocol::Pop3), false).unwrap();
+        assert_eq!(
+            (t.protocol, t.port, t.tls),
+            (Protocol::Pop3, 1100, TlsMode::Plain)
+        );
+        let t = parse("localhost", Some(Protocol::Imap), true).unwrap();
+        assert_eq!((t.port, t.tls), (993, TlsMode::Implicit));
+        let t = parse("::1", Some(Protocol::Smtp), false).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 25));
+    }
+
+    #[test]
+    fn errors() {
+        assert!(matches!(
+            parse("http://x", None, false),
+            Err(TargetError::UnknownScheme(_))
+        ));
+        assert!(matches!(
+            parse("x:25", None, false),
+            Err(TargetError::NoProtocol(_))
+        ));
+        assert!(matches!(
+            parse("smtp://x:99999", None, false),
+            Err(TargetError::BadPort(_))
+        ));
+        assert!(matches!(
+            parse("smtp://x:0", None, false),
+            Err(TargetError::BadPort(_))
+        ));
+        assert!(matches!(
+            parse("smtp://:25", None, false),
+            Err(TargetError::NoHost(_))
+        ));
+        assert!(matches!(
+            parse("imap://u@h", None, false),
+            Err(TargetError::Extra(_))
+        ));
+        assert!(matches!(
+            parse("smtp://[::1", None, false),
+            Err(TargetError::BadPort(_))
+        ));
+    }
+}

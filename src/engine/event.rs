@@ -18,7 +18,12 @@ pub enum EventKind {
     /// Something mailtalk itself says: "connecting to 127.0.0.1:25", "connected".
     Info(String),
     /// A line mailtalk sent (secrets already replaced by `<redacted>`).
-    Sent { display: Vec<u8>, secret: bool },
+    Sent {
+        display: Vec<u8>,
+        secret: bool,
+        /// Content rather than a command: message text, literal or chunk data.
+        content: bool,
+    },
     /// A line (or literal piece) the server sent, exactly.
     Received(ServerLine),
     /// A complete response (after its lines were reported as `Received`).

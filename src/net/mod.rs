@@ -42,3 +42,54 @@ impl TlsInfo {
         self.version.replace("TLSv", "TLS")
     }
 }
+
+mod connect;
+mod tls;
+
+pub use connect::{is_loopback_host, Transport};
+
+use std::path::PathBuf;
+
+/// Which address family `Transport::connect` may use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Family {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+/// How a TLS handshake checks the server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Go on even when the chain or the host name does not verify (the reason is still reported
+    /// in `TlsInfo::verify_error`).
+    pub insecure: bool,
+    /// Extra trust anchors (PEM), added to the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Server name sent in the handshake and checked against the certificate, instead of the host.
+    pub sni: Option<String>,
+}
+
+/// Why a connection or an exchange on it failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    /// The name did not resolve, or has no address of the requested family.
+    #[error("cannot resolve {0}")]
+    Resolve(String),
+    /// Every address failed; the message lists each address and its error.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// What timed out: `connect to 127.0.0.1:25`, `TLS handshake`, `reply`, `send`.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The certificate chain or host name did not verify.
+    #[error("certificate verification failed: {0}")]
+    Certificate(String),
+    /// Any other TLS failure.
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    /// Socket errors after the connection was made.
+    #[error("connection error: {0}")]
+    Io(String),
+}

@@ -263,45 +263,6 @@ impl Capabilities {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn check_line_rejects_cr_lf_nul() {
-        assert_eq!(check_line(b"MAIL FROM:<a@b>"), Ok(()));
-        assert_eq!(check_line(b"a\rb"), Err(CommandError::ForbiddenByte("CR")));
-        assert_eq!(check_line(b"a\nb"), Err(CommandError::ForbiddenByte("LF")));
-        assert_eq!(check_line(b"a\0b"), Err(CommandError::ForbiddenByte("NUL")));
-    }
-
-    #[test]
-    fn capabilities_queries() {
-        let caps = Capabilities {
-            items: vec![
-                "PIPELINING".into(),
-                "SIZE 1000".into(),
-                "AUTH PLAIN LOGIN".into(),
-                "AUTH=CRAM-MD5".into(),
-                "sasl scram-sha-1".into(),
-            ],
-        };
-        assert!(caps.has("size"));
-        assert!(caps.has("AUTH=cram-md5"));
-        assert!(!caps.has("STARTTLS"));
-        assert_eq!(
-            caps.auth_mechanisms(),
-            vec!["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1"]
-        );
-        let before = Capabilities {
-            items: vec!["PIPELINING".into(), "STARTTLS".into()],
-        };
-        let (added, removed) = caps.diff(&before);
-        assert_eq!(added.len(), 4);
-        assert_eq!(removed, vec!["STARTTLS".to_string()]);
-    }
-}
-
 /// The commands of each protocol, for completion and for highlighting what the user types.
 pub fn commands(protocol: Protocol) -> &'static [&'static str] {
     match protocol {
@@ -378,3 +339,42 @@ pub const POP3_COMMANDS: &[&str] = &[
     "USER", "PASS", "APOP", "AUTH", "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "QUIT", "TOP",
     "UIDL", "CAPA", "STLS", "UTF8", "LANG",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_line_rejects_cr_lf_nul() {
+        assert_eq!(check_line(b"MAIL FROM:<a@b>"), Ok(()));
+        assert_eq!(check_line(b"a\rb"), Err(CommandError::ForbiddenByte("CR")));
+        assert_eq!(check_line(b"a\nb"), Err(CommandError::ForbiddenByte("LF")));
+        assert_eq!(check_line(b"a\0b"), Err(CommandError::ForbiddenByte("NUL")));
+    }
+
+    #[test]
+    fn capabilities_queries() {
+        let caps = Capabilities {
+            items: vec![
+                "PIPELINING".into(),
+                "SIZE 1000".into(),
+                "AUTH PLAIN LOGIN".into(),
+                "AUTH=CRAM-MD5".into(),
+                "sasl scram-sha-1".into(),
+            ],
+        };
+        assert!(caps.has("size"));
+        assert!(caps.has("AUTH=cram-md5"));
+        assert!(!caps.has("STARTTLS"));
+        assert_eq!(
+            caps.auth_mechanisms(),
+            vec!["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1"]
+        );
+        let before = Capabilities {
+            items: vec!["PIPELINING".into(), "STARTTLS".into()],
+        };
+        let (added, removed) = caps.diff(&before);
+        assert_eq!(added.len(), 4);
+        assert_eq!(removed, vec!["STARTTLS".to_string()]);
+    }
+}

@@ -1,1 +1,1523 @@
-//! TODO
+//! The SMTP and LMTP client machine (RFC 5321, RFC 2033, RFC 3030 CHUNKING, RFC 4954 AUTH).
+//!
+//! Sans-I/O: [`Smtp::command`] turns a typed line into wire bytes, [`Smtp::feed`] takes what
+//! the server sent and [`Smtp::next_event`] reports it line by line, followed by one
+//! [`Event::Complete`] (or [`Event::Continue`] for 3xx) per awaited reply.
+//!
+//! Every reply line is reported as soon as it arrives. Oddities (mixed codes within one
+//! multi-line reply, lines that are not reply lines, bare LF endings) are reported as
+//! [`Event::Warning`] and do not end the session; a reply over the bounds ([`MAX_REPLY_LINES`],
+//! [`MAX_REPLY_BYTES`]) or a line over [`MAX_LINE`](super::line::MAX_LINE) is a fatal
+//! [`ProtoError`].
+
+use std::collections::VecDeque;
+
+use super::line::LineBuffer;
+use super::{
+    check_line, crlf, Capabilities, CommandError, Ending, Event, LineKind, Outcome, Outgoing,
+    ProtoError, Reply, ServerLine, REDACTED,
+};
+
+/// The most lines one reply may have.
+pub const MAX_REPLY_LINES: usize = 10_000;
+/// The most bytes (line endings included) one reply may have.
+pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
+
+/// How the next typed line is interpreted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A command.
+    Command,
+    /// A line of message content after a 354 reply to DATA; `.` ends the content.
+    Data,
+    /// A SASL response after a 334 reply to AUTH.
+    Auth,
+    /// Raw chunk content after `BDAT n`: `remaining` bytes are still to be sent.
+    Bdat { remaining: u64 },
+}
+
+/// What an awaited reply answers; decides what the reply changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Greeting,
+    Ehlo,
+    Mail,
+    Rcpt,
+    Data,
+    /// The `.` after message content, or the last chunk of a BDAT transfer.
+    DataEnd,
+    Auth,
+    Other,
+}
+
+/// A reply (or, in LMTP, a run of per-recipient replies) still to come.
+#[derive(Clone, Debug)]
+struct Pending {
+    answer: Answer,
+    /// Replies still expected for this command (more than one only for LMTP data ends).
+    replies_left: u32,
+    /// The worst outcome among the replies already received for this command.
+    worst: Option<Outcome>,
+}
+
+impl Pending {
+    fn one(answer: Answer) -> Self {
+        Pending {
+            answer,
+            replies_left: 1,
+            worst: None,
+        }
+    }
+}
+
+/// The reply being assembled from its lines.
+#[derive(Clone, Debug, Default)]
+struct Partial {
+    /// The code of the first line.
+    first_code: Option<u16>,
+    lines: Vec<Vec<u8>>,
+    /// Lines (valid or not) and bytes counted against the bounds.
+    line_count: usize,
+    byte_count: usize,
+    mixed_warned: bool,
+    lf_warned: bool,
+}
+
+/// A parsed reply line.
+struct ReplyLine {
+    code: u16,
+    /// The last line of its reply (a space or nothing after the code).
+    last: bool,
+}
+
+/// The SMTP/LMTP client machine.
+#[derive(Debug)]
+pub struct Smtp {
+    lmtp: bool,
+    input: LineBuffer,
+    mode: Mode,
+    /// Whether the BDAT chunk being sent is the LAST one.
+    bdat_last: bool,
+    caps: Capabilities,
+    helo_name: Option<String>,
+    pending: VecDeque<Pending>,
+    events: VecDeque<Event>,
+    partial: Partial,
+    /// RCPT commands answered 2xx since the last MAIL (LMTP sends one reply for each).
+    accepted_rcpts: u32,
+    /// A fatal error already returned; returned again on every later call.
+    failed: Option<ProtoError>,
+}
+
+impl Smtp {
+    /// A machine for a new connection: it awaits the greeting.
+    pub fn new(lmtp: bool) -> Smtp {
+        let mut pending = VecDeque::new();
+        pending.push_back(Pending::one(Answer::Greeting));
+        Smtp {
+            lmtp,
+            input: LineBuffer::default(),
+            mode: Mode::Command,
+            bdat_last: false,
+            caps: Capabilities::default(),
+            helo_name: None,
+            pending,
+            events: VecDeque::new(),
+            partial: Partial::default(),
+            accepted_rcpts: 0,
+            failed: None,
+        }
+    }
+
+    /// Turns one typed line (without CRLF) into what goes on the wire, according to the mode.
+    pub fn command(&mut self, line: &[u8]) -> Result<Outgoing, CommandError> {
+        check_line(line)?;
+        match self.mode {
+            Mode::Command => Ok(self.command_line(line)),
+            Mode::Data => Ok(self.data_line(line)),
+            Mode::Auth => Ok(self.auth_line(line)),
+            Mode::Bdat { remaining } => self.bdat_line(line, remaining),
+        }
+    }
+
+    /// Hands over bytes the server sent.
+    pub fn feed(&mut self, data: &[u8]) {
+        self.input.push(data);
+    }
+
+    /// The next event, or `Ok(None)` when more bytes are needed. Lines are taken from the input
+    /// one at a time, so after the [`Event::Complete`] of a reply the bytes that followed it are
+    /// still [`buffered`](Smtp::buffered).
+    pub fn next_event(&mut self) -> Result<Option<Event>, ProtoError> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Ok(Some(e));
+            }
+            if let Some(err) = &self.failed {
+                return Err(same_error(err));
+            }
+            let raw = match self.input.next_line() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    self.failed = Some(same_error(&e));
+                    return Err(e);
+                }
+            };
+            if let Err(e) = self.take_line(raw.bytes, raw.ending) {
+                self.failed = Some(same_error(&e));
+                return Err(e);
+            }
+        }
+    }
+
+    /// At the end of the stream: the bytes left without a line ending, as a status line with
+    /// [`Ending::None`].
+    pub fn end_of_stream(&mut self) -> Option<ServerLine> {
+        self.input.take_rest().map(|bytes| ServerLine {
+            bytes,
+            kind: LineKind::Status,
+            ending: Ending::None,
+        })
+    }
+
+    /// Whether a reply is still expected.
+    pub fn awaiting(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// What the last successful EHLO/LHLO advertised.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// Bytes fed but not consumed yet. Bytes left after the reply to STARTTLS are an injection
+    /// attempt (security.md item 2).
+    pub fn buffered(&self) -> usize {
+        self.input.buffered()
+    }
+
+    /// After a TLS handshake: forget the capabilities, every buffered byte, any reply in
+    /// progress and every awaited reply; back to command mode. The EHLO/LHLO name is kept.
+    pub fn reset_for_tls(&mut self) {
+        self.input.clear();
+        self.caps = Capabilities::default();
+        self.mode = Mode::Command;
+        self.bdat_last = false;
+        self.pending.clear();
+        self.events.clear();
+        self.partial = Partial::default();
+        self.accepted_rcpts = 0;
+    }
+
+    /// The argument of the last EHLO/LHLO sent, to send again after STARTTLS.
+    pub fn helo_name(&self) -> Option<&str> {
+        self.helo_name.as_deref()
+    }
+
+    pub fn lmtp(&self) -> bool {
+        self.lmtp
+    }
+
+    fn command_line(&mut self, line: &[u8]) -> Outgoing {
+        let mut out = Outgoing {
+            wire: crlf(line),
+            display: line.to_vec(),
+            secret: false,
+            expects_reply: true,
+            starttls: false,
+        };
+        let mut words = words(line);
+        let verb = words
+            .next()
+            .map(|w| String::from_utf8_lossy(w).to_ascii_uppercase())
+            .unwrap_or_default();
+        let answer = match verb.as_str() {
+            "EHLO" | "LHLO" => {
+                let name = rest_after_first_word(line);
+                self.helo_name = if name.is_empty() {
+                    None
+                } else {
+                    Some(String::from_utf8_lossy(name).into_owned())
+                };
+                self.accepted_rcpts = 0;
+                Answer::Ehlo
+            }
+            "HELO" => {
+                self.caps = Capabilities::default();
+                self.accepted_rcpts = 0;
+                Answer::Other
+            }
+            "STARTTLS" => {
+                out.starttls = true;
+                Answer::Other
+            }
+            "AUTH" => {
+                let mech = words.next();
+                if let (Some(mech), Some(_)) = (mech, words.next()) {
+                    let verb_typed = words_first(line);
+                    let mut display = Vec::new();
+                    display.extend_from_slice(verb_typed);
+                    display.push(b' ');
+                    display.extend_from_slice(mech);
+                    display.push(b' ');
+                    display.extend_from_slice(REDACTED.as_bytes());
+                    out.display = display;
+                    out.secret = true;
+                }
+                Answer::Auth
+            }
+            "DATA" => Answer::Data,
+            "MAIL" => {
+                self.accepted_rcpts = 0;
+                Answer::Mail
+            }
+            "RSET" => {
+                self.accepted_rcpts = 0;
+                Answer::Other
+            }
+            "RCPT" => Answer::Rcpt,
+            "BDAT" => match parse_bdat(line) {
+                Some((size, last)) => {
+                    if size == 0 {
+                        self.pending.push_back(self.data_end(last));
+                    } else {
+                        self.mode = Mode::Bdat { remaining: size };
+                        self.bdat_last = last;
+                        out.expects_reply = false;
+                    }
+                    return out;
+                }
+                None => Answer::Other,
+            },
+            _ => Answer::Other,
+        };
+        self.pending.push_back(Pending::one(answer));
+        out
+    }
+
+    fn data_line(&mut self, line: &[u8]) -> Outgoing {
+        if line == b"." {
+            self.mode = Mode::Command;
+            self.pending.push_back(self.data_end(true));
+            return Outgoing {
+                wire: b".\r\n".to_vec(),
+                display: b".".to_vec(),
+                secret: false,
+                expects_reply: true,
+                starttls: false,
+            };
+        }
+        let mut wire = Vec::with_capacity(line.len().saturating_add(3));
+        if line.starts_with(b".") {
+            wire.push(b'.');
+        }
+        wire.extend_from_slice(line);
+        wire.extend_from_slice(b"\r\n");
+        Outgoing {
+            wire,
+            display: line.to_vec(),
+            secret: false,
+            expects_reply: false,
+            starttls: false,
+        }
+    }
+
+    fn auth_line(&mut self, line: &[u8]) -> Outgoing {
+        self.pending.push_back(Pending::one(Answer::Auth));
+        let cancel = line == b"*";
+        Outgoing {
+            wire: crlf(line),
+            display: if cancel {
+                b"*".to_vec()
+            } else {
+                REDACTED.as_bytes().to_vec()
+            },
+            secret: !cancel,
+            expects_reply: true,
+            starttls: false,
+        }
+    }
+
+    fn bdat_line(&mut self, line: &[u8], remaining: u64) -> Result<Outgoing, CommandError> {
+        let size = u64::try_from(line.len())
+            .ok()
+            .and_then(|n| n.checked_add(2));
+        let left = match size.and_then(|n| remaining.checked_sub(n)) {
+            Some(left) => left,
+            None => {
+                return Err(CommandError::Invalid(format!(
+                    "line is longer than the {remaining} bytes left in the BDAT chunk"
+                )))
+            }
+        };
+        let done = left == 0;
+        if done {
+            self.mode = Mode::Command;
+            self.pending.push_back(self.data_end(self.bdat_last));
+            self.bdat_last = false;
+        } else {
+            self.mode = Mode::Bdat { remaining: left };
+        }
+        Ok(Outgoing {
+            wire: crlf(line),
+            display: line.to_vec(),
+            secret: false,
+            expects_reply: done,
+            starttls: false,
+        })
+    }
+
+    /// What the end of message content awaits: in LMTP, after the final `.` or the LAST chunk,
+    /// one reply per accepted recipient.
+    fn data_end(&self, last: bool) -> Pending {
+        let replies_left = if self.lmtp && last {
+            self.accepted_rcpts.max(1)
+        } else {
+            1
+        };
+        Pending {
+            answer: Answer::DataEnd,
+            replies_left,
+            worst: None,
+        }
+    }
+
+    /// Reports one line and, when it ends a reply, the reply.
+    fn take_line(&mut self, bytes: Vec<u8>, ending: Ending) -> Result<(), ProtoError> {
+        let ending_len = match ending {
+            Ending::CrLf => 2,
+            Ending::Lf => 1,
+            Ending::None => 0,
+        };
+        let p = &mut self.partial;
+        p.line_count = p.line_count.saturating_add(1);
+        p.byte_count = p
+            .byte_count
+            .saturating_add(bytes.len())
+            .saturating_add(ending_len);
+        if p.line_count > MAX_REPLY_LINES {
+            return Err(ProtoError::ResponseTooLong {
+                limit: MAX_REPLY_LINES,
+                unit: "lines",
+            });
+        }
+        if p.byte_count > MAX_REPLY_BYTES {
+            return Err(ProtoError::ResponseTooLong {
+                limit: MAX_REPLY_BYTES,
+                unit: "bytes",
+            });
+        }
+
+        let parsed = parse_reply_line(&bytes);
+        if parsed.is_some() {
+            p.lines.push(bytes.clone());
+        }
+        self.events.push_back(Event::Line(ServerLine {
+            bytes,
+            kind: LineKind::Status,
+            ending,
+        }));
+        let p = &mut self.partial;
+        if ending == Ending::Lf && !p.lf_warned {
+            p.lf_warned = true;
+            self.events.push_back(Event::Warning(
+                "reply line ends with a bare LF instead of CRLF".into(),
+            ));
+        }
+        let Some(ReplyLine { code, last }) = parsed else {
+            self.events.push_back(Event::Warning(
+                "not a valid reply line: expected a three-digit code followed by a space, a \
+                 hyphen or the end of the line"
+                    .into(),
+            ));
+            return Ok(());
+        };
+        match p.first_code {
+            None => p.first_code = Some(code),
+            Some(first) if first != code && !p.mixed_warned => {
+                p.mixed_warned = true;
+                self.events.push_back(Event::Warning(format!(
+                    "multi-line reply mixes codes {first} and {code}"
+                )));
+            }
+            Some(_) => {}
+        }
+        if last {
+            let lines = std::mem::take(&mut self.partial).lines;
+            self.complete(code, lines);
+        }
+        Ok(())
+    }
+
+    /// Applies a complete reply to the state and reports it.
+    fn complete(&mut self, code: u16, lines: Vec<Vec<u8>>) {
+        let outcome = outcome_of(code);
+        let enhanced = lines.last().and_then(|l| enhanced_code(l));
+        let mut reported = outcome;
+        let answer = match self.pending.front_mut() {
+            Some(front) => {
+                let worst = match front.worst {
+                    Some(w) if rank(w) >= rank(outcome) => w,
+                    _ => outcome,
+                };
+                front.worst = Some(worst);
+                front.replies_left = front.replies_left.saturating_sub(1);
+                if front.replies_left > 0 {
+                    // An LMTP per-recipient reply that is not the last one.
+                    return;
+                }
+                reported = worst;
+                let answer = front.answer;
+                self.pending.pop_front();
+                Some(answer)
+            }
+            None => None,
+        };
+        match answer {
+            Some(Answer::Ehlo) if code == 250 => {
+                self.caps = Capabilities {
+                    items: lines
+                        .iter()
+                        .skip(1)
+                        .filter_map(|l| l.get(4..))
+                        .filter(|t| !t.is_empty())
+                        .map(|t| String::from_utf8_lossy(t).into_owned())
+                        .collect(),
+                };
+            }
+            Some(Answer::Rcpt) if outcome == Outcome::Ok => {
+                self.accepted_rcpts = self.accepted_rcpts.saturating_add(1);
+            }
+            Some(Answer::Data) if code == 354 => self.mode = Mode::Data,
+            Some(Answer::Auth) => {
+                self.mode = if code == 334 {
+                    Mode::Auth
+                } else {
+                    Mode::Command
+                };
+            }
+            _ => {}
+        }
+        let reply = Reply {
+            outcome: reported,
+            code: Some(code),
+            enhanced,
+            tag: None,
+            lines,
+        };
+        self.events.push_back(if reported == Outcome::Continue {
+            Event::Continue(reply)
+        } else {
+            Event::Complete(reply)
+        });
+    }
+}
+
+/// The same error again (the error type is not `Clone`).
+fn same_error(e: &ProtoError) -> ProtoError {
+    match e {
+        ProtoError::LineTooLong { limit } => ProtoError::LineTooLong { limit: *limit },
+        ProtoError::ResponseTooLong { limit, unit } => ProtoError::ResponseTooLong {
+            limit: *limit,
+            unit,
+        },
+        ProtoError::BadLiteral(s) => ProtoError::BadLiteral(s.clone()),
+        ProtoError::Violation(s) => ProtoError::Violation(s.clone()),
+    }
+}
+
+/// The outcome a reply code stands for.
+fn outcome_of(code: u16) -> Outcome {
+    match code / 100 {
+        2 => Outcome::Ok,
+        3 => Outcome::Continue,
+        4 => Outcome::TempFail,
+        5 => Outcome::PermFail,
+        _ => Outcome::Unknown,
+    }
+}
+
+/// How bad an outcome is, for combining LMTP per-recipient replies.
+fn rank(o: Outcome) -> u8 {
+    match o {
+        Outcome::Ok => 0,
+        Outcome::Continue => 1,
+        Outcome::Unknown => 2,
+        Outcome::TempFail | Outcome::No => 3,
+        Outcome::PermFail | Outcome::Bad | Outcome::Bye => 4,
+    }
+}
+
+/// Parses `ddd`, `ddd text` or `ddd-text`.
+fn parse_reply_line(line: &[u8]) -> Option<ReplyLine> {
+    let (digits, rest) = line.split_at_checked(3)?;
+    let mut code: u16 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        code = code
+            .checked_mul(10)?
+            .checked_add(u16::from(d.checked_sub(b'0')?))?;
+    }
+    let last = match rest.first() {
+        None | Some(b' ') => true,
+        Some(b'-') => false,
+        Some(_) => return None,
+    };
+    Some(ReplyLine { code, last })
+}
+
+/// The enhanced status code at the start of a reply line's text (RFC 3463: class 2, 4 or 5,
+/// subject and detail of 1 to 3 digits, then a space or the end of the line).
+fn enhanced_code(line: &[u8]) -> Option<String> {
+    let text = line.get(4..)?;
+    let (&class, rest) = text.split_first()?;
+    if !matches!(class, b'2' | b'4' | b'5') {
+        return None;
+    }
+    let rest = rest.strip_prefix(b".")?;
+    let (subject, rest) = number(rest)?;
+    let rest = rest.strip_prefix(b".")?;
+    let (detail, rest) = number(rest)?;
+    if !matches!(rest.first(), None | Some(b' ')) {
+        return None;
+    }
+    Some(format!(
+        "{}.{}.{}",
+        char::from(class),
+        String::from_utf8_lossy(subject),
+        String::from_utf8_lossy(detail)
+    ))
+}
+
+/// One to three leading digits, and what follows them.
+fn number(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=3).contains(&n) {
+        return None;
+    }
+    s.split_at_checked(n)
+}
+
+/// Words separated by spaces or tabs.
+fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(|b| *b == b' ' || *b == b'\t')
+        .filter(|w| !w.is_empty())
+}
+
+fn words_first(line: &[u8]) -> &[u8] {
+    words(line).next().unwrap_or(&[])
+}
+
+/// The text after the first word, without surrounding blanks.
+fn rest_after_first_word(line: &[u8]) -> &[u8] {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
+    let after_start = line.get(start..).unwrap_or(&[]);
+    let word_len = after_start
+        .iter()
+        .position(blank)
+        .unwrap_or(after_start.len());
+    let rest = after_start.get(word_len..).unwrap_or(&[]);
+    let begin = rest.iter().position(|b| !blank(b)).unwrap_or(rest.len());
+    let end = rest
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(begin, |e| e.saturating_add(1));
+    rest.get(begin..end).unwrap_or(&[])
+}
+
+/// `BDAT size [LAST]`: the size and whether this is the last chunk; `None` when malformed.
+fn parse_bdat(line: &[u8]) -> Option<(u64, bool)> {
+    let mut w = words(line).skip(1);
+    let size = w.next()?;
+    if size.is_empty() || !size.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
+    let last = match w.next() {
+        None => false,
+        Some(x) if x.eq_ignore_ascii_case(b"LAST") => true,
+        Some(_) => return None,
+    };
+    if w.next().is_some() {
+        return None;
+    }
+    Some((size, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(s: &mut Smtp) -> Vec<Event> {
+        let mut v = Vec::new();
+        while let Some(e) = s.next_event().unwrap() {
+            v.push(e);
+        }
+        v
+    }
+
+    fn line(b: &[u8]) -> Event {
+        Event::Line(ServerLine {
+            bytes: b.to_vec(),
+            kind: LineKind::Status,
+            ending: Ending::CrLf,
+        })
+    }
+
+    fn reply(outcome: Outcome, code: u16, enhanced: Option<&str>, lines: &[&[u8]]) -> Reply {
+        Reply {
+            outcome,
+            code: Some(code),
+            enhanced: enhanced.map(String::from),
+            tag: None,
+            lines: lines.iter().map(|l| l.to_vec()).collect(),
+        }
+    }
+
+    fn greeted(lmtp: bool) -> Smtp {
+        let mut s = Smtp::new(lmtp);
+        s.feed(b"220 mx.example ESMTP\r\n");
+        drain(&mut s);
+        assert!(!s.awaiting());
+        s
+    }
+
+    /// Sends `cmd`, feeds `server` and returns the events.
+    fn exchange(s: &mut Smtp, cmd: &[u8], server: &[u8]) -> Vec<Event> {
+        let out = s.command(cmd).unwrap();
+        assert!(out.expects_reply);
+        s.feed(server);
+        drain(s)
+    }
+
+    fn last_reply(events: &[Event]) -> Reply {
+        match events.last() {
+            Some(Event::Complete(r)) | Some(Event::Continue(r)) => r.clone(),
+            other => panic!("no reply at the end: {other:?}"),
+        }
+    }
+
+    const EHLO_REPLY: &[u8] = b"250-mx.example Hello\r\n250-SIZE 10240000\r\n250-AUTH PLAIN LOGIN\r\n250-STARTTLS\r\n250 8BITMIME\r\n";
+
+    #[test]
+    fn greeting() {
+        let mut s = Smtp::new(false);
+        assert!(s.awaiting());
+        assert!(!s.lmtp());
+        assert_eq!(s.mode(), Mode::Command);
+        assert_eq!(s.next_event().unwrap(), None);
+        s.feed(b"220 mx.example");
+        assert_eq!(s.next_event().unwrap(), None);
+        assert_eq!(s.buffered(), 14);
+        s.feed(b" ESMTP\r\n");
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                line(b"220 mx.example ESMTP"),
+                Event::Complete(reply(Outcome::Ok, 220, None, &[b"220 mx.example ESMTP"])),
+            ]
+        );
+        assert!(!s.awaiting());
+        assert_eq!(s.buffered(), 0);
+    }
+
+    #[test]
+    fn refusing_greeting_is_permfail() {
+        let mut s = Smtp::new(false);
+        s.feed(b"554 5.3.2 go away\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(
+            last_reply(&ev),
+            reply(
+                Outcome::PermFail,
+                554,
+                Some("5.3.2"),
+                &[b"554 5.3.2 go away"]
+            )
+        );
+    }
+
+    fn ehlo_events() -> Vec<Event> {
+        vec![
+            line(b"250-mx.example Hello"),
+            line(b"250-SIZE 10240000"),
+            line(b"250-AUTH PLAIN LOGIN"),
+            line(b"250-STARTTLS"),
+            line(b"250 8BITMIME"),
+            Event::Complete(reply(
+                Outcome::Ok,
+                250,
+                None,
+                &[
+                    b"250-mx.example Hello",
+                    b"250-SIZE 10240000",
+                    b"250-AUTH PLAIN LOGIN",
+                    b"250-STARTTLS",
+                    b"250 8BITMIME",
+                ],
+            )),
+        ]
+    }
+
+    #[test]
+    fn ehlo_reply_in_one_chunk() {
+        let mut s = greeted(false);
+        let out = s.command(b"EHLO client.example").unwrap();
+        assert_eq!(out.wire, b"EHLO client.example\r\n");
+        assert_eq!(out.display, b"EHLO client.example");
+        assert!(out.expects_reply && !out.secret && !out.starttls);
+        assert!(s.awaiting());
+        s.feed(EHLO_REPLY);
+        assert_eq!(drain(&mut s), ehlo_events());
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn ehlo_reply_byte_by_byte_reports_each_line_at_once() {
+        let mut s = greeted(false);
+        s.command(b"EHLO client.example").unwrap();
+        let mut events = Vec::new();
+        let mut lines_seen = 0;
+        for &b in EHLO_REPLY {
+            s.feed(&[b]);
+            let ev = drain(&mut s);
+            if b == b'\n' {
+                // Each line is reported as soon as its ending arrives.
+                assert!(matches!(ev.first(), Some(Event::Line(_))), "{ev:?}");
+                lines_seen += 1;
+                if lines_seen < 5 {
+                    assert_eq!(ev.len(), 1);
+                    assert!(s.awaiting());
+                }
+            } else {
+                assert!(ev.is_empty());
+            }
+            events.extend(ev);
+        }
+        assert_eq!(events, ehlo_events());
+        assert!(!s.awaiting());
+        assert_eq!(s.capabilities().items.len(), 4);
+    }
+
+    #[test]
+    fn capabilities_from_ehlo() {
+        let mut s = greeted(false);
+        assert!(s.capabilities().is_empty());
+        assert_eq!(s.helo_name(), None);
+        exchange(&mut s, b"ehlo  client.example ", EHLO_REPLY);
+        assert_eq!(
+            s.capabilities().items,
+            vec!["SIZE 10240000", "AUTH PLAIN LOGIN", "STARTTLS", "8BITMIME"]
+        );
+        assert!(s.capabilities().has("starttls"));
+        assert_eq!(s.capabilities().auth_mechanisms(), vec!["PLAIN", "LOGIN"]);
+        assert_eq!(s.helo_name(), Some("client.example"));
+
+        // A failed EHLO leaves them alone; HELO forgets them.
+        exchange(&mut s, b"EHLO other", b"500 5.5.1 no\r\n");
+        assert_eq!(s.capabilities().items.len(), 4);
+        exchange(&mut s, b"HELO other", b"250 mx.example\r\n");
+        assert!(s.capabilities().is_empty());
+
+        // A single-line 250 has no capabilities.
+        exchange(&mut s, b"EHLO x", EHLO_REPLY);
+        exchange(&mut s, b"EHLO x", b"250 mx.example\r\n");
+        assert!(s.capabilities().is_empty());
+    }
+
+    #[test]
+    fn mixed_codes_are_flagged_once_and_the_last_code_decides() {
+        let mut s = greeted(false);
+        let ev = exchange(&mut s, b"NOOP", b"250-a\r\n550-b\r\n451 c\r\n");
+        assert_eq!(
+            ev,
+            vec![
+                line(b"250-a"),
+                line(b"550-b"),
+                Event::Warning("multi-line reply mixes codes 250 and 550".into()),
+                line(b"451 c"),
+                Event::Complete(reply(
+                    Outcome::TempFail,
+                    451,
+                    None,
+                    &[b"250-a", b"550-b", b"451 c"]
+                )),
+            ]
+        );
+        // The next reply starts clean.
+        let ev = exchange(&mut s, b"NOOP", b"250-a\r\n250 b\r\n");
+        assert_eq!(ev.len(), 3);
+        assert!(!ev.iter().any(|e| matches!(e, Event::Warning(_))));
+    }
+
+    #[test]
+    fn invalid_lines_are_shown_flagged_and_skipped() {
+        let mut s = greeted(false);
+        s.command(b"NOOP").unwrap();
+        s.feed(b"hello\r\n25\r\n250x\r\n2a0 x\r\n\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(ev.len(), 10);
+        for pair in ev.chunks(2) {
+            assert!(matches!(&pair[0], Event::Line(l) if l.kind == LineKind::Status));
+            assert!(
+                matches!(&pair[1], Event::Warning(w) if w.starts_with("not a valid reply line"))
+            );
+        }
+        assert_eq!(ev[0], line(b"hello"));
+        assert_eq!(ev[8], line(b""));
+        assert!(s.awaiting());
+        s.feed(b"250\r\n");
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                line(b"250"),
+                Event::Complete(reply(Outcome::Ok, 250, None, &[b"250"]))
+            ]
+        );
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn invalid_line_inside_a_multi_line_reply_is_not_part_of_it() {
+        let mut s = greeted(false);
+        let ev = exchange(&mut s, b"NOOP", b"250-a\r\njunk\r\n250 b\r\n");
+        assert_eq!(
+            last_reply(&ev),
+            reply(Outcome::Ok, 250, None, &[b"250-a", b"250 b"])
+        );
+        assert_eq!(ev.len(), 5);
+    }
+
+    #[test]
+    fn bare_lf_is_kept_and_flagged_once_per_reply() {
+        let mut s = greeted(false);
+        let ev = exchange(&mut s, b"NOOP", b"250-a\n250 b\n");
+        let lf = |b: &[u8]| {
+            Event::Line(ServerLine {
+                bytes: b.to_vec(),
+                kind: LineKind::Status,
+                ending: Ending::Lf,
+            })
+        };
+        assert_eq!(
+            ev,
+            vec![
+                lf(b"250-a"),
+                Event::Warning("reply line ends with a bare LF instead of CRLF".into()),
+                lf(b"250 b"),
+                Event::Complete(reply(Outcome::Ok, 250, None, &[b"250-a", b"250 b"])),
+            ]
+        );
+        let ev = exchange(&mut s, b"NOOP", b"250 c\n");
+        assert_eq!(ev.len(), 3);
+        assert!(matches!(ev[1], Event::Warning(_)));
+    }
+
+    #[test]
+    fn outcomes_by_class() {
+        let mut s = greeted(false);
+        for (bytes, outcome, code) in [
+            (&b"250 ok\r\n"[..], Outcome::Ok, 250),
+            (b"354 go\r\n", Outcome::Continue, 354),
+            (b"421 bye\r\n", Outcome::TempFail, 421),
+            (b"552 big\r\n", Outcome::PermFail, 552),
+            (b"199 odd\r\n", Outcome::Unknown, 199),
+            (b"999 odd\r\n", Outcome::Unknown, 999),
+            (b"000\r\n", Outcome::Unknown, 0),
+        ] {
+            let ev = exchange(&mut s, b"NOOP", bytes);
+            let r = last_reply(&ev);
+            assert_eq!((r.outcome, r.code), (outcome, Some(code)));
+            if outcome == Outcome::Continue {
+                assert!(matches!(ev.last(), Some(Event::Continue(_))));
+            } else {
+                assert!(matches!(ev.last(), Some(Event::Complete(_))));
+            }
+            assert_eq!(s.mode(), Mode::Command);
+        }
+    }
+
+    #[test]
+    fn enhanced_status_codes() {
+        let mut s = greeted(false);
+        for (bytes, want) in [
+            (&b"250 2.1.0 Ok\r\n"[..], Some("2.1.0")),
+            (b"550 5.7.1\r\n", Some("5.7.1")),
+            (b"451 4.123.456 later\r\n", Some("4.123.456")),
+            (b"250-2.0.0 first\r\n250 done\r\n", None),
+            (b"250-first\r\n250 2.6.0 done\r\n", Some("2.6.0")),
+            (b"250 2.0\r\n", None),
+            (b"250 1.2.3 x\r\n", None),
+            (b"250 3.2.3 x\r\n", None),
+            (b"250 2.1.0x\r\n", None),
+            (b"250 2.1.0\tx\r\n", None),
+            (b"550 5.1234.1 x\r\n", None),
+            (b"550 5.1.1234 x\r\n", None),
+            (b"550 5..1 x\r\n", None),
+            (b"550 5.1. x\r\n", None),
+            (b"550  5.1.1 x\r\n", None),
+            (b"250 ok\r\n", None),
+            (b"250\r\n", None),
+            (b"250 \r\n", None),
+            (b"250 2\r\n", None),
+        ] {
+            let ev = exchange(&mut s, b"NOOP", bytes);
+            assert_eq!(
+                last_reply(&ev).enhanced.as_deref(),
+                want,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn data_mode_stuffs_dots_and_ends_with_a_lone_dot() {
+        let mut s = greeted(false);
+        exchange(&mut s, b"MAIL FROM:<a@example.org>", b"250 2.1.0 Ok\r\n");
+        exchange(&mut s, b"RCPT TO:<b@example.org>", b"250 2.1.5 Ok\r\n");
+        let out = s.command(b"DATA").unwrap();
+        assert_eq!(out.wire, b"DATA\r\n");
+        assert_eq!(s.mode(), Mode::Command);
+        s.feed(b"354 End data with <CR><LF>.<CR><LF>\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(
+            ev.last(),
+            Some(&Event::Continue(reply(
+                Outcome::Continue,
+                354,
+                None,
+                &[b"354 End data with <CR><LF>.<CR><LF>"]
+            )))
+        );
+        assert_eq!(s.mode(), Mode::Data);
+        assert!(!s.awaiting());
+
+        let out = s.command(b"Subject: hi").unwrap();
+        assert_eq!(
+            out,
+            Outgoing {
+                wire: b"Subject: hi\r\n".to_vec(),
+                display: b"Subject: hi".to_vec(),
+                secret: false,
+                expects_reply: false,
+                starttls: false,
+            }
+        );
+        assert_eq!(s.command(b"").unwrap().wire, b"\r\n");
+        let out = s.command(b".hidden").unwrap();
+        assert_eq!(out.wire, b"..hidden\r\n");
+        assert_eq!(out.display, b".hidden");
+        assert!(!out.expects_reply);
+        assert_eq!(s.command(b"..").unwrap().wire, b"...\r\n");
+        assert_eq!(s.command(b"QUIT").unwrap().wire, b"QUIT\r\n");
+        assert!(!s.awaiting());
+        assert_eq!(s.mode(), Mode::Data);
+
+        let out = s.command(b".").unwrap();
+        assert_eq!(out.wire, b".\r\n");
+        assert_eq!(out.display, b".");
+        assert!(out.expects_reply);
+        assert!(s.awaiting());
+        s.feed(b"250 2.0.0 Ok: queued as 4XyZ\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(
+            ev,
+            vec![
+                line(b"250 2.0.0 Ok: queued as 4XyZ"),
+                Event::Complete(reply(
+                    Outcome::Ok,
+                    250,
+                    Some("2.0.0"),
+                    &[b"250 2.0.0 Ok: queued as 4XyZ"]
+                )),
+            ]
+        );
+        assert_eq!(s.mode(), Mode::Command);
+        assert!(!s.awaiting());
+        assert_eq!(s.command(b".").unwrap().wire, b".\r\n");
+    }
+
+    #[test]
+    fn refused_data_stays_in_command_mode() {
+        let mut s = greeted(false);
+        exchange(&mut s, b"DATA", b"503 5.5.1 need RCPT\r\n");
+        assert_eq!(s.mode(), Mode::Command);
+        let out = s.command(b".x").unwrap();
+        assert_eq!(out.wire, b".x\r\n");
+        assert!(out.expects_reply);
+    }
+
+    #[test]
+    fn auth_with_initial_response_is_redacted() {
+        let mut s = greeted(false);
+        let out = s.command(b"auth  PLAIN AGFsaWNlAHNlY3JldA==").unwrap();
+        assert_eq!(out.wire, b"auth  PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+        assert_eq!(out.display, b"auth PLAIN <redacted>");
+        assert!(out.secret);
+        assert!(out.expects_reply);
+        s.feed(b"235 2.7.0 Authentication successful\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(last_reply(&ev).outcome, Outcome::Ok);
+        assert_eq!(s.mode(), Mode::Command);
+    }
+
+    #[test]
+    fn auth_exchange_after_334_is_redacted() {
+        let mut s = greeted(false);
+        let out = s.command(b"AUTH LOGIN").unwrap();
+        assert_eq!(out.display, b"AUTH LOGIN");
+        assert!(!out.secret);
+        s.feed(b"334 VXNlcm5hbWU6\r\n");
+        let ev = drain(&mut s);
+        assert!(matches!(ev.last(), Some(Event::Continue(r)) if r.code == Some(334)));
+        assert_eq!(s.mode(), Mode::Auth);
+        assert!(!s.awaiting());
+
+        let out = s.command(b"YWxpY2U=").unwrap();
+        assert_eq!(
+            out,
+            Outgoing {
+                wire: b"YWxpY2U=\r\n".to_vec(),
+                display: b"<redacted>".to_vec(),
+                secret: true,
+                expects_reply: true,
+                starttls: false,
+            }
+        );
+        s.feed(b"334 UGFzc3dvcmQ6\r\n");
+        drain(&mut s);
+        assert_eq!(s.mode(), Mode::Auth);
+        let out = s.command(b"c2VjcmV0").unwrap();
+        assert_eq!(out.display, b"<redacted>");
+        assert!(out.secret);
+        s.feed(b"535 5.7.8 Authentication failed\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(last_reply(&ev).outcome, Outcome::PermFail);
+        assert_eq!(s.mode(), Mode::Command);
+        assert!(!s.command(b"AUTH x").unwrap().secret);
+    }
+
+    #[test]
+    fn auth_cancel_is_shown() {
+        let mut s = greeted(false);
+        exchange(&mut s, b"AUTH CRAM-MD5", b"334 PDEyMzQ1Pg==\r\n");
+        assert_eq!(s.mode(), Mode::Auth);
+        let out = s.command(b"*").unwrap();
+        assert_eq!(out.wire, b"*\r\n");
+        assert_eq!(out.display, b"*");
+        assert!(!out.secret);
+        assert!(out.expects_reply);
+        s.feed(b"501 5.7.0 Authentication aborted\r\n");
+        drain(&mut s);
+        assert_eq!(s.mode(), Mode::Command);
+    }
+
+    /// Greets, LHLO, MAIL and RCPT for each entry of `rcpts` (the server's reply to it).
+    fn lmtp_transaction(rcpts: &[&[u8]]) -> Smtp {
+        let mut s = greeted(true);
+        assert!(s.lmtp());
+        exchange(
+            &mut s,
+            b"LHLO client",
+            b"250-lmtp.example\r\n250 PIPELINING\r\n",
+        );
+        assert_eq!(s.capabilities().items, vec!["PIPELINING"]);
+        assert_eq!(s.helo_name(), Some("client"));
+        exchange(&mut s, b"MAIL FROM:<a@example.org>", b"250 2.1.0 Ok\r\n");
+        for (i, r) in rcpts.iter().enumerate() {
+            exchange(&mut s, format!("RCPT TO:<r{i}@example.org>").as_bytes(), r);
+        }
+        s
+    }
+
+    #[test]
+    fn lmtp_one_reply_per_accepted_recipient_one_complete() {
+        let mut s = lmtp_transaction(&[
+            b"250 2.1.5 Ok\r\n",
+            b"550 5.1.1 unknown\r\n",
+            b"250 2.1.5 Ok\r\n",
+        ]);
+        exchange(&mut s, b"DATA", b"354 go\r\n");
+        assert_eq!(s.mode(), Mode::Data);
+        s.command(b"hello").unwrap();
+        assert!(s.command(b".").unwrap().expects_reply);
+        s.feed(b"250 2.0.0 <r0@example.org> delivered\r\n");
+        assert_eq!(
+            drain(&mut s),
+            vec![line(b"250 2.0.0 <r0@example.org> delivered")]
+        );
+        assert!(s.awaiting());
+        s.feed(b"452 4.2.2 <r2@example.org> over quota\r\n");
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                line(b"452 4.2.2 <r2@example.org> over quota"),
+                Event::Complete(reply(
+                    Outcome::TempFail,
+                    452,
+                    Some("4.2.2"),
+                    &[b"452 4.2.2 <r2@example.org> over quota"]
+                )),
+            ]
+        );
+        assert!(!s.awaiting());
+        assert_eq!(s.mode(), Mode::Command);
+    }
+
+    #[test]
+    fn lmtp_worst_outcome_wins_even_when_first() {
+        let mut s = lmtp_transaction(&[b"250 ok\r\n", b"250 ok\r\n"]);
+        exchange(&mut s, b"DATA", b"354 go\r\n");
+        s.command(b".").unwrap();
+        s.feed(b"550 5.2.1 a refused\r\n250 2.0.0 b ok\r\n");
+        let ev = drain(&mut s);
+        let completes: Vec<_> = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Complete(_)))
+            .collect();
+        assert_eq!(completes.len(), 1);
+        assert_eq!(
+            last_reply(&ev),
+            reply(Outcome::PermFail, 250, Some("2.0.0"), &[b"250 2.0.0 b ok"])
+        );
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn lmtp_without_accepted_recipients_expects_one_reply() {
+        let mut s = lmtp_transaction(&[b"550 no\r\n"]);
+        exchange(&mut s, b"DATA", b"354 go\r\n");
+        s.command(b".").unwrap();
+        s.feed(b"554 5.5.1 no valid recipients\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(last_reply(&ev).outcome, Outcome::PermFail);
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn lmtp_new_mail_resets_the_recipient_count() {
+        let mut s = lmtp_transaction(&[b"250 ok\r\n", b"250 ok\r\n"]);
+        exchange(&mut s, b"RSET", b"250 ok\r\n");
+        exchange(&mut s, b"MAIL FROM:<>", b"250 ok\r\n");
+        exchange(&mut s, b"RCPT TO:<x@example.org>", b"250 ok\r\n");
+        exchange(&mut s, b"DATA", b"354 go\r\n");
+        s.command(b".").unwrap();
+        s.feed(b"250 done\r\n");
+        let ev = drain(&mut s);
+        assert!(matches!(ev.last(), Some(Event::Complete(_))));
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn smtp_data_end_is_one_reply_whatever_the_recipients() {
+        let mut s = greeted(false);
+        exchange(&mut s, b"MAIL FROM:<a@example.org>", b"250 ok\r\n");
+        exchange(&mut s, b"RCPT TO:<b@example.org>", b"250 ok\r\n");
+        exchange(&mut s, b"RCPT TO:<c@example.org>", b"250 ok\r\n");
+        exchange(&mut s, b"DATA", b"354 go\r\n");
+        s.command(b".").unwrap();
+        s.feed(b"250 queued\r\n");
+        let ev = drain(&mut s);
+        assert!(matches!(ev.last(), Some(Event::Complete(_))));
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn bdat_counts_chunk_bytes() {
+        let mut s = greeted(false);
+        let out = s.command(b"BDAT 12").unwrap();
+        assert_eq!(out.wire, b"BDAT 12\r\n");
+        assert!(!out.expects_reply);
+        assert!(!s.awaiting());
+        assert_eq!(s.mode(), Mode::Bdat { remaining: 12 });
+
+        let out = s.command(b".abc").unwrap();
+        assert_eq!(out.wire, b".abc\r\n");
+        assert_eq!(out.display, b".abc");
+        assert!(!out.expects_reply);
+        assert_eq!(s.mode(), Mode::Bdat { remaining: 6 });
+
+        assert_eq!(
+            s.command(b"abcde"),
+            Err(CommandError::Invalid(
+                "line is longer than the 6 bytes left in the BDAT chunk".into()
+            ))
+        );
+        assert_eq!(s.mode(), Mode::Bdat { remaining: 6 });
+
+        let out = s.command(b"abcd").unwrap();
+        assert_eq!(out.wire, b"abcd\r\n");
+        assert!(out.expects_reply);
+        assert!(s.awaiting());
+        s.feed(b"250 2.0.0 12 octets received\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(last_reply(&ev).outcome, Outcome::Ok);
+        assert_eq!(s.mode(), Mode::Command);
+        assert!(!s.awaiting());
+
+        let out = s.command(b"BDAT 0 LAST").unwrap();
+        assert!(out.expects_reply);
+        assert_eq!(s.mode(), Mode::Command);
+        s.feed(b"250 ok\r\n");
+        drain(&mut s);
+        assert!(!s.awaiting());
+
+        // Malformed BDAT lines go out as typed and await a reply.
+        for bad in [
+            &b"BDAT"[..],
+            b"BDAT x",
+            b"BDAT -1",
+            b"BDAT 5 NOW",
+            b"BDAT 99999999999999999999",
+        ] {
+            let out = s.command(bad).unwrap();
+            assert!(out.expects_reply);
+            assert_eq!(s.mode(), Mode::Command);
+            s.feed(b"501 5.5.4 syntax\r\n");
+            drain(&mut s);
+        }
+    }
+
+    #[test]
+    fn bdat_last_in_lmtp_awaits_one_reply_per_recipient() {
+        let mut s = lmtp_transaction(&[b"250 ok\r\n", b"250 ok\r\n"]);
+        assert!(!s.command(b"BDAT 3").unwrap().expects_reply);
+        assert!(s.command(b"a").unwrap().expects_reply);
+        s.feed(b"250 2.0.0 chunk\r\n");
+        let ev = drain(&mut s);
+        assert!(matches!(ev.last(), Some(Event::Complete(_))));
+        assert!(!s.awaiting());
+
+        s.command(b"bdat 4 last").unwrap();
+        assert_eq!(s.mode(), Mode::Bdat { remaining: 4 });
+        assert!(s.command(b"bc").unwrap().expects_reply);
+        s.feed(b"250 2.0.0 r0 ok\r\n");
+        assert_eq!(drain(&mut s), vec![line(b"250 2.0.0 r0 ok")]);
+        assert!(s.awaiting());
+        s.feed(b"250 2.0.0 r1 ok\r\n");
+        let ev = drain(&mut s);
+        assert_eq!(
+            last_reply(&ev),
+            reply(Outcome::Ok, 250, Some("2.0.0"), &[b"250 2.0.0 r1 ok"])
+        );
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn reply_with_too_many_lines_is_fatal() {
+        let mut s = greeted(false);
+        s.command(b"EHLO x").unwrap();
+        let mut data = Vec::new();
+        for _ in 0..MAX_REPLY_LINES - 1 {
+            data.extend_from_slice(b"250-x\r\n");
+        }
+        data.extend_from_slice(b"250 x\r\n");
+        s.feed(&data);
+        let ev = drain(&mut s);
+        assert_eq!(ev.len(), MAX_REPLY_LINES + 1);
+        assert_eq!(last_reply(&ev).lines.len(), MAX_REPLY_LINES);
+
+        s.command(b"EHLO x").unwrap();
+        let mut data = Vec::new();
+        for _ in 0..MAX_REPLY_LINES {
+            data.extend_from_slice(b"250-x\r\n");
+        }
+        data.extend_from_slice(b"250-x\r\n250 x\r\n");
+        s.feed(&data);
+        let mut lines = 0;
+        let err = loop {
+            match s.next_event() {
+                Ok(Some(Event::Line(_))) => lines += 1,
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(lines, MAX_REPLY_LINES);
+        let want = ProtoError::ResponseTooLong {
+            limit: MAX_REPLY_LINES,
+            unit: "lines",
+        };
+        assert_eq!(err, want);
+        assert_eq!(s.next_event(), Err(want));
+    }
+
+    #[test]
+    fn reply_with_too_many_bytes_is_fatal() {
+        let mut s = greeted(false);
+        s.command(b"HELP").unwrap();
+        let mut one = b"214-".to_vec();
+        one.extend_from_slice(&[b'a'; 1020]);
+        one.extend_from_slice(b"\r\n");
+        for _ in 0..1024 {
+            s.feed(&one);
+        }
+        let err = loop {
+            match s.next_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("no error"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(
+            err,
+            ProtoError::ResponseTooLong {
+                limit: MAX_REPLY_BYTES,
+                unit: "bytes"
+            }
+        );
+    }
+
+    #[test]
+    fn endless_line_is_fatal() {
+        let mut s = Smtp::new(false);
+        s.feed(&vec![b'2'; crate::proto::line::MAX_LINE + 1]);
+        assert!(matches!(
+            s.next_event(),
+            Err(ProtoError::LineTooLong { .. })
+        ));
+        assert!(s.next_event().is_err());
+    }
+
+    #[test]
+    fn end_of_stream_returns_the_partial_line() {
+        let mut s = greeted(false);
+        s.command(b"NOOP").unwrap();
+        s.feed(b"250-a\r\n250 par");
+        assert_eq!(drain(&mut s), vec![line(b"250-a")]);
+        assert!(s.awaiting());
+        assert_eq!(
+            s.end_of_stream(),
+            Some(ServerLine {
+                bytes: b"250 par".to_vec(),
+                kind: LineKind::Status,
+                ending: Ending::None,
+            })
+        );
+        assert_eq!(s.end_of_stream(), None);
+        assert_eq!(s.buffered(), 0);
+    }
+
+    #[test]
+    fn starttls_then_reset_for_tls() {
+        let mut s = greeted(false);
+        exchange(&mut s, b"EHLO client.example", EHLO_REPLY);
+        let out = s.command(b"STARTTLS").unwrap();
+        assert!(out.starttls);
+        assert!(out.expects_reply);
+        assert_eq!(out.wire, b"STARTTLS\r\n");
+        // An injected reply in the same segment stays buffered after the 220.
+        s.feed(b"220 2.0.0 go ahead\r\n250 AUTH PLAIN\r\n");
+        assert_eq!(s.next_event().unwrap(), Some(line(b"220 2.0.0 go ahead")));
+        assert!(matches!(
+            s.next_event().unwrap(),
+            Some(Event::Complete(r)) if r.code == Some(220)
+        ));
+        assert!(!s.awaiting());
+        assert_eq!(s.buffered(), b"250 AUTH PLAIN\r\n".len());
+
+        s.reset_for_tls();
+        assert_eq!(s.buffered(), 0);
+        assert!(s.capabilities().is_empty());
+        assert!(!s.awaiting());
+        assert_eq!(s.mode(), Mode::Command);
+        assert_eq!(s.helo_name(), Some("client.example"));
+        assert_eq!(s.next_event().unwrap(), None);
+
+        exchange(
+            &mut s,
+            b"EHLO client.example",
+            b"250-mx\r\n250 AUTH PLAIN\r\n",
+        );
+        assert_eq!(s.capabilities().items, vec!["AUTH PLAIN"]);
+    }
+
+    #[test]
+    fn reset_for_tls_leaves_data_and_auth_modes() {
+        let mut s = greeted(false);
+        exchange(&mut s, b"AUTH LOGIN", b"334 VXNlcm5hbWU6\r\n");
+        s.feed(b"250-half");
+        s.reset_for_tls();
+        assert_eq!(s.mode(), Mode::Command);
+        assert_eq!(s.buffered(), 0);
+        s.command(b"NOOP").unwrap();
+        s.feed(b"250 ok\r\n");
+        assert_eq!(drain(&mut s).len(), 2);
+    }
+
+    #[test]
+    fn unsolicited_reply_is_reported() {
+        let mut s = greeted(false);
+        s.feed(b"421 4.3.2 shutting down\r\n");
+        assert_eq!(
+            drain(&mut s),
+            vec![
+                line(b"421 4.3.2 shutting down"),
+                Event::Complete(reply(
+                    Outcome::TempFail,
+                    421,
+                    Some("4.3.2"),
+                    &[b"421 4.3.2 shutting down"]
+                )),
+            ]
+        );
+        assert!(!s.awaiting());
+    }
+
+    #[test]
+    fn other_commands_go_out_as_typed() {
+        let mut s = greeted(false);
+        for cmd in [&b"QUIT"[..], b"xyzzy plugh", b"VRFY postmaster", b""] {
+            let out = s.command(cmd).unwrap();
+            let mut wire = cmd.to_vec();
+            wire.extend_from_slice(b"\r\n");
+            assert_eq!(out.wire, wire);
+            assert_eq!(out.display, cmd);
+            assert!(out.expects_reply && !out.secret && !out.starttls);
+            s.feed(b"250 ok\r\n");
+            drain(&mut s);
+            assert!(!s.awaiting());
+        }
+    }
+
+    #[test]
+    fn forbidden_bytes_are_rejected_in_every_mode() {
+        let mut s = greeted(false);
+        assert_eq!(
+            s.command(b"MAIL FROM:<a>\r\nRCPT TO:<b>"),
+            Err(CommandError::ForbiddenByte("CR"))
+        );
+        assert!(!s.awaiting());
+        exchange(&mut s, b"DATA", b"354 go\r\n");
+        assert_eq!(s.command(b"a\nb"), Err(CommandError::ForbiddenByte("LF")));
+        assert_eq!(s.command(b"a\0b"), Err(CommandError::ForbiddenByte("NUL")));
+    }
+
+    #[test]
+    fn pipelined_replies_complete_in_order() {
+        let mut s = greeted(false);
+        s.command(b"MAIL FROM:<a@example.org>").unwrap();
+        s.command(b"RCPT TO:<b@example.org>").unwrap();
+        s.command(b"DATA").unwrap();
+        s.feed(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n");
+        let ev = drain(&mut s);
+        let codes: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                Event::Complete(r) | Event::Continue(r) => r.code,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(codes, vec![250, 250, 354]);
+        assert_eq!(s.mode(), Mode::Data);
+        assert!(!s.awaiting());
+    }
+}
