@@ -144,9 +144,82 @@ pub fn generate(dir: &std::path::Path) -> std::io::Result<()> {
         let mut cmd = Cli::command();
         clap_complete::generate_to(shell, &mut cmd, "mailtalk", &comp)?;
     }
-    let cmd = Cli::command();
+    let man_page = clap_mangen::Man::new(Cli::command());
     let mut out = Vec::new();
-    clap_mangen::Man::new(cmd).render(&mut out)?;
+    man_page.render_title(&mut out)?;
+    man_page.render_name_section(&mut out)?;
+    man_page.render_synopsis_section(&mut out)?;
+    man_page.render_description_section(&mut out)?;
+    man_page.render_options_section(&mut out)?;
+    out.extend_from_slice(MAN_SECTIONS.as_bytes());
+    man_page.render_version_section(&mut out)?;
     std::fs::write(man.join("mailtalk.1"), out)?;
     Ok(())
 }
+
+/// Man page sections beyond what clap knows (roff).
+const MAN_SECTIONS: &str = r#".SH TRANSCRIPT
+Every line on the wire is shown once, prefixed by its direction and how it travelled:
+.TP
+\fBC:\fR, \fBS:\fR
+sent by mailtalk, received from the server, in plaintext
+.TP
+\fBC#\fR, \fBS#\fR
+inside TLS whose certificate chain and host name were verified
+.TP
+\fBC!\fR, \fBS!\fR
+inside TLS that was not verified (\fB\-\-insecure\fR)
+.TP
+\fB**\fR, \fB!!\fR
+mailtalk's own information; warnings and errors
+.PP
+Control bytes from the server are made visible: \fB\ex1b\fR for ESC, \fB\er\fR for a CR not
+followed by LF, \fB\e0\fR for NUL, \fB\exNN\fR for other control bytes and invalid UTF\-8,
+\fB\eu{85}\fR for C1 controls and characters that hide or reorder text. A trailing \fB\en\fR
+marks a line that ended in a bare LF.
+.SH META-COMMANDS
+.TP
+\fB:help\fR
+list the meta\-commands and the prefixes
+.TP
+\fB:starttls\fR
+upgrade with STARTTLS (STLS for POP3) now, then ask for capabilities again
+.TP
+\fB:caps\fR
+show what the server advertised
+.TP
+\fB:quit\fR
+send QUIT (LOGOUT for IMAP), wait for the reply and leave
+.SH EXIT STATUS
+.TP
+\fB0\fR
+the session ran (4xx, 5xx, NO, BAD and \-ERR replies are data, not errors)
+.TP
+\fB2\fR
+usage error
+.TP
+\fB3\fR
+connection failed or lost
+.TP
+\fB4\fR
+TLS failure: handshake, certificate or host name, STARTTLS not offered, refused or attacked,
+IMAP PREAUTH when STARTTLS is required
+.TP
+\fB5\fR
+timeout (connect, handshake or a reply)
+.TP
+\fB6\fR
+protocol violation: over\-long line or reply, reply cut off by the end of the connection,
+invalid IMAP literal
+.TP
+\fB7\fR
+the server closed the connection before the input ended
+.SH FILES
+.TP
+\fI$XDG_DATA_HOME/mailtalk/history\fR
+the REPL history (mode 0600); passwords and SASL responses are never written to it
+.SH ENVIRONMENT
+.TP
+\fBNO_COLOR\fR, \fBCLICOLOR_FORCE\fR
+turn colours off or force them on when \fB\-\-color auto\fR
+"#;

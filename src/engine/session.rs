@@ -76,6 +76,11 @@ pub struct Session {
     last_reply: Option<Reply>,
     /// The QUIT/LOGOUT exchange happened: the session ended normally.
     finished: bool,
+    /// A line arrived since the current wait began (EOF then cuts a reply off).
+    received_in_wait: bool,
+    /// IMAP: the server refused a command that announced a synchronising literal of this size,
+    /// so the literal's bytes must not be sent.
+    refused_literal: Option<u64>,
     buf: Vec<u8>,
 }
 
@@ -118,6 +123,8 @@ impl Session {
             security: Security::Plain,
             last_reply: None,
             finished: false,
+            received_in_wait: false,
+            refused_literal: None,
             buf: vec![0; READ_CHUNK],
         };
         let result = session.open(sink);
@@ -227,6 +234,13 @@ impl Session {
             return Ok(secret);
         }
         let reply = self.wait(sink)?;
+        if let Some(n) = sync_literal(line) {
+            if self.protocol() == Protocol::Imap
+                && !matches!(self.machine.input_mode(), InputMode::Literal(_))
+            {
+                self.refused_literal = Some(n);
+            }
+        }
         if out.starttls && reply.outcome == Outcome::Ok {
             self.upgrade(sink)?;
         } else if ending && self.machine.input_mode() == InputMode::Command {
@@ -234,6 +248,12 @@ impl Session {
             self.close(sink);
         }
         Ok(secret)
+    }
+
+    /// IMAP: the size of a synchronising literal whose command the server refused (so the
+    /// literal's bytes were not sent); taken once.
+    pub fn take_refused_literal(&mut self) -> Option<u64> {
+        self.refused_literal.take()
     }
 
     /// `:starttls` — upgrade now. With `required`, every failure is fatal (the caller ends the
@@ -371,6 +391,7 @@ impl Session {
     /// Reads until the machine reports a complete response (or a continuation request).
     fn wait(&mut self, sink: Sink) -> Result<Reply, SessionError> {
         let deadline = Instant::now() + self.opts.timeout;
+        self.received_in_wait = false;
         loop {
             if let Some(reply) = self.drain(sink)? {
                 return Ok(reply);
@@ -389,7 +410,10 @@ impl Session {
     fn drain(&mut self, sink: Sink) -> Result<Option<Reply>, SessionError> {
         while let Some(ev) = self.machine.next_event()? {
             match ev {
-                proto::Event::Line(line) => sink(self.event(EventKind::Received(line))),
+                proto::Event::Line(line) => {
+                    self.received_in_wait = true;
+                    sink(self.event(EventKind::Received(line)))
+                }
                 proto::Event::Warning(w) => sink(self.event(EventKind::Warning(w))),
                 proto::Event::Complete(reply) | proto::Event::Continue(reply) => {
                     sink(self.event(EventKind::Reply(reply.clone())));
@@ -413,6 +437,9 @@ impl Session {
                 )))
             }
             None if self.machine.saw_bye() => SessionError::Closed(" after BYE".into()),
+            None if self.received_in_wait => SessionError::Proto(ProtoError::Violation(
+                "incomplete reply: the connection closed in the middle of a reply".into(),
+            )),
             None => SessionError::Closed(" while a reply was expected".into()),
         };
         self.close(sink);
@@ -474,10 +501,36 @@ impl Session {
     }
 }
 
+/// The size of a synchronising literal (`{n}` or `~{n}`, not `{n+}`) that ends a line.
+fn sync_literal(line: &str) -> Option<u64> {
+    let inner = line.trim_end().strip_suffix('}')?;
+    let open = inner.rfind('{')?;
+    let digits = inner.get(open + 1..)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 fn first_word(line: &str) -> &str {
     line.split_ascii_whitespace().next().unwrap_or("")
 }
 
 fn second_word(line: &str) -> &str {
     line.split_ascii_whitespace().nth(1).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_synchronising_literals() {
+        assert_eq!(sync_literal("A1 APPEND INBOX {19}"), Some(19));
+        assert_eq!(sync_literal("A1 APPEND INBOX ~{0}"), Some(0));
+        assert_eq!(sync_literal("A1 APPEND INBOX {19+}"), None);
+        assert_eq!(sync_literal("A1 LOGIN {}"), None);
+        assert_eq!(sync_literal("NOOP"), None);
+        assert_eq!(sync_literal("{99999999999999999999999}"), None);
+    }
 }

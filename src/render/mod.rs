@@ -133,13 +133,19 @@ fn tls_lines(info: &TlsInfo, theme: &Theme) -> Vec<String> {
         );
         lines.push(message(theme, Role::Info, "** TLS established: ", &text));
     } else {
-        let reason = info.verify_error.as_deref().unwrap_or("reason unknown");
-        lines.push(message(
-            theme,
-            Role::Warning,
-            "!! TLS established WITHOUT certificate verification (--insecure): ",
-            reason,
-        ));
+        let text = format!(
+            "TLS established WITHOUT certificate verification (--insecure): {}, {}; {}",
+            info.version,
+            info.cipher,
+            match info.verify_error.as_deref() {
+                Some(reason) => format!("verification would have failed: {reason}"),
+                None => format!(
+                    "the certificate would have passed verification for {}",
+                    info.verify_name
+                ),
+            }
+        );
+        lines.push(message(theme, Role::Warning, "!! warning: ", &text));
     }
     if let Some(leaf) = info.chain.first() {
         lines.push(message(theme, Role::Info, "**   ", &leaf_text(leaf)));
@@ -368,7 +374,7 @@ mod tests {
         assert_eq!(
             off(&e),
             vec![
-                "!! TLS established WITHOUT certificate verification (--insecure): self-signed certificate",
+                "!! warning: TLS established WITHOUT certificate verification (--insecure): TLSv1.3, TLS_AES_256_GCM_SHA384; verification would have failed: self-signed certificate",
                 "**   subject CN=mx.example.com, issuer CN=Test CA, expires Jan  1 00:00:00 2026 GMT (EXPIRED 3 days ago)",
             ]
         );
@@ -383,7 +389,7 @@ mod tests {
         assert_eq!(
             off(&e),
             vec![
-                "!! TLS established WITHOUT certificate verification (--insecure): reason unknown"
+                "!! warning: TLS established WITHOUT certificate verification (--insecure): TLSv1.3, TLS_AES_256_GCM_SHA384; the certificate would have passed verification for mx.example.com"
             ]
         );
         let mut info = tls(true);

@@ -249,6 +249,7 @@ pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
     };
     let config = Config::builder()
         .auto_add_history(false)
+        .completion_type(rustyline::CompletionType::List)
         .history_ignore_dups(true)
         .and_then(|b| b.max_history_size(10_000))
         .map(|b| b.build())

@@ -2,7 +2,7 @@
 //! [`META`].
 
 use crate::engine::{EventKind, Session, SessionError, Sink};
-use crate::render::{self, Theme};
+use crate::render::{self, Role, Theme};
 
 /// What the front end does after a meta-command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,27 +96,32 @@ fn ctx_event(ctx: &Ctx, kind: EventKind) -> crate::engine::Event {
     }
 }
 
+/// Prints one of mailtalk's own lines (`** text`).
+fn say(ctx: &mut Ctx, text: &str) {
+    let line = ctx.theme.paint_one(Role::Info, &format!("** {text}"));
+    (ctx.out)(line);
+}
+
 fn help(ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
     let width = META
         .iter()
         .map(|m| m.name.len() + m.args.len() + 1)
         .max()
         .unwrap_or(10);
-    (ctx.out)("Meta-commands (a unique prefix is enough, e.g. :q):".into());
+    say(ctx, "meta-commands (a unique prefix is enough, e.g. :q):");
     for m in META {
         let usage = if m.args.is_empty() {
             m.name.to_string()
         } else {
             format!("{} {}", m.name, m.args)
         };
-        (ctx.out)(format!("  {usage:width$}  {}", m.help));
+        say(ctx, &format!("  {usage:width$}  {}", m.help));
     }
-    (ctx.out)(String::new());
+    say(ctx, "line prefixes:");
     for line in render::LEGEND.lines() {
-        (ctx.out)(line.to_string());
+        say(ctx, &format!("  {line}"));
     }
-    (ctx.out)(String::new());
-    (ctx.out)(format!(
+    let text = format!(
         "Anything else is sent to the server as typed, with CRLF added.{}",
         match ctx.session.protocol() {
             crate::proto::Protocol::Imap =>
@@ -126,8 +131,8 @@ fn help(ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
                 " Multi-line replies (CAPA, LIST, UIDL, RETR, TOP) are read to the final dot.",
             _ => " After DATA and the 354 reply, lines are message text until a lone \".\".",
         }
-    ));
-    let _ = ctx.theme;
+    );
+    say(ctx, &text);
     Ok(Flow::Continue)
 }
 

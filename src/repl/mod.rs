@@ -109,6 +109,9 @@ pub fn run_batch(opts: Options, theme: &Theme, input: &mut dyn BufRead) -> i32 {
     };
     let mut out = |s: String| println!("{s}");
     let mut line = Vec::new();
+    // Bytes of typed input that belong to a literal the server refused: never sent.
+    let mut skip: u64 = 0;
+    let mut skip_continuation = false;
     loop {
         line.clear();
         match input.read_until(b'\n', &mut line) {
@@ -125,6 +128,33 @@ pub fn run_batch(opts: Options, theme: &Theme, input: &mut dyn BufRead) -> i32 {
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
+        }
+        if skip > 0 || skip_continuation {
+            let len = u64::try_from(line.len())
+                .unwrap_or(u64::MAX)
+                .saturating_add(2);
+            if skip_continuation {
+                // The literal ended with a line's CRLF: this line would have continued the
+                // refused command.
+                skip_continuation = false;
+            } else if len <= skip {
+                skip -= len;
+                skip_continuation = skip == 0;
+            } else {
+                // The rest of this line after the literal would have continued the command.
+                skip = 0;
+            }
+            if skip == 0 && !skip_continuation {
+                sink(Event {
+                    at: session.elapsed(),
+                    protocol,
+                    security: session.security(),
+                    kind: EventKind::Warning(
+                        "the literal's lines were not sent: the server refused the command".into(),
+                    ),
+                });
+            }
+            continue;
         }
         if !session.is_open() {
             let err = if session.finished() {
@@ -143,7 +173,9 @@ pub fn run_batch(opts: Options, theme: &Theme, input: &mut dyn BufRead) -> i32 {
                     Err(e) => report_error(&e, protocol, &mut sink, true),
                 };
             }
-            Ok(_) => {}
+            Ok(_) => {
+                skip = session.take_refused_literal().unwrap_or(0);
+            }
             Err(e) => {
                 let code = report_error(&e, protocol, &mut sink, true);
                 session.close(&mut sink);
