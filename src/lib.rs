@@ -6,6 +6,18 @@
 //! - [`engine`]: one session engine that every front end drives.
 //! - [`render`]: the only place that turns server bytes into terminal text and colours.
 
+// Server bytes reach most of this crate: no panicking shortcuts outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 pub mod cli;
 pub mod engine;
 pub mod net;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::event::{Event, EventKind, Security};
 use super::machine::{InputMode, Machine};
-use crate::net::{Family, NetError, TlsInfo, TlsOptions, Transport};
+use crate::net::{deadline_after, Family, NetError, TlsInfo, TlsOptions, Transport};
 use crate::proto::{self, Capabilities, CommandError, Outcome, ProtoError, Protocol, Reply};
 use crate::target::{Target, TlsMode};
 
@@ -334,7 +334,7 @@ impl Session {
     }
 
     fn handshake(&mut self, sink: Sink) -> Result<(), SessionError> {
-        let deadline = Instant::now() + self.opts.timeout;
+        let deadline = deadline_after(self.opts.timeout);
         let host = self.opts.target.host.clone();
         let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
         let info = transport.upgrade_tls(&host, &self.opts.tls, deadline)?;
@@ -377,7 +377,7 @@ impl Session {
         content: bool,
         sink: Sink,
     ) -> Result<(), SessionError> {
-        let deadline = Instant::now() + self.opts.timeout;
+        let deadline = deadline_after(self.opts.timeout);
         let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
         transport.write_all(wire, deadline)?;
         sink(self.event(EventKind::Sent {
@@ -390,7 +390,7 @@ impl Session {
 
     /// Reads until the machine reports a complete response (or a continuation request).
     fn wait(&mut self, sink: Sink) -> Result<Reply, SessionError> {
-        let deadline = Instant::now() + self.opts.timeout;
+        let deadline = deadline_after(self.opts.timeout);
         self.received_in_wait = false;
         loop {
             if let Some(reply) = self.drain(sink)? {
@@ -505,7 +505,7 @@ impl Session {
 fn sync_literal(line: &str) -> Option<u64> {
     let inner = line.trim_end().strip_suffix('}')?;
     let open = inner.rfind('{')?;
-    let digits = inner.get(open + 1..)?;
+    let digits = inner.get(open.checked_add(1)?..)?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -203,7 +203,7 @@ impl Transport {
         } else {
             wait.max(MIN_WAIT)
         };
-        match self.read_until(buf, Instant::now() + wait)? {
+        match self.read_until(buf, super::deadline_after(wait))? {
             Got::Data(n) => Ok(Some(n)),
             Got::Nothing => Ok(None),
         }
@@ -274,7 +274,7 @@ impl Transport {
             }
             Stream::Tls(mut s) => {
                 s.get_mut()
-                    .set_deadline(Some(Instant::now() + SHUTDOWN_WAIT));
+                    .set_deadline(Some(super::deadline_after(SHUTDOWN_WAIT)));
                 let _ = s.shutdown();
                 let _ = s.get_ref().tcp().shutdown(Shutdown::Both);
             }

@@ -1,5 +1,13 @@
 //! Transport: TCP with connect and read deadlines, implicit TLS and STARTTLS upgrade in place.
 
+/// The instant `d` from now (saturating far in the future instead of overflowing).
+pub fn deadline_after(d: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(86_400 * 365)))
+        .unwrap_or(now)
+}
+
 /// One certificate of the chain the peer sent, summarised for display.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertSummary {

@@ -374,7 +374,8 @@ impl Imap {
             )
         } else {
             let tag = format!("A{:03}", self.next_tag);
-            let mut full = Vec::with_capacity(tag.len() + 1 + line.len());
+            let mut full =
+                Vec::with_capacity(tag.len().saturating_add(1).saturating_add(line.len()));
             full.extend_from_slice(tag.as_bytes());
             full.push(b' ');
             full.extend_from_slice(line);

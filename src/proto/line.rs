@@ -42,7 +42,7 @@ impl LineBuffer {
         if self.start > 0 && self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
-        } else if self.start > 8192 && self.start * 2 > self.buf.len() {
+        } else if self.start > 8192 && self.start.saturating_mul(2) > self.buf.len() {
             self.buf.drain(..self.start);
             self.start = 0;
         }
@@ -83,7 +83,7 @@ impl LineBuffer {
                     Some((b'\r', rest)) => (rest.to_vec(), Ending::CrLf),
                     _ => (line.to_vec(), Ending::Lf),
                 };
-                self.start = self.start.saturating_add(pos + 1);
+                self.start = self.start.saturating_add(pos).saturating_add(1);
                 Ok(Some(RawLine { bytes, ending }))
             }
             None if pending.len() > self.max_line => Err(ProtoError::LineTooLong {

@@ -190,7 +190,7 @@ pub fn check_line(line: &[u8]) -> Result<(), CommandError> {
 
 /// Builds `line` + CRLF.
 pub fn crlf(line: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(line.len() + 2);
+    let mut v = Vec::with_capacity(line.len().saturating_add(2));
     v.extend_from_slice(line);
     v.extend_from_slice(b"\r\n");
     v

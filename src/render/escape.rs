@@ -100,7 +100,7 @@ impl Segment<'_> {
 fn hex_digit(n: u8) -> char {
     match n {
         0..=9 => char::from(b'0'.saturating_add(n)),
-        10..=15 => char::from(b'a'.saturating_add(n - 10)),
+        10..=15 => char::from(b'a'.saturating_add(n.saturating_sub(10))),
         _ => '?',
     }
 }

@@ -54,7 +54,7 @@ impl Completer for MtHelper {
         let head = line.get(..pos).unwrap_or(line);
         let start = head
             .rfind(|c: char| c.is_ascii_whitespace())
-            .map(|i| i + 1)
+            .map(|i| i.saturating_add(1))
             .unwrap_or(0);
         let word = head.get(start..).unwrap_or("");
         let before: Vec<&str> = head.get(..start).unwrap_or("").split_whitespace().collect();

@@ -105,7 +105,7 @@ fn say(ctx: &mut Ctx, text: &str) {
 fn help(ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
     let width = META
         .iter()
-        .map(|m| m.name.len() + m.args.len() + 1)
+        .map(|m| m.name.len().saturating_add(m.args.len()).saturating_add(1))
         .max()
         .unwrap_or(10);
     say(ctx, "meta-commands (a unique prefix is enough, e.g. :q):");

@@ -138,7 +138,7 @@ pub fn run_batch(opts: Options, theme: &Theme, input: &mut dyn BufRead) -> i32 {
                 // refused command.
                 skip_continuation = false;
             } else if len <= skip {
-                skip -= len;
+                skip = skip.saturating_sub(len);
                 skip_continuation = skip == 0;
             } else {
                 // The rest of this line after the literal would have continued the command.
