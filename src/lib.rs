@@ -24,4 +24,5 @@ pub mod net;
 pub mod proto;
 pub mod render;
 pub mod repl;
+pub mod secret;
 pub mod target;

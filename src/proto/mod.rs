@@ -10,6 +10,7 @@ pub mod dot;
 pub mod imap;
 pub mod line;
 pub mod pop3;
+pub mod sasl;
 pub mod smtp;
 
 use std::fmt;
