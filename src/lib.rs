@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod explain;
 pub mod net;
 pub mod proto;
 pub mod render;
