@@ -21,6 +21,7 @@
 pub mod cli;
 pub mod engine;
 pub mod explain;
+pub mod message;
 pub mod net;
 pub mod proto;
 pub mod render;
