@@ -26,5 +26,6 @@ pub mod net;
 pub mod proto;
 pub mod render;
 pub mod repl;
+pub mod script;
 pub mod secret;
 pub mod target;
