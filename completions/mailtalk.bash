@@ -23,7 +23,7 @@ _mailtalk() {
 
     case "${cmd}" in
         mailtalk)
-            opts="-p -k -t -4 -6 -h -V --protocol --tls --starttls --insecure --ca-file --sni --timeout --ehlo --color --no-history --generate --help --version"
+            opts="-p -k -t -4 -6 -h -V --protocol --tls --starttls --insecure --ca-file --sni --timeout --ehlo --color --no-history --script --keep-going --record --transcript --json --no-explain --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -59,6 +59,18 @@ _mailtalk() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --script)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transcript)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --generate)

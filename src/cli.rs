@@ -83,6 +83,33 @@ pub struct Cli {
     #[arg(long)]
     pub no_history: bool,
 
+    /// Run a script (the input language plus :expect, :capture, :sleep, :include); - reads
+    /// standard input. Exit status 1 when an expectation fails
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+
+    /// With --script: report every failed expectation instead of stopping at the first
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Write what is typed as a replayable script, with an :expect after each reply and
+    /// secrets as ${MAILTALK_PASSWORD}
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// Write a transcript with timestamps (secrets redacted)
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+
+    /// Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead
+    /// of the transcript
+    #[arg(long)]
+    pub json: bool,
+
+    /// Do not print a short explanation after replies that are not a plain success
+    #[arg(long)]
+    pub no_explain: bool,
+
     /// Write shell completions and the man page into DIR, then exit
     #[arg(long, value_name = "DIR", hide = true)]
     pub generate: Option<PathBuf>,

@@ -7,6 +7,9 @@ use mailtalk::cli::{exit, Cli, ColorWhen};
 use mailtalk::engine::Options;
 use mailtalk::net::{Family, TlsOptions};
 use mailtalk::render::Theme;
+use mailtalk::repl::{Output, ScriptState, Source};
+use mailtalk::script::record::Recorder;
+use mailtalk::script::transcript::Transcript;
 use mailtalk::target::{self, TlsMode};
 
 fn main() {
@@ -113,12 +116,35 @@ fn run() -> i32 {
         },
         ehlo,
     };
-    let theme = Theme::new(use_color(cli.color));
-    if std::io::stdin().is_terminal() {
-        mailtalk::repl::interactive::run(opts, &theme, !cli.no_history)
+    let theme = Theme::new(use_color(cli.color) && !cli.json);
+    let mut out = Output::new(theme);
+    out.json = cli.json;
+    out.explain = !cli.no_explain;
+    if let Some(path) = &cli.transcript {
+        match Transcript::create(path) {
+            Ok(t) => out.transcript = Some(t),
+            Err(e) => return usage(format!("--transcript {}: {e}", path.display())),
+        }
+    }
+    if let Some(path) = &cli.record {
+        match Recorder::create(path, raw_target) {
+            Ok(r) => out.recorder = Some(r),
+            Err(e) => return usage(format!("--record {}: {e}", path.display())),
+        }
+    }
+    let script = ScriptState::new(raw_target, cli.keep_going);
+    if let Some(path) = &cli.script {
+        let lines = match mailtalk::repl::load_script(path) {
+            Ok(l) => l,
+            Err(e) => return usage(format!("--script: {e}")),
+        };
+        return mailtalk::repl::run_batch(opts, out, script, Source::Lines(lines));
+    }
+    if std::io::stdin().is_terminal() && !cli.json {
+        mailtalk::repl::interactive::run(opts, out, script, !cli.no_history)
     } else {
         let stdin = std::io::stdin();
         let mut input = stdin.lock();
-        mailtalk::repl::run_batch(opts, &theme, &mut input)
+        mailtalk::repl::run_batch(opts, out, script, Source::Reader(&mut input))
     }
 }

@@ -1,5 +1,13 @@
 //! The session: owns the transport and the protocol machine, turns typed lines into wire bytes,
 //! waits for replies with a deadline, performs STARTTLS, and reports everything as [`Event`]s.
+//! Authentication ([`Session::authenticate`]) and the send macro ([`Session::send_mail`]) live
+//! in child modules.
+
+mod auth;
+mod send;
+
+pub use auth::*;
+pub use send::*;
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +47,10 @@ pub enum SessionError {
     /// The connection is already closed.
     #[error("the connection is closed")]
     NotConnected,
+    /// The message to send could not be read after part of it was sent; the connection was
+    /// closed so that a truncated message is not delivered.
+    #[error("cannot read the message: {0}")]
+    Message(String),
 }
 
 impl SessionError {
@@ -53,7 +65,7 @@ impl SessionError {
             SessionError::Net(_) => exit::CONNECT,
             SessionError::Proto(_) => exit::PROTOCOL,
             SessionError::StartTls(_) => exit::TLS,
-            SessionError::Command(_) => exit::USAGE,
+            SessionError::Command(_) | SessionError::Message(_) => exit::USAGE,
             SessionError::Closed(_) | SessionError::NotConnected => exit::CLOSED,
         }
     }

@@ -372,6 +372,30 @@ impl Smtp {
         })
     }
 
+    /// Accounts for `len` bytes of BDAT chunk content sent as raw bytes rather than typed
+    /// lines (a message streamed from a file, which may hold any bytes). Only in
+    /// [`Mode::Bdat`], and `len` must not exceed what is left of the chunk. Returns whether the
+    /// chunk is now complete: its reply is then awaited, like after the last typed line.
+    pub fn chunk_sent(&mut self, len: u64) -> Result<bool, CommandError> {
+        let Mode::Bdat { remaining } = self.mode else {
+            return Err(CommandError::Invalid("no BDAT chunk is in progress".into()));
+        };
+        let Some(left) = remaining.checked_sub(len) else {
+            return Err(CommandError::Invalid(format!(
+                "{len} bytes is more than the {remaining} bytes left in the BDAT chunk"
+            )));
+        };
+        if left == 0 {
+            self.mode = Mode::Command;
+            self.pending.push_back(self.data_end(self.bdat_last));
+            self.bdat_last = false;
+            Ok(true)
+        } else {
+            self.mode = Mode::Bdat { remaining: left };
+            Ok(false)
+        }
+    }
+
     /// What the end of message content awaits: in LMTP, after the final `.` or the LAST chunk,
     /// one reply per accepted recipient.
     fn data_end(&self, last: bool) -> Pending {
@@ -1285,6 +1309,42 @@ mod tests {
             s.feed(b"501 5.5.4 syntax\r\n");
             drain(&mut s);
         }
+    }
+
+    #[test]
+    fn raw_chunk_bytes_are_counted() {
+        let mut s = lmtp_transaction(&[b"250 ok\r\n", b"250 ok\r\n"]);
+        assert_eq!(
+            s.chunk_sent(1),
+            Err(CommandError::Invalid("no BDAT chunk is in progress".into()))
+        );
+        assert!(!s.command(b"BDAT 5 LAST").unwrap().expects_reply);
+        assert_eq!(s.chunk_sent(2), Ok(false));
+        assert_eq!(s.mode(), Mode::Bdat { remaining: 3 });
+        assert!(!s.awaiting());
+        assert_eq!(
+            s.chunk_sent(4),
+            Err(CommandError::Invalid(
+                "4 bytes is more than the 3 bytes left in the BDAT chunk".into()
+            ))
+        );
+        assert_eq!(s.mode(), Mode::Bdat { remaining: 3 });
+        assert_eq!(s.chunk_sent(3), Ok(true));
+        assert_eq!(s.mode(), Mode::Command);
+        assert!(s.awaiting());
+        s.feed(b"250 2.0.0 r0 ok\r\n");
+        assert_eq!(drain(&mut s), vec![line(b"250 2.0.0 r0 ok")]);
+        assert!(s.awaiting());
+        s.feed(b"250 2.0.0 r1 ok\r\n");
+        assert!(matches!(drain(&mut s).last(), Some(Event::Complete(_))));
+        assert!(!s.awaiting());
+
+        // A chunk that is not the last gets one reply, in LMTP too.
+        s.command(b"BDAT 1").unwrap();
+        assert_eq!(s.chunk_sent(1), Ok(true));
+        s.feed(b"250 2.0.0 chunk\r\n");
+        assert!(matches!(drain(&mut s).last(), Some(Event::Complete(_))));
+        assert!(!s.awaiting());
     }
 
     #[test]

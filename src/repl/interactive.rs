@@ -14,11 +14,11 @@ use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, Context, Editor, ExternalPrinter, Helper, Hinter, Validator};
 
-use super::{handle_line, meta, meta_allowed, report_error, stdout_sink, Flow};
+use super::{handle_line, meta, meta_allowed, report_error, Flow, Output, ScriptState};
 use crate::cli::exit;
-use crate::engine::{InputMode, Options, Security, Session, SessionError};
+use crate::engine::{Event, InputMode, Options, Security, Session, SessionError};
 use crate::proto::{self, Protocol};
-use crate::render::{self, lexer, Theme};
+use crate::render::{lexer, Theme};
 
 /// What completion and highlighting know; updated after every command.
 #[derive(Default)]
@@ -240,12 +240,26 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// Runs the REPL. Returns the exit status.
-pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
+pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -> i32 {
     let protocol = opts.target.protocol;
-    let mut sink = stdout_sink(theme);
-    let session = match Session::connect(opts, &mut sink) {
-        Ok(s) => s,
-        Err(e) => return report_error(&e, protocol, &mut sink, false),
+    let color = out.theme.color();
+    let out = Arc::new(Mutex::new(out));
+    let mut print = |l: String| println!("{l}");
+    let session = {
+        let mut o = lock(&out);
+        let mut sink = |ev: Event| {
+            for l in o.lines(&ev) {
+                println!("{l}");
+            }
+        };
+        match Session::connect(opts, &mut sink) {
+            Ok(s) => s,
+            Err(e) => {
+                let code = report_error(&e, protocol, &mut o, &mut print, false);
+                o.flush();
+                return code;
+            }
+        }
     };
     let config = Config::builder()
         .auto_add_history(false)
@@ -264,30 +278,27 @@ pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
     let known = Arc::new(Mutex::new(Known::default()));
     rl.set_helper(Some(MtHelper {
         protocol,
-        color: theme.color(),
-        theme: Theme::new(theme.color()),
+        color,
+        theme: Theme::new(color),
         known: known.clone(),
     }));
     let history_file = if history { history_path() } else { None };
     if let Some(path) = &history_file {
         let _ = rl.load_history(path);
     }
-    println!(
-        "{}",
-        theme.paint_one(
-            lexer::Role::Info,
-            "** type :help for meta-commands, Ctrl-D or :quit to leave"
-        )
-    );
+    {
+        let line = lock(&out).info("type :help for meta-commands, Ctrl-D or :quit to leave");
+        println!("{line}");
+    }
 
     let session = Arc::new(Mutex::new(session));
     let watching = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = rl.create_external_printer().ok().map(|mut printer| {
         let session = session.clone();
+        let out = out.clone();
         let watching = watching.clone();
         let stop = stop.clone();
-        let theme = Theme::new(theme.color());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Acquire) {
                 if !watching.load(Ordering::Acquire) {
@@ -296,17 +307,18 @@ pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
                 }
                 let mut lines = Vec::new();
                 {
-                    let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut s = lock(&session);
                     if !watching.load(Ordering::Acquire) || !s.is_open() {
                         drop(s);
                         std::thread::sleep(Duration::from_millis(20));
                         continue;
                     }
-                    let mut collect = |ev| lines.extend(render::event_lines(&ev, &theme));
+                    let mut o = lock(&out);
+                    let mut collect = |ev: Event| lines.extend(o.lines(&ev));
                     if let Err(e) = s.poll(Duration::from_millis(100), &mut collect) {
-                        let mut collect = |ev| lines.extend(render::event_lines(&ev, &theme));
-                        report_error(&e, s.protocol(), &mut collect, false);
                         s.close(&mut collect);
+                        let mut push = |l: String| lines.push(l);
+                        report_error(&e, s.protocol(), &mut o, &mut push, false);
                     }
                 }
                 if !lines.is_empty() {
@@ -319,8 +331,8 @@ pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
     let mut status = exit::OK;
     loop {
         let (p, open) = {
-            let s = session.lock().unwrap_or_else(|e| e.into_inner());
-            let mut k = known.lock().unwrap_or_else(|e| e.into_inner());
+            let s = lock(&session);
+            let mut k = lock(&known);
             k.capabilities = s.capabilities().items.clone();
             k.mechanisms = s.capabilities().auth_mechanisms();
             k.mode = Some(s.input_mode());
@@ -332,38 +344,51 @@ pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
         watching.store(true, Ordering::Release);
         let read = rl.readline(&p);
         watching.store(false, Ordering::Release);
-        let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock(&session);
+        let mut o = lock(&out);
         match read {
             Ok(line) => {
                 let mode = s.input_mode();
                 if !s.is_open() {
-                    println!(
-                        "{}",
-                        theme.paint_one(
-                            lexer::Role::Warning,
-                            "!! the connection is closed; not sent"
-                        )
-                    );
+                    let l = o.failure("the connection is closed; not sent");
+                    println!("{l}");
                     break;
                 }
-                let mut out = |l: String| println!("{l}");
-                match handle_line(&mut s, line.as_bytes(), &mut sink, theme, &mut out) {
+                match handle_line(&mut s, line.as_bytes(), &mut o, &mut print, &mut script) {
                     Ok(h) => {
                         if !h.secret && meta_allowed(mode) && mode != InputMode::Auth {
                             let _ = rl.add_history_entry(line.as_str());
                         }
-                        if h.flow == Flow::Quit {
-                            if let Err(e) = s.quit(&mut sink) {
-                                status = report_error(&e, protocol, &mut sink, false);
+                        match h.flow {
+                            Flow::Quit => {
+                                let mut sink = |ev: Event| {
+                                    for l in o.lines(&ev) {
+                                        println!("{l}");
+                                    }
+                                };
+                                let r = s.quit(&mut sink);
+                                if let Err(e) = r {
+                                    status = report_error(&e, protocol, &mut o, &mut print, false);
+                                }
+                                break;
                             }
-                            break;
+                            Flow::Fatal(code) => {
+                                status = code;
+                                break;
+                            }
+                            _ => {}
                         }
                     }
                     Err(e @ SessionError::Command(_)) => {
-                        report_error(&e, protocol, &mut sink, false);
+                        report_error(&e, protocol, &mut o, &mut print, false);
                     }
                     Err(e) => {
-                        status = report_error(&e, protocol, &mut sink, false);
+                        status = report_error(&e, protocol, &mut o, &mut print, false);
+                        let mut sink = |ev: Event| {
+                            for l in o.lines(&ev) {
+                                println!("{l}");
+                            }
+                        };
                         s.close(&mut sink);
                         break;
                     }
@@ -371,13 +396,24 @@ pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => {
-                if let Err(e) = s.quit(&mut sink) {
-                    status = report_error(&e, protocol, &mut sink, false);
+                let mut sink = |ev: Event| {
+                    for l in o.lines(&ev) {
+                        println!("{l}");
+                    }
+                };
+                let r = s.quit(&mut sink);
+                if let Err(e) = r {
+                    status = report_error(&e, protocol, &mut o, &mut print, false);
                 }
                 break;
             }
             Err(e) => {
                 eprintln!("mailtalk: error: line editor: {e}");
+                let mut sink = |ev: Event| {
+                    for l in o.lines(&ev) {
+                        println!("{l}");
+                    }
+                };
                 s.close(&mut sink);
                 status = exit::CONNECT;
                 break;
@@ -391,7 +427,15 @@ pub fn run(opts: Options, theme: &Theme, history: bool) -> i32 {
     if let Some(path) = &history_file {
         let _ = rl.save_history(path);
     }
+    lock(&out).flush();
+    if status == exit::OK && !script.failures.is_empty() {
+        status = exit::EXPECTATION;
+    }
     status
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

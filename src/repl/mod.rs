@@ -1,19 +1,53 @@
 //! Front ends that read the input language line by line: the interactive REPL (stdin is a
-//! terminal) and the batch reader (stdin is a pipe or file). Both drive the same session.
+//! terminal), the line reader (stdin is a pipe or file) and scripts (`--script`). All drive the
+//! same session through [`handle_line`].
 
 pub mod interactive;
 pub mod meta;
+pub mod output;
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 
 use crate::cli::exit;
-use crate::engine::{Event, EventKind, InputMode, Options, Session, SessionError};
-use crate::render::{self, Theme};
+use crate::engine::{Event, EventKind, InputMode, Options, Security, Session, SessionError};
+use crate::render;
+use crate::script::source::{self, ScriptLine};
+use crate::script::vars::Vars;
 
 pub use meta::Flow;
+pub use output::Output;
+
+/// What a script run keeps between lines.
+pub struct ScriptState {
+    pub vars: Vars,
+    /// Failed expectations and captures, as shown.
+    pub failures: Vec<String>,
+    /// `--keep-going`: report every failure instead of stopping at the first.
+    pub keep_going: bool,
+    /// `FILE:LINE` of the line being run, for messages.
+    pub location: Option<String>,
+    /// The target as given, for the recorder's header.
+    pub target: String,
+    /// `:include` depth while running included files from the REPL or a pipe.
+    pub depth: usize,
+}
+
+impl ScriptState {
+    pub fn new(target: &str, keep_going: bool) -> ScriptState {
+        ScriptState {
+            vars: Vars::new(),
+            failures: Vec::new(),
+            keep_going,
+            location: None,
+            target: target.to_string(),
+            depth: 0,
+        }
+    }
+}
 
 /// What became of one input line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handled {
     pub flow: Flow,
     /// The line carried a secret: keep it out of history.
@@ -29,66 +63,161 @@ pub fn meta_allowed(mode: InputMode) -> bool {
     )
 }
 
-/// Handles one input line: a meta-command or a line for the server.
+/// Handles one input line: a comment, a meta-command or a line for the server.
 pub fn handle_line(
     session: &mut Session,
     line: &[u8],
-    sink: &mut dyn FnMut(Event),
-    theme: &Theme,
-    out: &mut dyn FnMut(String),
+    out: &mut Output,
+    print: &mut dyn FnMut(String),
+    script: &mut ScriptState,
 ) -> Result<Handled, SessionError> {
     let mode = session.input_mode();
-    if meta_allowed(mode) && line.first() == Some(&b':') {
-        let text = String::from_utf8_lossy(line).into_owned();
-        let mut ctx = meta::Ctx {
-            session,
-            sink,
-            theme,
-            out,
-        };
-        let flow = meta::run(&mut ctx, &text)?;
-        return Ok(Handled {
-            flow,
-            secret: false,
-        });
-    }
-    if mode == InputMode::Command && line.iter().all(|b| b.is_ascii_whitespace()) {
+    let commandish = meta_allowed(mode);
+    let blank = line.iter().all(|b| b.is_ascii_whitespace());
+    if mode == InputMode::Command && (blank || line.first() == Some(&b'#')) {
         return Ok(Handled {
             flow: Flow::Continue,
             secret: false,
         });
     }
-    let secret = session.send_line(line, sink)?;
+    // ${NAME} from captures and the environment; in message text an unknown name stays as is.
+    let text = String::from_utf8_lossy(line);
+    let interpolated = if text.contains("${") {
+        match script.vars.interpolate(&text) {
+            Ok(s) => Some(s.into_bytes()),
+            Err(e) if commandish => {
+                return Err(SessionError::Command(crate::proto::CommandError::Invalid(
+                    e,
+                )));
+            }
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let line: &[u8] = interpolated.as_deref().unwrap_or(line);
+    if commandish && line.first() == Some(&b':') {
+        let text = String::from_utf8_lossy(line).into_owned();
+        let mut sink = |ev: Event| {
+            for l in out.lines(&ev) {
+                print(l);
+            }
+        };
+        let mut said: Vec<String> = Vec::new();
+        let flow = {
+            let mut say = |s: String| said.push(s);
+            let mut ctx = meta::Ctx {
+                session,
+                sink: &mut sink,
+                say: &mut say,
+                script,
+            };
+            meta::run(&mut ctx, &text)
+        };
+        for s in said {
+            let shown = out.info(&s);
+            print(shown);
+        }
+        let flow = flow?;
+        if let Some(r) = &mut out.recorder {
+            if !text.starts_with(":rec") && !text.starts_with(":expe") {
+                let _ = r.input(&text, false);
+            }
+        }
+        let flow = match flow {
+            Flow::Record(Some(path)) => {
+                match crate::script::record::Recorder::create(&path, &script.target) {
+                    Ok(r) => {
+                        out.recorder = Some(r);
+                        let shown = out.info(&format!("recording to {}", path.display()));
+                        print(shown);
+                    }
+                    Err(e) => {
+                        return Err(SessionError::Command(crate::proto::CommandError::Invalid(
+                            format!("cannot record to {}: {e}", path.display()),
+                        )))
+                    }
+                }
+                Flow::Continue
+            }
+            Flow::Record(None) => {
+                out.flush();
+                out.recorder = None;
+                let shown = out.info("recording stopped");
+                print(shown);
+                Flow::Continue
+            }
+            Flow::Include(path) => {
+                if script.depth >= source::MAX_INCLUDE_DEPTH {
+                    return Err(SessionError::Command(crate::proto::CommandError::Invalid(
+                        "includes nested too deeply".into(),
+                    )));
+                }
+                let lines = source::load(&path)
+                    .map_err(|e| SessionError::Command(crate::proto::CommandError::Invalid(e)))?;
+                script.depth = script.depth.saturating_add(1);
+                let saved = script.location.clone();
+                let result = run_lines(session, out, script, Source::Lines(lines), print);
+                script.depth = script.depth.saturating_sub(1);
+                script.location = saved;
+                match result {
+                    Ok(()) if session.finished() => Flow::Quit,
+                    Ok(()) => Flow::Continue,
+                    Err(exit::EXPECTATION) => Flow::Abort,
+                    Err(code) => Flow::Fatal(code),
+                }
+            }
+            other => other,
+        };
+        return Ok(Handled {
+            flow,
+            secret: false,
+        });
+    }
+    let mut sink = |ev: Event| {
+        for l in out.lines(&ev) {
+            print(l);
+        }
+    };
+    let secret = session.send_line(line, &mut sink)?;
+    if let Some(r) = &mut out.recorder {
+        let shown = if secret {
+            out.last_sent.clone().unwrap_or_default()
+        } else {
+            String::from_utf8_lossy(line).into_owned()
+        };
+        let _ = r.input(&shown, secret);
+    }
     Ok(Handled {
         flow: Flow::Continue,
         secret,
     })
 }
 
-/// Prints events to stdout as they happen.
-pub fn stdout_sink(theme: &Theme) -> impl FnMut(Event) + '_ {
-    move |ev: Event| {
-        let mut stdout = std::io::stdout().lock();
-        for line in render::event_lines(&ev, theme) {
-            let _ = writeln!(stdout, "{line}");
-        }
-        let _ = stdout.flush();
-    }
+/// Prints to stdout.
+pub fn print_stdout(line: String) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
 }
 
 /// Reports a fatal error on the transcript and on stderr; returns its exit status.
 pub fn report_error(
     err: &SessionError,
     protocol: crate::proto::Protocol,
-    sink: &mut dyn FnMut(Event),
+    out: &mut Output,
+    print: &mut dyn FnMut(String),
     also_stderr: bool,
 ) -> i32 {
-    sink(Event {
+    let ev = Event {
         at: std::time::Duration::ZERO,
         protocol,
-        security: crate::engine::Security::Plain,
+        security: Security::Plain,
         kind: EventKind::Error(err.to_string()),
-    });
+    };
+    for l in out.lines(&ev) {
+        print(l);
+    }
     if also_stderr {
         eprintln!(
             "mailtalk: error: {}",
@@ -98,37 +227,122 @@ pub fn report_error(
     err.exit_code()
 }
 
-/// Reads lines from `input` (not a terminal): sends each and waits for its reply; at the end
-/// says QUIT/LOGOUT if the session is still open. Returns the exit status.
-pub fn run_batch(opts: Options, theme: &Theme, input: &mut dyn BufRead) -> i32 {
+/// Where script lines come from: a pipe read as it arrives, or a loaded file.
+pub enum Source<'a> {
+    Reader(&'a mut dyn BufRead),
+    Lines(Vec<ScriptLine>),
+}
+
+/// Runs input that is not a terminal: each line is sent and its reply awaited; at the end QUIT
+/// or LOGOUT is said if the session is still open. Returns the exit status.
+pub fn run_batch(opts: Options, mut out: Output, mut script: ScriptState, input: Source) -> i32 {
     let protocol = opts.target.protocol;
-    let mut sink = stdout_sink(theme);
-    let mut session = match Session::connect(opts, &mut sink) {
-        Ok(s) => s,
-        Err(e) => return report_error(&e, protocol, &mut sink, true),
+    let mut print = print_stdout;
+    let mut session = {
+        let mut sink = |ev: Event| {
+            for l in out.lines(&ev) {
+                print(l);
+            }
+        };
+        match Session::connect(opts, &mut sink) {
+            Ok(s) => s,
+            Err(e) => {
+                let code = report_error(&e, protocol, &mut out, &mut print, true);
+                out.flush();
+                return code;
+            }
+        }
     };
-    let mut out = |s: String| println!("{s}");
-    let mut line = Vec::new();
+    let status = run_lines(&mut session, &mut out, &mut script, input, &mut print);
+    let status = match status {
+        Ok(()) => {
+            let mut sink = |ev: Event| {
+                for l in out.lines(&ev) {
+                    print(l);
+                }
+            };
+            match session.quit(&mut sink) {
+                Ok(()) => exit::OK,
+                Err(e) => report_error(&e, protocol, &mut out, &mut print, true),
+            }
+        }
+        Err(code) => {
+            let mut sink = |ev: Event| {
+                for l in out.lines(&ev) {
+                    print(l);
+                }
+            };
+            session.close(&mut sink);
+            code
+        }
+    };
+    let status = if status == exit::OK && !script.failures.is_empty() {
+        let n = script.failures.len();
+        let line = out.failure(&format!(
+            "{n} expectation{} failed",
+            if n == 1 { "" } else { "s" }
+        ));
+        print(line);
+        exit::EXPECTATION
+    } else {
+        status
+    };
+    out.flush();
+    status
+}
+
+/// Runs lines until the input ends (Ok) or the session must end (Err with the exit status).
+pub fn run_lines(
+    session: &mut Session,
+    out: &mut Output,
+    script: &mut ScriptState,
+    input: Source,
+    print: &mut dyn FnMut(String),
+) -> Result<(), i32> {
+    let protocol = session.protocol();
     // Bytes of typed input that belong to a literal the server refused: never sent.
     let mut skip: u64 = 0;
     let mut skip_continuation = false;
-    loop {
-        line.clear();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
+    let mut next_line: Box<dyn FnMut() -> Option<Result<(Vec<u8>, Option<String>), String>>> =
+        match input {
+            Source::Reader(reader) => {
+                let mut buf = Vec::new();
+                Box::new(move || {
+                    buf.clear();
+                    match reader.read_until(b'\n', &mut buf) {
+                        Ok(0) => None,
+                        Ok(_) => {
+                            if buf.last() == Some(&b'\n') {
+                                buf.pop();
+                                if buf.last() == Some(&b'\r') {
+                                    buf.pop();
+                                }
+                            }
+                            Some(Ok((buf.clone(), None)))
+                        }
+                        Err(e) => Some(Err(format!("reading input: {e}"))),
+                    }
+                })
+            }
+            Source::Lines(lines) => {
+                let mut it = lines.into_iter();
+                Box::new(move || {
+                    it.next().map(|l| {
+                        let loc = format!("{}:{}", l.file, l.line_no);
+                        Ok((l.text.into_bytes(), Some(loc)))
+                    })
+                })
+            }
+        };
+    while let Some(item) = next_line() {
+        let (line, location) = match item {
+            Ok(x) => x,
             Err(e) => {
-                eprintln!("mailtalk: error: reading input: {e}");
-                session.close(&mut sink);
-                return exit::USAGE;
+                print(out.failure(&e));
+                return Err(exit::USAGE);
             }
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-        }
+        };
+        script.location = location;
         if skip > 0 || skip_continuation {
             let len = u64::try_from(line.len())
                 .unwrap_or(u64::MAX)
@@ -145,14 +359,17 @@ pub fn run_batch(opts: Options, theme: &Theme, input: &mut dyn BufRead) -> i32 {
                 skip = 0;
             }
             if skip == 0 && !skip_continuation {
-                sink(Event {
+                let ev = Event {
                     at: session.elapsed(),
                     protocol,
                     security: session.security(),
                     kind: EventKind::Warning(
                         "the literal's lines were not sent: the server refused the command".into(),
                     ),
-                });
+                };
+                for l in out.lines(&ev) {
+                    print(l);
+                }
             }
             continue;
         }
@@ -162,31 +379,37 @@ pub fn run_batch(opts: Options, theme: &Theme, input: &mut dyn BufRead) -> i32 {
             } else {
                 SessionError::Closed(" before the input ended".into())
             };
-            return report_error(&err, protocol, &mut sink, true);
+            return Err(report_error(&err, protocol, out, print, true));
         }
-        match handle_line(&mut session, &line, &mut sink, theme, &mut out) {
+        match handle_line(session, &line, out, print, script) {
             Ok(Handled {
                 flow: Flow::Quit, ..
-            }) => {
-                return match session.quit(&mut sink) {
-                    Ok(()) => exit::OK,
-                    Err(e) => report_error(&e, protocol, &mut sink, true),
-                };
-            }
+            }) => return Ok(()),
+            Ok(Handled {
+                flow: Flow::Abort, ..
+            }) => return Err(exit::EXPECTATION),
+            Ok(Handled {
+                flow: Flow::Fatal(code),
+                ..
+            }) => return Err(code),
             Ok(_) => {
                 skip = session.take_refused_literal().unwrap_or(0);
             }
             Err(e) => {
-                let code = report_error(&e, protocol, &mut sink, true);
-                session.close(&mut sink);
-                return code;
+                let e = match (&e, &script.location) {
+                    (SessionError::Command(c), Some(loc)) => SessionError::Command(
+                        crate::proto::CommandError::Invalid(format!("{loc}: {c}")),
+                    ),
+                    _ => e,
+                };
+                return Err(report_error(&e, protocol, out, print, true));
             }
         }
     }
-    if session.is_open() {
-        if let Err(e) = session.quit(&mut sink) {
-            return report_error(&e, protocol, &mut sink, true);
-        }
-    }
-    exit::OK
+    Ok(())
+}
+
+/// Loads a script file (or `-` for stdin) with its includes.
+pub fn load_script(path: &Path) -> Result<Vec<ScriptLine>, String> {
+    source::load(path)
 }

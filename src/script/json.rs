@@ -178,7 +178,7 @@ fn seconds(at: std::time::Duration) -> f64 {
 /// Escapes what serde_json leaves raw but a terminal or log viewer would act on: DEL, C1
 /// controls, bidirectional and invisible format characters, line and paragraph separators.
 /// They can only occur inside strings, where `\uXXXX` stands for the same character.
-fn harden(json: String) -> String {
+pub fn harden(json: String) -> String {
     if !json.chars().any(needs_escape) {
         return json;
     }

@@ -1,0 +1,1832 @@
+//! The send macro: one SMTP/LMTP transaction (EHLO when needed, MAIL, RCPT, DATA or BDAT) with a
+//! message streamed from a reader.
+//!
+//! - Addresses and DSN values are checked before anything is sent (security.md item 14).
+//! - DATA: the message is read in 64 KiB pieces, CRLF-normalised and dot-stuffed on the way
+//!   ([`DotStuffer`]), so the wire holds exactly one `\r\n.\r\n` (security.md item 13) and memory
+//!   stays bounded whatever the size.
+//! - BDAT (CHUNKING): CRLF-normalised, not dot-stuffed, in chunks of at most 1 MiB.
+//! - PIPELINING: MAIL, every RCPT and DATA go out in one write; the replies are read in order.
+//!   When a recipient was refused but DATA got 354 anyway, the data is ended at once with a lone
+//!   `.` (RFC 2920 §3.1) and the transaction reset: the server may then deliver an empty message
+//!   to the recipients it accepted.
+//! - The first failure ends the transaction: the outcome names the stage and the reply, and
+//!   `RSET` is sent (unless the reply was 421) so the session can go on.
+//!
+//! The message content is shown as `Sent` events with `content: true`, line by line as the user
+//! would have typed it (after CRLF normalisation, before dot-stuffing): at most
+//! [`MAX_SHOWN_LINES`] lines of at most [`MAX_SHOWN_LINE`] bytes, then a summary `Info` event.
+
+use std::fmt;
+use std::io::{ErrorKind, Read};
+
+use super::{Session, SessionError, Sink};
+use crate::engine::event::EventKind;
+use crate::engine::machine::{InputMode, Machine};
+use crate::net::deadline_after;
+use crate::proto::dot::DotStuffer;
+use crate::proto::{CommandError, Outcome, Protocol, Reply};
+
+/// What the message is read in.
+const READ_PIECE: usize = 64 * 1024;
+/// The largest BDAT chunk.
+pub const BDAT_CHUNK: usize = 1024 * 1024;
+/// How many lines of the message are shown.
+pub const MAX_SHOWN_LINES: u64 = 200;
+/// How many bytes of a message line are shown.
+pub const MAX_SHOWN_LINE: usize = 1000;
+/// RFC 3461 §4.4: an ENVID is at most 100 characters.
+const MAX_ENVID: usize = 100;
+
+/// One transaction for [`Session::send_mail`].
+pub struct SendRequest {
+    /// The reverse path, without `<>`; empty for the null sender `MAIL FROM:<>`.
+    pub from: String,
+    /// The recipients, without `<>`; at least one.
+    pub to: Vec<String>,
+    /// The message (headers and body); any line endings.
+    pub message: Box<dyn Read + Send>,
+    /// The message size, when known (for `SIZE=`).
+    pub size: Option<u64>,
+    /// `BODY=8BITMIME`.
+    pub eight_bit: bool,
+    /// `SMTPUTF8`: an error when the server does not advertise it.
+    pub smtputf8: bool,
+    /// DSN `NOTIFY=` for every recipient: `NEVER`, or a comma list of SUCCESS, FAILURE, DELAY.
+    pub notify: Option<String>,
+    /// DSN `RET=`: `FULL` or `HDRS`.
+    pub ret: Option<String>,
+    /// DSN `ENVID=`, as xtext.
+    pub envid: Option<String>,
+    /// Add `SIZE=n` when SIZE is advertised and the size is known.
+    pub size_param: bool,
+    /// Use BDAT when CHUNKING is advertised (else a Warning and DATA).
+    pub bdat: bool,
+    /// Pipeline MAIL/RCPT(/DATA) when PIPELINING is advertised (else a Warning and no
+    /// pipelining).
+    pub pipeline: bool,
+    /// Stop (without RSET) once this stage succeeded: `Stage::Data` stops after the 354 (DATA
+    /// is then used even when `bdat` is set), with the session in message mode;
+    /// `Stage::Message` is a full transaction.
+    pub stop_after: Option<Stage>,
+}
+
+impl fmt::Debug for SendRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendRequest")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("size", &self.size)
+            .field("eight_bit", &self.eight_bit)
+            .field("smtputf8", &self.smtputf8)
+            .field("notify", &self.notify)
+            .field("ret", &self.ret)
+            .field("envid", &self.envid)
+            .field("size_param", &self.size_param)
+            .field("bdat", &self.bdat)
+            .field("pipeline", &self.pipeline)
+            .field("stop_after", &self.stop_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A step of the transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// EHLO / LHLO.
+    Ehlo,
+    Mail,
+    Rcpt,
+    /// The DATA command (354 expected).
+    Data,
+    /// The message itself: the reply after the final `.`, or to any BDAT chunk.
+    Message,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ehlo => "EHLO",
+            Stage::Mail => "MAIL",
+            Stage::Rcpt => "RCPT",
+            Stage::Data => "DATA",
+            Stage::Message => "message",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The final reply was positive. In LMTP: every accepted recipient's reply was (the reply
+    /// is the last one).
+    Accepted(Reply),
+    /// The first failure, and where it happened. In LMTP a data-end failure is the worst of
+    /// the per-recipient replies (the reply lines are the last one's).
+    Rejected { stage: Stage, reply: Reply },
+    /// `stop_after` was reached; no RSET was sent.
+    Stopped(Stage),
+}
+
+fn invalid(msg: String) -> SessionError {
+    SessionError::Command(CommandError::Invalid(msg))
+}
+
+/// An address for `MAIL FROM:<…>` / `RCPT TO:<…>`: no CR, LF, NUL, other control characters,
+/// spaces, `<` or `>`.
+pub fn check_address(what: &str, addr: &str) -> Result<(), String> {
+    if let Some(c) = addr
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace() || *c == '<' || *c == '>')
+    {
+        let shown = match c {
+            '\r' => "CR".to_string(),
+            '\n' => "LF".to_string(),
+            '\0' => "NUL".to_string(),
+            ' ' => "a space".to_string(),
+            c if c.is_control() || c.is_whitespace() => format!("U+{:04X}", u32::from(c)),
+            c => format!("'{c}'"),
+        };
+        return Err(format!("the {what} address may not contain {shown}"));
+    }
+    Ok(())
+}
+
+/// RFC 3461 NOTIFY: `NEVER`, or SUCCESS, FAILURE and DELAY separated by commas (upper-cased).
+pub fn check_notify(value: &str) -> Result<String, String> {
+    let upper = value.to_ascii_uppercase();
+    if upper == "NEVER" {
+        return Ok(upper);
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for item in upper.split(',') {
+        if !matches!(item, "SUCCESS" | "FAILURE" | "DELAY") || seen.contains(&item) {
+            return Err(format!(
+                "NOTIFY must be NEVER or a comma list of SUCCESS, FAILURE and DELAY, not {value:?}"
+            ));
+        }
+        seen.push(item);
+    }
+    Ok(upper)
+}
+
+/// RFC 3461 RET: `FULL` or `HDRS` (upper-cased).
+pub fn check_ret(value: &str) -> Result<String, String> {
+    let upper = value.to_ascii_uppercase();
+    match upper.as_str() {
+        "FULL" | "HDRS" => Ok(upper),
+        _ => Err(format!("RET must be FULL or HDRS, not {value:?}")),
+    }
+}
+
+/// RFC 3461 ENVID: xtext (printable ASCII without `=`; `+` only as `+XX` in upper-case hex), at
+/// most 100 characters.
+pub fn check_envid(value: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("ENVID {value:?} {why}"));
+    if value.is_empty() {
+        return bad("is empty");
+    }
+    if value.len() > MAX_ENVID {
+        return bad("is longer than 100 characters");
+    }
+    let bytes = value.as_bytes();
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        if !(0x21..=0x7e).contains(&b) || b == b'=' {
+            return bad("must be printable ASCII without spaces or '=' (xtext)");
+        }
+        if b == b'+' {
+            let hex = |k: usize| {
+                bytes
+                    .get(k)
+                    .is_some_and(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(h))
+            };
+            if !hex(i.saturating_add(1)) || !hex(i.saturating_add(2)) {
+                return bad("has a '+' that is not followed by two upper-case hex digits (xtext)");
+            }
+            i = i.saturating_add(3);
+        } else {
+            i = i.saturating_add(1);
+        }
+    }
+    Ok(())
+}
+
+/// CRLF normalisation for BDAT: bare CR and bare LF become CRLF; a CR at the end of one piece
+/// and an LF at the start of the next are one CRLF.
+#[derive(Debug, Default)]
+struct CrlfNormaliser {
+    pending_cr: bool,
+    mid_line: bool,
+}
+
+impl CrlfNormaliser {
+    fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len().saturating_add(2));
+        for &b in input {
+            if self.pending_cr {
+                self.pending_cr = false;
+                self.end_line(out);
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => self.end_line(out),
+                _ => {
+                    out.push(b);
+                    self.mid_line = true;
+                }
+            }
+        }
+    }
+
+    /// Ends the last line with CRLF when it has no line ending.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr || self.mid_line {
+            self.end_line(out);
+        }
+        self.pending_cr = false;
+    }
+
+    fn end_line(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\r\n");
+        self.mid_line = false;
+    }
+}
+
+/// A message line to show.
+#[derive(Debug, PartialEq, Eq)]
+struct ShownLine {
+    /// At most [`MAX_SHOWN_LINE`] bytes.
+    bytes: Vec<u8>,
+    /// The whole line's length.
+    len: u64,
+}
+
+/// Splits message data into lines for display, with the same line-ending rules as the
+/// encoders (CR, LF and CRLF each end a line); keeps the first [`MAX_SHOWN_LINES`] and counts
+/// the rest.
+#[derive(Debug, Default)]
+struct Preview {
+    line: Vec<u8>,
+    line_len: u64,
+    mid_line: bool,
+    pending_cr: bool,
+    shown: u64,
+    ready: Vec<ShownLine>,
+    hidden_lines: u64,
+    hidden_bytes: u64,
+}
+
+impl Preview {
+    fn push(&mut self, input: &[u8]) {
+        for &b in input {
+            if self.pending_cr {
+                self.pending_cr = false;
+                self.end_line();
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => self.end_line(),
+                _ => {
+                    if self.shown < MAX_SHOWN_LINES && self.line.len() < MAX_SHOWN_LINE {
+                        self.line.push(b);
+                    }
+                    self.line_len = self.line_len.saturating_add(1);
+                    self.mid_line = true;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.pending_cr || self.mid_line {
+            self.end_line();
+        }
+        self.pending_cr = false;
+    }
+
+    fn end_line(&mut self) {
+        let len = std::mem::take(&mut self.line_len);
+        self.mid_line = false;
+        if self.shown < MAX_SHOWN_LINES {
+            self.shown = self.shown.saturating_add(1);
+            self.ready.push(ShownLine {
+                bytes: std::mem::take(&mut self.line),
+                len,
+            });
+        } else {
+            self.hidden_lines = self.hidden_lines.saturating_add(1);
+            self.hidden_bytes = self.hidden_bytes.saturating_add(len).saturating_add(2);
+        }
+    }
+
+    fn take_ready(&mut self) -> Vec<ShownLine> {
+        std::mem::take(&mut self.ready)
+    }
+}
+
+/// Reads once, retrying on interruption.
+fn read_piece(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The parameters, decided once the capabilities are known.
+struct Params {
+    mail: String,
+    rcpts: Vec<String>,
+    bdat: bool,
+    pipeline: bool,
+}
+
+impl Session {
+    /// Runs one mail transaction (see the module documentation). Errors are for what could not
+    /// be done: a non-SMTP session, an invalid address or parameter, SMTPUTF8 requested but not
+    /// advertised, a message that cannot be read (before anything was sent:
+    /// [`SessionError::Command`]; in the middle of the data: the connection is closed and the
+    /// error is [`SessionError::Message`]), or the connection. Refusals by the server are
+    /// [`SendOutcome::Rejected`].
+    pub fn send_mail(
+        &mut self,
+        mut req: SendRequest,
+        sink: Sink,
+    ) -> Result<SendOutcome, SessionError> {
+        if !matches!(self.protocol(), Protocol::Smtp | Protocol::Lmtp) {
+            return Err(invalid(format!(
+                "sending a message needs SMTP or LMTP, not {}",
+                self.protocol()
+            )));
+        }
+        if self.transport.is_none() {
+            return Err(SessionError::NotConnected);
+        }
+        if self.machine.input_mode() != InputMode::Command {
+            return Err(invalid(
+                "finish the message or command in progress before sending another".to_string(),
+            ));
+        }
+        check_address("sender", &req.from).map_err(invalid)?;
+        if req.to.is_empty() {
+            return Err(invalid("no recipient".to_string()));
+        }
+        for to in &req.to {
+            if to.is_empty() {
+                return Err(invalid("a recipient address is empty".to_string()));
+            }
+            check_address("recipient", to).map_err(invalid)?;
+        }
+        let notify = req
+            .notify
+            .as_deref()
+            .map(check_notify)
+            .transpose()
+            .map_err(invalid)?;
+        let ret = req
+            .ret
+            .as_deref()
+            .map(check_ret)
+            .transpose()
+            .map_err(invalid)?;
+        if let Some(envid) = &req.envid {
+            check_envid(envid).map_err(invalid)?;
+        }
+        // Read the start of the message now: a file that cannot be read sends nothing.
+        let mut piece = vec![0u8; READ_PIECE];
+        let first = read_piece(req.message.as_mut(), &mut piece)
+            .map_err(|e| invalid(format!("cannot read the message: {e}")))?;
+        piece.truncate(first);
+
+        if self.machine.capabilities().is_empty() {
+            let ask = self.capability_command();
+            let reply = self.command_and_wait(&ask, sink)?;
+            if reply.outcome != Outcome::Ok {
+                return Ok(SendOutcome::Rejected {
+                    stage: Stage::Ehlo,
+                    reply,
+                });
+            }
+        }
+        if req.stop_after == Some(Stage::Ehlo) {
+            return Ok(SendOutcome::Stopped(Stage::Ehlo));
+        }
+        let params = self.params(&req, notify.as_deref(), ret.as_deref(), sink)?;
+
+        let use_data = !params.bdat;
+        let stop = req.stop_after;
+        let mut failure: Option<(Stage, Reply)> = None;
+        if params.pipeline {
+            let mut lines = vec![params.mail.clone()];
+            if stop != Some(Stage::Mail) {
+                lines.extend(params.rcpts.iter().cloned());
+                if use_data && stop != Some(Stage::Rcpt) {
+                    lines.push("DATA".to_string());
+                }
+            }
+            self.write_lines(&lines, sink)?;
+            let mail = self.wait(sink)?;
+            if mail.outcome != Outcome::Ok {
+                failure = Some((Stage::Mail, mail));
+            }
+            if stop == Some(Stage::Mail) {
+                return self.stopped_or_rejected(Stage::Mail, failure, sink);
+            }
+            for _ in &params.rcpts {
+                let r = self.wait(sink)?;
+                if r.outcome != Outcome::Ok && failure.is_none() {
+                    failure = Some((Stage::Rcpt, r));
+                }
+            }
+            if stop == Some(Stage::Rcpt) {
+                return self.stopped_or_rejected(Stage::Rcpt, failure, sink);
+            }
+            if use_data {
+                let data = self.wait(sink)?;
+                let go_ahead = self.machine.input_mode() == InputMode::Message;
+                match failure {
+                    Some((stage, reply)) => {
+                        if go_ahead {
+                            // RFC 2920 §3.1: DATA was accepted although a command before it
+                            // failed; end the data at once.
+                            let end = self.machine.command(b".")?;
+                            self.write(&end.wire, &end.display, false, true, sink)?;
+                            self.wait(sink)?;
+                        }
+                        return self.rejected(stage, reply, sink);
+                    }
+                    None if !go_ahead => return self.rejected(Stage::Data, data, sink),
+                    None => {}
+                }
+            } else if let Some((stage, reply)) = failure {
+                return self.rejected(stage, reply, sink);
+            }
+        } else {
+            let mail = self.command_and_wait(&params.mail, sink)?;
+            if mail.outcome != Outcome::Ok {
+                return self.rejected(Stage::Mail, mail, sink);
+            }
+            if stop == Some(Stage::Mail) {
+                return Ok(SendOutcome::Stopped(Stage::Mail));
+            }
+            for rcpt in &params.rcpts {
+                let r = self.command_and_wait(rcpt, sink)?;
+                if r.outcome != Outcome::Ok {
+                    return self.rejected(Stage::Rcpt, r, sink);
+                }
+            }
+            if stop == Some(Stage::Rcpt) {
+                return Ok(SendOutcome::Stopped(Stage::Rcpt));
+            }
+            if use_data {
+                let data = self.command_and_wait("DATA", sink)?;
+                if self.machine.input_mode() != InputMode::Message {
+                    return self.rejected(Stage::Data, data, sink);
+                }
+            }
+        }
+        if use_data && stop == Some(Stage::Data) {
+            return Ok(SendOutcome::Stopped(Stage::Data));
+        }
+        let result = if use_data {
+            self.stream_data(piece, req.message.as_mut(), sink)?
+        } else {
+            self.stream_bdat(piece, req.message.as_mut(), params.pipeline, sink)?
+        };
+        match result {
+            Ok(reply) if reply.outcome == Outcome::Ok => Ok(SendOutcome::Accepted(reply)),
+            Ok(reply) | Err(reply) => self.rejected(Stage::Message, reply, sink),
+        }
+    }
+
+    /// Builds MAIL and RCPT lines from the request and the capabilities, with warnings for
+    /// what is left out.
+    fn params(
+        &mut self,
+        req: &SendRequest,
+        notify: Option<&str>,
+        ret: Option<&str>,
+        sink: Sink,
+    ) -> Result<Params, SessionError> {
+        let caps = self.machine.capabilities().clone();
+        let mut warn = |s: &mut Session, text: String| sink(s.event(EventKind::Warning(text)));
+        if req.smtputf8 && !caps.has("SMTPUTF8") {
+            return Err(invalid(
+                "SMTPUTF8 was requested but the server does not advertise it; MAIL was not sent"
+                    .to_string(),
+            ));
+        }
+        if !req.smtputf8 && (!req.from.is_ascii() || req.to.iter().any(|t| !t.is_ascii())) {
+            warn(
+                self,
+                "an address has non-ASCII characters but SMTPUTF8 was not requested".to_string(),
+            );
+        }
+        let mut mail = format!("MAIL FROM:<{}>", req.from);
+        if req.size_param {
+            match (req.size, caps.has("SIZE")) {
+                (Some(size), true) => {
+                    mail.push_str(&format!(" SIZE={size}"));
+                    let limit = caps
+                        .items
+                        .iter()
+                        .find(|i| {
+                            i.split_ascii_whitespace()
+                                .next()
+                                .is_some_and(|k| k.eq_ignore_ascii_case("SIZE"))
+                        })
+                        .and_then(|i| i.split_ascii_whitespace().nth(1))
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .filter(|n| *n > 0);
+                    if let Some(limit) = limit.filter(|l| size > *l) {
+                        warn(
+                            self,
+                            format!(
+                                "the message ({size} bytes) is larger than the server's limit \
+                                 ({limit} bytes)"
+                            ),
+                        );
+                    }
+                }
+                (Some(_), false) => warn(
+                    self,
+                    "the server does not advertise SIZE; SIZE= left out".to_string(),
+                ),
+                (None, _) => {}
+            }
+        }
+        if req.eight_bit {
+            if caps.has("8BITMIME") {
+                mail.push_str(" BODY=8BITMIME");
+            } else {
+                warn(
+                    self,
+                    "the server does not advertise 8BITMIME; BODY=8BITMIME left out".to_string(),
+                );
+            }
+        }
+        if req.smtputf8 {
+            mail.push_str(" SMTPUTF8");
+        }
+        let dsn = caps.has("DSN");
+        let mut dsn_dropped = Vec::new();
+        if let Some(ret) = ret {
+            if dsn {
+                mail.push_str(&format!(" RET={ret}"));
+            } else {
+                dsn_dropped.push("RET=");
+            }
+        }
+        if let Some(envid) = &req.envid {
+            if dsn {
+                mail.push_str(&format!(" ENVID={envid}"));
+            } else {
+                dsn_dropped.push("ENVID=");
+            }
+        }
+        let notify_param = match notify {
+            Some(n) if dsn => format!(" NOTIFY={n}"),
+            Some(_) => {
+                dsn_dropped.push("NOTIFY=");
+                String::new()
+            }
+            None => String::new(),
+        };
+        if !dsn_dropped.is_empty() {
+            warn(
+                self,
+                format!(
+                    "the server does not advertise DSN; {} left out",
+                    dsn_dropped.join(", ")
+                ),
+            );
+        }
+        let rcpts = req
+            .to
+            .iter()
+            .map(|to| format!("RCPT TO:<{to}>{notify_param}"))
+            .collect();
+        let bdat = req.bdat && caps.has("CHUNKING");
+        if req.bdat && !bdat {
+            warn(
+                self,
+                "the server does not advertise CHUNKING; using DATA instead of BDAT".to_string(),
+            );
+        }
+        // Stopping after DATA needs the DATA command.
+        let bdat = bdat && req.stop_after != Some(Stage::Data);
+        let pipeline = req.pipeline && caps.has("PIPELINING");
+        if req.pipeline && !pipeline {
+            warn(
+                self,
+                "the server does not advertise PIPELINING; sending one command at a time"
+                    .to_string(),
+            );
+        }
+        Ok(Params {
+            mail,
+            rcpts,
+            bdat,
+            pipeline,
+        })
+    }
+
+    /// Writes bytes without reporting them (the caller reports what they mean).
+    fn write_raw(&mut self, data: &[u8]) -> Result<(), SessionError> {
+        let deadline = deadline_after(self.opts.timeout);
+        let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
+        transport.write_all(data, deadline)?;
+        Ok(())
+    }
+
+    /// Several commands in one write (pipelining), each reported as sent.
+    fn write_lines(&mut self, lines: &[String], sink: Sink) -> Result<(), SessionError> {
+        let mut wire = Vec::new();
+        let mut shown = Vec::with_capacity(lines.len());
+        for line in lines {
+            let out = self.machine.command(line.as_bytes())?;
+            wire.extend_from_slice(&out.wire);
+            shown.push((out.display, out.secret));
+        }
+        self.write_raw(&wire)?;
+        for (display, secret) in shown {
+            sink(self.event(EventKind::Sent {
+                display,
+                secret,
+                content: false,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Pipelined MAIL/RCPT with `stop_after` reached: stopped, or the first failure.
+    fn stopped_or_rejected(
+        &mut self,
+        stage: Stage,
+        failure: Option<(Stage, Reply)>,
+        sink: Sink,
+    ) -> Result<SendOutcome, SessionError> {
+        match failure {
+            Some((stage, reply)) => self.rejected(stage, reply, sink),
+            None => Ok(SendOutcome::Stopped(stage)),
+        }
+    }
+
+    /// Reports a rejection after resetting the transaction with RSET (not after a 421: the
+    /// server is closing). A failing RSET is reported as a warning; if the connection cannot go
+    /// on it is closed.
+    fn rejected(
+        &mut self,
+        stage: Stage,
+        reply: Reply,
+        sink: Sink,
+    ) -> Result<SendOutcome, SessionError> {
+        let closing = reply.code == Some(421);
+        if stage != Stage::Ehlo
+            && !closing
+            && self.transport.is_some()
+            && self.machine.input_mode() == InputMode::Command
+        {
+            if let Err(e) = self.command_and_wait("RSET", sink) {
+                sink(self.event(EventKind::Warning(format!(
+                    "RSET after the rejection failed: {e}"
+                ))));
+                if e.is_fatal() {
+                    self.close(sink);
+                }
+            }
+        }
+        Ok(SendOutcome::Rejected { stage, reply })
+    }
+
+    /// Reports the lines the preview has ready.
+    fn show_lines(&mut self, preview: &mut Preview, sink: Sink) {
+        for line in preview.take_ready() {
+            let cut = usize::try_from(line.len).map_or(true, |l| l > line.bytes.len());
+            sink(self.event(EventKind::Sent {
+                display: line.bytes,
+                secret: false,
+                content: true,
+            }));
+            if cut {
+                sink(self.event(EventKind::Info(format!(
+                    "line cut: {} bytes sent, the first {MAX_SHOWN_LINE} shown",
+                    line.len
+                ))));
+            }
+        }
+    }
+
+    fn show_summary(&mut self, preview: &Preview, sink: Sink) {
+        if preview.hidden_lines > 0 {
+            sink(self.event(EventKind::Info(format!(
+                "… {} more lines ({} bytes) sent",
+                preview.hidden_lines, preview.hidden_bytes
+            ))));
+        }
+    }
+
+    /// A read error in the middle of the data: close so that a truncated message is not
+    /// delivered.
+    fn abort_message(&mut self, sent: u64, e: &std::io::Error, sink: Sink) -> SessionError {
+        self.close(sink);
+        SessionError::Message(format!(
+            "{e} after {sent} bytes; the connection was closed so that a truncated message is \
+             not delivered"
+        ))
+    }
+
+    /// After 354: streams the message dot-stuffed and ends it; returns the final reply (`Ok`)
+    /// — the caller checks its outcome.
+    fn stream_data(
+        &mut self,
+        first: Vec<u8>,
+        reader: &mut dyn Read,
+        sink: Sink,
+    ) -> Result<Result<Reply, Reply>, SessionError> {
+        let mut stuffer = DotStuffer::new();
+        let mut preview = Preview::default();
+        let mut out = Vec::with_capacity(READ_PIECE.saturating_mul(2));
+        let mut buf = vec![0u8; READ_PIECE];
+        let mut piece = first;
+        let mut read_total = u64::try_from(piece.len()).unwrap_or(u64::MAX);
+        while !piece.is_empty() {
+            stuffer.push(&piece, &mut out);
+            preview.push(&piece);
+            self.write_raw(&out)?;
+            out.clear();
+            self.show_lines(&mut preview, sink);
+            let n = match read_piece(reader, &mut buf) {
+                Ok(n) => n,
+                Err(e) => return Err(self.abort_message(read_total, &e, sink)),
+            };
+            read_total = read_total.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+            piece.clear();
+            piece.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+        }
+        stuffer.finish(&mut out);
+        preview.finish();
+        // The stuffer's own `.` line is replaced by the machine's, so it awaits the reply.
+        if out.ends_with(b".\r\n") {
+            out.truncate(out.len().saturating_sub(3));
+        }
+        let end = self.machine.command(b".")?;
+        out.extend_from_slice(&end.wire);
+        self.write_raw(&out)?;
+        self.show_lines(&mut preview, sink);
+        self.show_summary(&preview, sink);
+        sink(self.event(EventKind::Sent {
+            display: end.display,
+            secret: false,
+            content: true,
+        }));
+        Ok(Ok(self.wait(sink)?))
+    }
+
+    /// Sends one BDAT chunk: the command and the data in one write.
+    fn send_chunk(
+        &mut self,
+        chunk: &[u8],
+        last: bool,
+        preview: &mut Preview,
+        sink: Sink,
+    ) -> Result<(), SessionError> {
+        let line = if last {
+            format!("BDAT {} LAST", chunk.len())
+        } else {
+            format!("BDAT {}", chunk.len())
+        };
+        let out = self.machine.command(line.as_bytes())?;
+        if !chunk.is_empty() {
+            let len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+            let done = match &mut self.machine {
+                Machine::Smtp(m) => m.chunk_sent(len)?,
+                _ => false,
+            };
+            if !done {
+                return Err(invalid("the BDAT chunk was not accounted for".to_string()));
+            }
+        }
+        let mut wire = out.wire;
+        wire.extend_from_slice(chunk);
+        self.write_raw(&wire)?;
+        sink(self.event(EventKind::Sent {
+            display: out.display,
+            secret: false,
+            content: false,
+        }));
+        preview.push(chunk);
+        if last {
+            preview.finish();
+        }
+        self.show_lines(preview, sink);
+        Ok(())
+    }
+
+    /// Streams the message in BDAT chunks. Without pipelining each chunk's reply is awaited
+    /// before the next chunk; with it, one more chunk may be in flight. Returns the reply to the
+    /// LAST chunk (`Ok`), or the first refused chunk's reply (`Err`) after reading every reply
+    /// still due.
+    fn stream_bdat(
+        &mut self,
+        first: Vec<u8>,
+        reader: &mut dyn Read,
+        pipeline: bool,
+        sink: Sink,
+    ) -> Result<Result<Reply, Reply>, SessionError> {
+        let window = if pipeline { 2usize } else { 1 };
+        let mut norm = CrlfNormaliser::default();
+        let mut preview = Preview::default();
+        let mut pending: Vec<u8> = Vec::with_capacity(BDAT_CHUNK.saturating_add(READ_PIECE));
+        let mut buf = vec![0u8; READ_PIECE];
+        let mut piece = first;
+        let mut read_total = u64::try_from(piece.len()).unwrap_or(u64::MAX);
+        let mut in_flight = 0usize;
+        let mut failure: Option<Reply> = None;
+        while !piece.is_empty() {
+            norm.push(&piece, &mut pending);
+            // Strictly more than a chunk: the LAST chunk is never empty unless the message is.
+            while pending.len() > BDAT_CHUNK && failure.is_none() {
+                let rest = pending.split_off(BDAT_CHUNK);
+                let chunk = std::mem::replace(&mut pending, rest);
+                self.send_chunk(&chunk, false, &mut preview, sink)?;
+                in_flight = in_flight.saturating_add(1);
+                while in_flight >= window {
+                    let r = self.wait(sink)?;
+                    in_flight = in_flight.saturating_sub(1);
+                    if r.outcome != Outcome::Ok && failure.is_none() {
+                        failure = Some(r);
+                    }
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+            let n = match read_piece(reader, &mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    // A chunk boundary is not the end of the message: close rather than
+                    // sending a LAST chunk of a truncated message.
+                    return Err(self.abort_message(read_total, &e, sink));
+                }
+            };
+            read_total = read_total.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+            piece.clear();
+            piece.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+        }
+        if failure.is_none() {
+            norm.finish(&mut pending);
+            self.send_chunk(&pending, true, &mut preview, sink)?;
+            self.show_summary(&preview, sink);
+            in_flight = in_flight.saturating_add(1);
+        }
+        let mut last = None;
+        while in_flight > 0 {
+            let r = self.wait(sink)?;
+            in_flight = in_flight.saturating_sub(1);
+            if r.outcome != Outcome::Ok && failure.is_none() {
+                failure = Some(r.clone());
+            }
+            last = Some(r);
+        }
+        match (failure, last) {
+            (Some(f), _) => Ok(Err(f)),
+            (None, Some(r)) => Ok(Ok(r)),
+            (None, None) => Err(invalid("no reply to the last BDAT chunk".to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::auth::fake::{connect, infos, options, sent, warnings, Conn, Fake};
+    use super::*;
+    use crate::engine::event::Event;
+    use std::time::Duration;
+
+    fn request(to: &[&str], message: &[u8]) -> SendRequest {
+        SendRequest {
+            from: "a@example.org".into(),
+            to: to.iter().map(|s| s.to_string()).collect(),
+            message: Box::new(std::io::Cursor::new(message.to_vec())),
+            size: Some(message.len() as u64),
+            eight_bit: false,
+            smtputf8: false,
+            notify: None,
+            ret: None,
+            envid: None,
+            size_param: false,
+            bdat: false,
+            pipeline: false,
+            stop_after: None,
+        }
+    }
+
+    fn count(hay: &[u8], needle: &[u8]) -> usize {
+        hay.windows(needle.len()).filter(|w| *w == needle).count()
+    }
+
+    /// The content lines shown (Sent with content: true).
+    fn content(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Sent {
+                    display,
+                    content: true,
+                    ..
+                } => Some(String::from_utf8_lossy(display).into_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn greet_ehlo(c: &mut Conn, caps: &[u8]) {
+        c.send(b"220 mx.example ESMTP\r\n");
+        c.expect(b"EHLO client.test");
+        c.send(caps);
+    }
+
+    #[test]
+    fn parameter_checks() {
+        assert_eq!(check_address("sender", ""), Ok(()));
+        assert_eq!(check_address("sender", "a@b.example"), Ok(()));
+        assert_eq!(check_address("recipient", "jörg@b.example"), Ok(()));
+        for (addr, want) in [
+            ("a b@c", "the recipient address may not contain a space"),
+            (
+                "a\r\nRCPT TO:<x>",
+                "the recipient address may not contain CR",
+            ),
+            ("a\n", "the recipient address may not contain LF"),
+            ("a\0", "the recipient address may not contain NUL"),
+            ("<a@b>", "the recipient address may not contain '<'"),
+            ("a@b>", "the recipient address may not contain '>'"),
+            ("a\t@b", "the recipient address may not contain U+0009"),
+            ("a\u{85}@b", "the recipient address may not contain U+0085"),
+        ] {
+            assert_eq!(check_address("recipient", addr), Err(want.to_string()));
+        }
+        assert_eq!(check_notify("never"), Ok("NEVER".into()));
+        assert_eq!(
+            check_notify("success,Failure"),
+            Ok("SUCCESS,FAILURE".into())
+        );
+        assert_eq!(check_notify("DELAY"), Ok("DELAY".into()));
+        for bad in [
+            "",
+            "NEVER,SUCCESS",
+            "SUCCESS,,DELAY",
+            "SUCCESS FAILURE",
+            "DELAY,DELAY",
+            "x",
+        ] {
+            assert!(check_notify(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_ret("hdrs"), Ok("HDRS".into()));
+        assert_eq!(check_ret("FULL"), Ok("FULL".into()));
+        assert!(check_ret("FULL ").is_err());
+        assert_eq!(check_envid("QQ314159"), Ok(()));
+        assert_eq!(check_envid("a+2Bb+3D"), Ok(()));
+        for bad in [
+            "",
+            "a b",
+            "a=b",
+            "a+2",
+            "a+2b",
+            "a+ZZ",
+            "é",
+            "a\r\n",
+            &"x".repeat(101),
+        ] {
+            assert!(check_envid(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(check_envid(&"x".repeat(100)), Ok(()));
+    }
+
+    #[test]
+    fn crlf_normaliser_and_preview_agree_with_the_stuffer() {
+        let input: &[u8] = b".a\nb\rc\r\n\r\rd";
+        let mut out = Vec::new();
+        let mut n = CrlfNormaliser::default();
+        for b in input {
+            n.push(std::slice::from_ref(b), &mut out);
+        }
+        n.finish(&mut out);
+        assert_eq!(out, b".a\r\nb\r\nc\r\n\r\n\r\nd\r\n");
+        let mut empty = Vec::new();
+        CrlfNormaliser::default().finish(&mut empty);
+        assert!(empty.is_empty());
+
+        let mut p = Preview::default();
+        p.push(&input[..3]);
+        p.push(&input[3..]);
+        p.finish();
+        let lines: Vec<&[u8]> = p.ready.iter().map(|l| l.bytes.as_slice()).collect();
+        assert_eq!(lines, vec![&b".a"[..], b"b", b"c", b"", b"", b"d"]);
+        assert_eq!(
+            crate::proto::dot::stuff(input),
+            b"..a\r\nb\r\nc\r\n\r\n\r\nd\r\n.\r\n"
+        );
+    }
+
+    #[test]
+    fn preview_caps_lines_and_counts_the_rest() {
+        let mut p = Preview::default();
+        let mut data = Vec::new();
+        data.extend_from_slice(&vec![b'x'; 1500]);
+        data.extend_from_slice(b"\n");
+        for i in 0..250 {
+            data.extend_from_slice(format!("line {i}\r\n").as_bytes());
+        }
+        data.extend_from_slice(b"tail");
+        p.push(&data);
+        p.finish();
+        assert_eq!(p.ready.len(), 200);
+        assert_eq!(p.ready[0].bytes.len(), MAX_SHOWN_LINE);
+        assert_eq!(p.ready[0].len, 1500);
+        assert_eq!(p.ready[199].bytes, b"line 198");
+        // Lines 199..=249 and "tail".
+        assert_eq!(p.hidden_lines, 52);
+        let hidden: u64 = (199..250)
+            .map(|i| format!("line {i}\r\n").len() as u64)
+            .sum();
+        assert_eq!(p.hidden_bytes, hidden + 6);
+    }
+
+    const EHLO: &[u8] =
+        b"250-mx.example\r\n250-SIZE 10000000\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n";
+
+    #[test]
+    fn exact_wire_of_a_transaction() {
+        let message: &[u8] = b"Subject: t\n\n.leading dot\n..two\nbare\rcr\r\n.\nno final newline";
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, EHLO);
+            c.expect(b"MAIL FROM:<a@example.org> SIZE=58 BODY=8BITMIME");
+            c.send(b"250 2.1.0 Ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 2.1.5 Ok\r\n");
+            c.expect(b"RCPT TO:<c@example.org>");
+            c.send(b"250 2.1.5 Ok\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go ahead\r\n");
+            let data = c.data();
+            assert_eq!(count(&data, b"\r\n.\r\n"), 1);
+            c.send(b"250 2.0.0 queued as 1234\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org", "c@example.org"], message);
+        r.size_param = true;
+        r.eight_bit = true;
+        let out = s.send_mail(r, &mut |e| ev.push(e)).unwrap();
+        match &out {
+            SendOutcome::Accepted(reply) => assert_eq!(reply.code, Some(250)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.input_mode(), InputMode::Command);
+        let wire = fake.join();
+        let want: &[u8] = b"EHLO client.test\r\n\
+            MAIL FROM:<a@example.org> SIZE=58 BODY=8BITMIME\r\n\
+            RCPT TO:<b@example.org>\r\n\
+            RCPT TO:<c@example.org>\r\n\
+            DATA\r\n\
+            Subject: t\r\n\r\n..leading dot\r\n...two\r\nbare\r\ncr\r\n..\r\nno final newline\r\n.\r\n";
+        assert_eq!(
+            String::from_utf8_lossy(&wire),
+            String::from_utf8_lossy(want)
+        );
+        assert_eq!(count(&wire, b"\r\n.\r\n"), 1);
+        assert_eq!(
+            content(&ev),
+            vec![
+                "Subject: t",
+                "",
+                ".leading dot",
+                "..two",
+                "bare",
+                "cr",
+                ".",
+                "no final newline",
+                "."
+            ]
+        );
+        assert_eq!(
+            sent(&ev)[..5],
+            [
+                "EHLO client.test",
+                "MAIL FROM:<a@example.org> SIZE=58 BODY=8BITMIME",
+                "RCPT TO:<b@example.org>",
+                "RCPT TO:<c@example.org>",
+                "DATA"
+            ]
+        );
+        assert!(warnings(&ev).is_empty());
+    }
+
+    #[test]
+    fn message_that_ends_with_crlf_gets_no_extra_line() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250 mx.example\r\n");
+            c.expect(b"MAIL FROM:<>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.send(b"250 ok\r\n");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"x\r\n");
+        r.from = String::new();
+        r.size_param = true;
+        r.eight_bit = true;
+        assert!(matches!(
+            s.send_mail(r, &mut |e| ev.push(e)).unwrap(),
+            SendOutcome::Accepted(_)
+        ));
+        fake.join();
+        assert_eq!(
+            warnings(&ev),
+            vec![
+                "the server does not advertise SIZE; SIZE= left out",
+                "the server does not advertise 8BITMIME; BODY=8BITMIME left out"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_message_is_only_the_terminator() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250 mx.example\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go\r\n");
+            assert_eq!(c.data(), b".\r\n");
+            c.send(b"250 ok\r\n");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let out = s
+            .send_mail(request(&["b@example.org"], b""), &mut |e| ev.push(e))
+            .unwrap();
+        assert!(matches!(out, SendOutcome::Accepted(_)));
+        fake.join();
+        assert_eq!(content(&ev), vec!["."]);
+    }
+
+    /// Runs a transaction against a server that refuses at `refuse` and checks RSET follows.
+    fn rejection(refuse: Stage) {
+        let fake = Fake::start(move |c: &mut Conn| {
+            greet_ehlo(c, EHLO);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            if refuse == Stage::Mail {
+                c.send(b"553 5.1.8 bad sender\r\n");
+            } else {
+                c.send(b"250 ok\r\n");
+                c.expect(b"RCPT TO:<b@example.org>");
+                c.send(b"250 ok\r\n");
+                c.expect(b"RCPT TO:<c@example.org>");
+                if refuse == Stage::Rcpt {
+                    c.send(b"550 5.1.1 no such user\r\n");
+                } else {
+                    c.send(b"250 ok\r\n");
+                    c.expect(b"RCPT TO:<d@example.org>");
+                    c.send(b"250 ok\r\n");
+                    c.expect(b"DATA");
+                    if refuse == Stage::Data {
+                        c.send(b"554 5.5.1 no valid recipients\r\n");
+                    } else {
+                        c.send(b"354 go\r\n");
+                        assert_eq!(c.data(), b"hi\r\n.\r\n");
+                        c.send(b"552 5.3.4 too big\r\n");
+                    }
+                }
+            }
+            c.expect(b"RSET");
+            c.send(b"250 2.0.0 reset\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let r = request(&["b@example.org", "c@example.org", "d@example.org"], b"hi");
+        let out = s.send_mail(r, &mut |e| ev.push(e)).unwrap();
+        let want_code = match refuse {
+            Stage::Mail => 553,
+            Stage::Rcpt => 550,
+            Stage::Data => 554,
+            _ => 552,
+        };
+        match out {
+            SendOutcome::Rejected { stage, reply } => {
+                assert_eq!(stage, refuse);
+                assert_eq!(reply.code, Some(want_code));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.input_mode(), InputMode::Command);
+        assert_eq!(s.last_reply().and_then(|r| r.code), Some(250));
+        fake.join();
+        assert_eq!(sent(&ev).last().map(String::as_str), Some("RSET"));
+    }
+
+    #[test]
+    fn rejected_at_mail() {
+        rejection(Stage::Mail);
+    }
+
+    #[test]
+    fn rejected_at_one_rcpt() {
+        rejection(Stage::Rcpt);
+    }
+
+    #[test]
+    fn rejected_at_data() {
+        rejection(Stage::Data);
+    }
+
+    #[test]
+    fn rejected_at_end_of_data() {
+        rejection(Stage::Message);
+    }
+
+    #[test]
+    fn no_rset_after_421() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, EHLO);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.send(b"421 4.3.2 shutting down\r\n");
+            c.silent(150);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let out = s
+            .send_mail(request(&["b@example.org"], b"x"), &mut |e| ev.push(e))
+            .unwrap();
+        assert!(matches!(
+            out,
+            SendOutcome::Rejected {
+                stage: Stage::Mail,
+                ..
+            }
+        ));
+        fake.join();
+    }
+
+    #[test]
+    fn lmtp_two_recipients() {
+        let fake = Fake::start(|c: &mut Conn| {
+            c.send(b"220 lmtp.example LMTP\r\n");
+            c.expect(b"LHLO client.test");
+            c.send(b"250-lmtp.example\r\n250 8BITMIME\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<c@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go\r\n");
+            assert_eq!(c.data(), b"hi\r\n.\r\n");
+            c.send(b"250 2.0.0 <b@example.org> delivered\r\n");
+            std::thread::sleep(Duration::from_millis(50));
+            c.send(b"452 4.2.2 <c@example.org> over quota\r\n");
+            c.expect(b"RSET");
+            c.send(b"250 ok\r\n");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Lmtp, &fake, &mut ev);
+        let out = s
+            .send_mail(
+                request(&["b@example.org", "c@example.org"], b"hi\n"),
+                &mut |e| ev.push(e),
+            )
+            .unwrap();
+        match out {
+            SendOutcome::Rejected { stage, reply } => {
+                assert_eq!(stage, Stage::Message);
+                assert_eq!(reply.outcome, Outcome::TempFail);
+                assert_eq!(reply.code, Some(452));
+            }
+            other => panic!("{other:?}"),
+        }
+        fake.join();
+        // Both per-recipient replies were read before the outcome.
+        let replies = ev
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Received(l) if l.bytes.starts_with(b"250 2.0.0 <b")))
+            .count();
+        assert_eq!(replies, 1);
+    }
+
+    #[test]
+    fn lmtp_all_delivered() {
+        let fake = Fake::start(|c: &mut Conn| {
+            c.send(b"220 lmtp.example LMTP\r\n");
+            c.expect(b"LHLO client.test");
+            c.send(b"250-lmtp.example\r\n250 PIPELINING\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"RCPT TO:<c@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"hi\r\n.\r\n");
+            c.send(b"250 2.0.0 b ok\r\n250 2.0.0 c ok\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Lmtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org", "c@example.org"], b"hi");
+        r.pipeline = true;
+        match s.send_mail(r, &mut |e| ev.push(e)).unwrap() {
+            SendOutcome::Accepted(reply) => assert_eq!(reply.last_text(), "250 2.0.0 c ok"),
+            other => panic!("{other:?}"),
+        }
+        assert!(!s.machine.awaiting());
+        fake.join();
+    }
+
+    #[test]
+    fn pipelining_sends_mail_to_data_in_one_go() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250 PIPELINING\r\n");
+            // Every command arrives before any reply is sent: a client that waited for the
+            // MAIL reply would time out here.
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"RCPT TO:<c@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"body\r\n.\r\n");
+            c.send(b"250 queued\r\n");
+        });
+        let mut ev = Vec::new();
+        let opts = options(Protocol::Smtp, fake.port, Duration::from_secs(3));
+        let mut s = Session::connect(opts, &mut |e| ev.push(e)).unwrap();
+        let mut r = request(&["b@example.org", "c@example.org"], b"body\n");
+        r.pipeline = true;
+        assert!(matches!(
+            s.send_mail(r, &mut |e| ev.push(e)).unwrap(),
+            SendOutcome::Accepted(_)
+        ));
+        fake.join();
+        // The four commands were reported sent before the first reply to them.
+        let kinds: Vec<&str> = ev
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Sent { content: false, .. } => Some("sent"),
+                EventKind::Reply(_) => Some("reply"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "reply", "sent", "reply", "sent", "sent", "sent", "sent", "reply", "reply",
+                "reply", "reply", "reply"
+            ]
+        );
+    }
+
+    #[test]
+    fn pipelining_with_a_refused_recipient_ends_the_data_at_once() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250 PIPELINING\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"RCPT TO:<c@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n550 5.1.1 no b\r\n250 ok\r\n354 go\r\n");
+            c.expect(b".");
+            c.send(b"250 empty message\r\n");
+            c.expect(b"RSET");
+            c.send(b"250 reset\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org", "c@example.org"], b"secret body");
+        r.pipeline = true;
+        match s.send_mail(r, &mut |e| ev.push(e)).unwrap() {
+            SendOutcome::Rejected { stage, reply } => {
+                assert_eq!(stage, Stage::Rcpt);
+                assert_eq!(reply.last_text(), "550 5.1.1 no b");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.input_mode(), InputMode::Command);
+        let wire = fake.join();
+        assert_eq!(count(&wire, b"secret body"), 0);
+    }
+
+    #[test]
+    fn pipelining_with_data_refused_after_all_rcpts_failed() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250 PIPELINING\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n550 no\r\n554 no valid recipients\r\n");
+            c.expect(b"RSET");
+            c.send(b"250 reset\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"x");
+        r.pipeline = true;
+        assert!(matches!(
+            s.send_mail(r, &mut |e| ev.push(e)).unwrap(),
+            SendOutcome::Rejected {
+                stage: Stage::Rcpt,
+                ..
+            }
+        ));
+        fake.join();
+    }
+
+    #[test]
+    fn pipelining_not_advertised_warns() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250 mx.example\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"x");
+        r.pipeline = true;
+        r.bdat = true;
+        r.stop_after = Some(Stage::Rcpt);
+        assert_eq!(
+            s.send_mail(r, &mut |e| ev.push(e)).unwrap(),
+            SendOutcome::Stopped(Stage::Rcpt)
+        );
+        fake.join();
+        assert_eq!(
+            warnings(&ev),
+            vec![
+                "the server does not advertise CHUNKING; using DATA instead of BDAT",
+                "the server does not advertise PIPELINING; sending one command at a time"
+            ]
+        );
+    }
+
+    #[test]
+    fn bdat_chunks() {
+        // 2.5 MiB of 100-byte lines with bare LF: normalised to CRLF, not dot-stuffed.
+        let mut message = Vec::new();
+        while message.len() < 2 * 1024 * 1024 + 512 * 1024 {
+            message.extend_from_slice(b".");
+            message.extend_from_slice(&[b'y'; 98]);
+            message.push(b'\n');
+        }
+        let mut normalised = Vec::new();
+        let mut n = CrlfNormaliser::default();
+        n.push(&message, &mut normalised);
+        n.finish(&mut normalised);
+        let expected = normalised.clone();
+        let mail = format!("MAIL FROM:<a@example.org> SIZE={}", message.len());
+        let fake = Fake::start(move |c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250-CHUNKING\r\n250 SIZE\r\n");
+            c.expect(mail.as_bytes());
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n");
+            let mut got = Vec::new();
+            loop {
+                let line = String::from_utf8(c.line()).unwrap();
+                let mut words = line.split(' ');
+                assert_eq!(words.next(), Some("BDAT"));
+                let size: usize = words.next().unwrap().parse().unwrap();
+                let last = words.next() == Some("LAST");
+                assert!(size <= BDAT_CHUNK);
+                got.extend_from_slice(&c.bytes(size));
+                c.send(format!("250 2.0.0 {size} octets\r\n").as_bytes());
+                if last {
+                    assert_eq!(size, expected.len() - 2 * BDAT_CHUNK);
+                    break;
+                }
+                assert_eq!(size, BDAT_CHUNK);
+            }
+            assert!(got == expected, "chunk content differs");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], &message);
+        r.bdat = true;
+        r.size_param = true;
+        match s.send_mail(r, &mut |e| ev.push(e)).unwrap() {
+            SendOutcome::Accepted(reply) => {
+                assert_eq!(
+                    reply.last_text(),
+                    format!("250 2.0.0 {} octets", normalised.len() - 2 * BDAT_CHUNK)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        fake.join();
+        let commands: Vec<String> = sent(&ev)
+            .into_iter()
+            .filter(|l| l.starts_with("BDAT") || l.starts_with("MAIL"))
+            .collect();
+        assert_eq!(
+            commands,
+            vec![
+                format!("MAIL FROM:<a@example.org> SIZE={}", message.len()),
+                "BDAT 1048576".to_string(),
+                "BDAT 1048576".to_string(),
+                format!("BDAT {} LAST", normalised.len() - 2 * BDAT_CHUNK),
+            ]
+        );
+        assert_eq!(content(&ev).len(), 200);
+        assert_eq!(content(&ev)[0], format!(".{}", "y".repeat(98)));
+        let total_lines = message.iter().filter(|b| **b == b'\n').count();
+        assert!(infos(&ev).contains(&format!(
+            "… {} more lines ({} bytes) sent",
+            total_lines - 200,
+            (total_lines - 200) * 101
+        )));
+    }
+
+    #[test]
+    fn bdat_empty_message_and_pipelined_chunks() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250-CHUNKING\r\n250 PIPELINING\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n250 ok\r\n");
+            c.expect(b"BDAT 0 LAST");
+            c.send(b"250 ok\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"");
+        r.bdat = true;
+        r.pipeline = true;
+        assert!(matches!(
+            s.send_mail(r, &mut |e| ev.push(e)).unwrap(),
+            SendOutcome::Accepted(_)
+        ));
+        fake.join();
+        assert!(content(&ev).is_empty());
+    }
+
+    #[test]
+    fn bdat_pipelined_with_a_refused_chunk() {
+        let message = vec![b'z'; BDAT_CHUNK * 3];
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250-CHUNKING\r\n250 PIPELINING\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n250 ok\r\n");
+            c.expect(b"BDAT 1048576");
+            c.bytes(BDAT_CHUNK);
+            // The second chunk is sent before the first one's reply.
+            c.expect(b"BDAT 1048576");
+            c.bytes(BDAT_CHUNK);
+            c.send(b"552 5.3.4 too big\r\n");
+            c.send(b"503 5.5.1 no\r\n");
+            c.expect(b"RSET");
+            c.send(b"250 ok\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], &message);
+        r.bdat = true;
+        r.pipeline = true;
+        match s.send_mail(r, &mut |e| ev.push(e)).unwrap() {
+            SendOutcome::Rejected { stage, reply } => {
+                assert_eq!(stage, Stage::Message);
+                assert_eq!(reply.code, Some(552));
+            }
+            other => panic!("{other:?}"),
+        }
+        fake.join();
+    }
+
+    #[test]
+    fn bad_input_sends_nothing() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250 8BITMIME\r\n");
+            c.silent(200);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        // Learn the capabilities once.
+        s.command_and_wait("EHLO client.test", &mut |e| ev.push(e))
+            .unwrap();
+        let before = sent(&ev).len();
+        let cases: [fn(&mut SendRequest); 10] = [
+            |r| r.to = vec!["b@example.org\r\nRCPT TO:<evil@x>".into()],
+            |r| r.to = vec!["b c@example.org".into()],
+            |r| r.from = "<a@example.org>".into(),
+            |r| r.from = "a\0@example.org".into(),
+            |r| r.to = vec![],
+            |r| r.to = vec![String::new()],
+            |r| r.notify = Some("SUCCESS FAILURE".into()),
+            |r| r.ret = Some("ALL".into()),
+            |r| r.envid = Some("a b".into()),
+            |r| r.smtputf8 = true,
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            let mut r = request(&["b@example.org"], b"x");
+            case(&mut r);
+            let err = s.send_mail(r, &mut |e| ev.push(e)).unwrap_err();
+            assert!(matches!(err, SessionError::Command(_)), "case {i}: {err}");
+            assert!(!err.is_fatal());
+        }
+        assert_eq!(sent(&ev).len(), before);
+        fake.join();
+    }
+
+    struct FailingReader {
+        good: usize,
+    }
+
+    impl Read for FailingReader {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.good == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = self.good.min(buf.len()).min(10);
+            buf[..n].fill(b'a');
+            self.good -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn unreadable_message() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250 mx.example\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go\r\n");
+            assert_eq!(c.bytes(10), b"aaaaaaaaaa");
+            // Then the client closes without a terminator.
+            c.silent(2000);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"");
+        r.message = Box::new(FailingReader { good: 10 });
+        let err = s.send_mail(r, &mut |e| ev.push(e)).unwrap_err();
+        assert!(matches!(err, SessionError::Message(_)), "{err}");
+        assert!(err.to_string().contains("disk on fire"), "{err}");
+        assert!(!s.is_open());
+        fake.join();
+
+        // Unreadable from the start: nothing is sent at all.
+        let fake = Fake::start(|c: &mut Conn| {
+            c.send(b"220 mx.example ESMTP\r\n");
+            c.silent(200);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"");
+        r.message = Box::new(FailingReader { good: 0 });
+        let err = s.send_mail(r, &mut |e| ev.push(e)).unwrap_err();
+        assert!(matches!(err, SessionError::Command(_)), "{err}");
+        assert!(sent(&ev).is_empty());
+        fake.join();
+    }
+
+    #[test]
+    fn dsn_and_smtputf8_parameters() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250-DSN\r\n250 SMTPUTF8\r\n");
+            c.expect("MAIL FROM:<jörg@example.org> SMTPUTF8 RET=HDRS ENVID=QQ314159".as_bytes());
+            c.send(b"250 ok\r\n");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"x");
+        r.from = "jörg@example.org".into();
+        r.smtputf8 = true;
+        r.ret = Some("hdrs".into());
+        r.envid = Some("QQ314159".into());
+        r.notify = Some("failure,delay".into());
+        r.stop_after = Some(Stage::Mail);
+        assert_eq!(
+            s.send_mail(r, &mut |e| ev.push(e)).unwrap(),
+            SendOutcome::Stopped(Stage::Mail)
+        );
+        fake.join();
+        assert!(warnings(&ev).is_empty());
+
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250-DSN\r\n250 PIPELINING\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org> NOTIFY=FAILURE,DELAY");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            c.silent(200);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"x");
+        r.notify = Some("failure,delay".into());
+        r.pipeline = true;
+        r.stop_after = Some(Stage::Data);
+        assert_eq!(
+            s.send_mail(r, &mut |e| ev.push(e)).unwrap(),
+            SendOutcome::Stopped(Stage::Data)
+        );
+        assert_eq!(s.input_mode(), InputMode::Message);
+        fake.join();
+
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250 mx.example\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.send(b"250 ok\r\n");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"x");
+        r.notify = Some("NEVER".into());
+        r.envid = Some("x".into());
+        r.stop_after = Some(Stage::Mail);
+        s.send_mail(r, &mut |e| ev.push(e)).unwrap();
+        fake.join();
+        assert_eq!(
+            warnings(&ev),
+            vec!["the server does not advertise DSN; ENVID=, NOTIFY= left out"]
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_in_the_display() {
+        let mut message = vec![b'q'; 1200];
+        message.extend_from_slice(b"\r\nshort\r\n");
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250 mx.example\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go\r\n");
+            let data = c.data();
+            assert_eq!(data.len(), 1200 + 2 + 7 + 3);
+            c.send(b"250 ok\r\n");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        s.send_mail(request(&["b@example.org"], &message), &mut |e| ev.push(e))
+            .unwrap();
+        fake.join();
+        let shown = content(&ev);
+        assert_eq!(shown.len(), 3);
+        assert_eq!(shown[0].len(), MAX_SHOWN_LINE);
+        assert_eq!(shown[1], "short");
+        assert!(infos(&ev).contains(&"line cut: 1200 bytes sent, the first 1000 shown".to_string()));
+        assert!(!infos(&ev).iter().any(|i| i.contains("more lines")));
+    }
+
+    #[test]
+    fn only_smtp_and_lmtp() {
+        let fake = Fake::start(|c: &mut Conn| {
+            c.send(b"+OK ready\r\n");
+            c.silent(100);
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Pop3, &fake, &mut ev);
+        let err = s
+            .send_mail(request(&["b@example.org"], b"x"), &mut |e| ev.push(e))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not sent: sending a message needs SMTP or LMTP, not pop3"
+        );
+        fake.join();
+    }
+}
