@@ -291,6 +291,9 @@ pub fn run_batch(opts: Options, mut out: Output, mut script: ScriptState, input:
     status
 }
 
+/// One line of input and where it came from (`FILE:LINE` for scripts).
+type InputLine = (Vec<u8>, Option<String>);
+
 /// Runs lines until the input ends (Ok) or the session must end (Err with the exit status).
 pub fn run_lines(
     session: &mut Session,
@@ -303,37 +306,36 @@ pub fn run_lines(
     // Bytes of typed input that belong to a literal the server refused: never sent.
     let mut skip: u64 = 0;
     let mut skip_continuation = false;
-    let mut next_line: Box<dyn FnMut() -> Option<Result<(Vec<u8>, Option<String>), String>>> =
-        match input {
-            Source::Reader(reader) => {
-                let mut buf = Vec::new();
-                Box::new(move || {
-                    buf.clear();
-                    match reader.read_until(b'\n', &mut buf) {
-                        Ok(0) => None,
-                        Ok(_) => {
-                            if buf.last() == Some(&b'\n') {
+    let mut next_line: Box<dyn FnMut() -> Option<Result<InputLine, String>>> = match input {
+        Source::Reader(reader) => {
+            let mut buf = Vec::new();
+            Box::new(move || {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) => None,
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\n') {
+                            buf.pop();
+                            if buf.last() == Some(&b'\r') {
                                 buf.pop();
-                                if buf.last() == Some(&b'\r') {
-                                    buf.pop();
-                                }
                             }
-                            Some(Ok((buf.clone(), None)))
                         }
-                        Err(e) => Some(Err(format!("reading input: {e}"))),
+                        Some(Ok((buf.clone(), None)))
                     }
+                    Err(e) => Some(Err(format!("reading input: {e}"))),
+                }
+            })
+        }
+        Source::Lines(lines) => {
+            let mut it = lines.into_iter();
+            Box::new(move || {
+                it.next().map(|l| {
+                    let loc = format!("{}:{}", l.file, l.line_no);
+                    Ok((l.text.into_bytes(), Some(loc)))
                 })
-            }
-            Source::Lines(lines) => {
-                let mut it = lines.into_iter();
-                Box::new(move || {
-                    it.next().map(|l| {
-                        let loc = format!("{}:{}", l.file, l.line_no);
-                        Ok((l.text.into_bytes(), Some(loc)))
-                    })
-                })
-            }
-        };
+            })
+        }
+    };
     while let Some(item) = next_line() {
         let (line, location) = match item {
             Ok(x) => x,
