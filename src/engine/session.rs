@@ -126,7 +126,12 @@ impl Session {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        emit_info(sink, format!("connected to {peer} ({protocol}, plain TCP)"));
+        let how = match opts.target.tls {
+            TlsMode::Plain => "plaintext",
+            TlsMode::StartTls => "plaintext until STARTTLS",
+            TlsMode::Implicit => "TLS handshake next",
+        };
+        emit_info(sink, format!("connected to {peer} ({protocol}, {how})"));
         let mut session = Session {
             machine: Machine::new(protocol),
             opts,

@@ -82,7 +82,12 @@ pub fn event_lines(ev: &Event, theme: &Theme) -> Vec<String> {
             } else {
                 caps.items.join(", ")
             };
-            let mut lines = vec![message(theme, Role::Info, "** capabilities: ", &list)];
+            // After STARTTLS the new list was just shown on the wire: say only what changed.
+            let mut lines = if *after_tls {
+                Vec::new()
+            } else {
+                vec![message(theme, Role::Info, "** capabilities: ", &list)]
+            };
             if *after_tls {
                 let mut parts = Vec::new();
                 if !added.is_empty() {
@@ -434,18 +439,15 @@ mod tests {
         );
         assert_eq!(
             off(&e),
-            vec![
-                "** capabilities: PIPELINING, AUTH PLAIN LOGIN, SIZE 1000",
-                "** after TLS: added AUTH PLAIN LOGIN, SIZE 1000; removed STARTTLS",
-            ]
+            vec!["** after TLS: added AUTH PLAIN LOGIN, SIZE 1000; removed STARTTLS"]
         );
         let e = caps_event(&["PIPELINING"], &[], &[], true);
         assert_eq!(
             off(&e),
-            vec!["** capabilities: PIPELINING", "** after TLS: no change"]
+            vec!["** after TLS: no change"]
         );
         let e = caps_event(&["X"], &[], &["STARTTLS"], true);
-        assert_eq!(off(&e)[1], "** after TLS: removed STARTTLS");
+        assert_eq!(off(&e)[0], "** after TLS: removed STARTTLS");
         let e = caps_event(&[], &[], &[], false);
         assert_eq!(off(&e), vec!["** capabilities: (none)"]);
     }
