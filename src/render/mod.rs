@@ -442,10 +442,7 @@ mod tests {
             vec!["** after TLS: added AUTH PLAIN LOGIN, SIZE 1000; removed STARTTLS"]
         );
         let e = caps_event(&["PIPELINING"], &[], &[], true);
-        assert_eq!(
-            off(&e),
-            vec!["** after TLS: no change"]
-        );
+        assert_eq!(off(&e), vec!["** after TLS: no change"]);
         let e = caps_event(&["X"], &[], &["STARTTLS"], true);
         assert_eq!(off(&e)[0], "** after TLS: removed STARTTLS");
         let e = caps_event(&[], &[], &[], false);

@@ -349,6 +349,9 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
         match read {
             Ok(line) => {
                 let mode = s.input_mode();
+                if may_carry_secret(protocol, mode, &line) {
+                    erase_typed_line(&mut rl, &p, &line);
+                }
                 if !s.is_open() {
                     let l = o.failure("the connection is closed; not sent");
                     println!("{l}");
@@ -432,6 +435,49 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
         status = exit::EXPECTATION;
     }
     status
+}
+
+/// Lines that may carry a password: they are erased from the screen once typed (the transcript
+/// line that follows shows them redacted).
+fn may_carry_secret(protocol: Protocol, mode: InputMode, line: &str) -> bool {
+    if matches!(
+        mode,
+        InputMode::Auth | InputMode::Continuation | InputMode::Literal(_)
+    ) {
+        return true;
+    }
+    let mut words = line.split_ascii_whitespace();
+    let first = words.next().unwrap_or("");
+    let verb = if protocol == Protocol::Imap
+        && !proto::commands(protocol)
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(first))
+    {
+        words.next().unwrap_or("")
+    } else {
+        first
+    };
+    ["LOGIN", "PASS", "AUTH", "AUTHENTICATE", "APOP"]
+        .iter()
+        .any(|v| v.eq_ignore_ascii_case(verb))
+}
+
+/// Moves the cursor up over the prompt and the typed line and clears to the end of the screen.
+fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, line: &str) {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stdout().is_terminal() {
+        return;
+    }
+    let cols = usize::from(rl.dimensions().map(|(c, _)| c).unwrap_or(80)).max(1);
+    let width = prompt
+        .chars()
+        .count()
+        .saturating_add(line.chars().count())
+        .max(1);
+    let rows = width.div_ceil(cols).max(1);
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(stdout, "\x1b[{rows}A\r\x1b[J");
+    let _ = stdout.flush();
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
