@@ -70,6 +70,22 @@ impl SessionError {
         }
     }
 
+    /// A suggestion for the user, when there is an obvious next step.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            SessionError::Net(NetError::Certificate(_)) => Some(
+                "to trust a private CA use --ca-file PEM; to look at the certificate anyway use --insecure",
+            ),
+            SessionError::Net(NetError::Timeout(_)) => {
+                Some("the server did not answer in time; --timeout SECS allows longer")
+            }
+            SessionError::Net(NetError::Tls(m)) if m.contains("does not seem to speak TLS") => {
+                Some("for STARTTLS use a plain scheme (smtp://, imap://, pop3://) with --starttls")
+            }
+            _ => None,
+        }
+    }
+
     /// Errors after which the session cannot go on.
     pub fn is_fatal(&self) -> bool {
         !matches!(self, SessionError::Command(_))
@@ -146,7 +162,10 @@ impl Session {
         };
         let result = session.open(sink);
         if let Err(e) = result {
-            session.close(sink);
+            // The caller reports the error; the connection just goes.
+            if let Some(mut t) = session.transport.take() {
+                t.shutdown();
+            }
             return Err(e);
         }
         Ok(session)

@@ -218,6 +218,10 @@ pub fn report_error(
     for l in out.lines(&ev) {
         print(l);
     }
+    if let Some(hint) = err.hint() {
+        let line = out.info(hint);
+        print(line);
+    }
     if also_stderr {
         eprintln!(
             "mailtalk: error: {}",
