@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 
 use crate::proto::Protocol;
 
@@ -110,9 +110,134 @@ pub struct Cli {
     #[arg(long)]
     pub no_explain: bool,
 
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    #[command(flatten)]
+    pub send: SendArgs,
+
+    /// With --from/--to: stop after this step (connect, banner, ehlo, tls, auth, mail, rcpt,
+    /// data), say QUIT and exit 0 if every step so far succeeded
+    #[arg(long, value_enum, value_name = "STEP")]
+    pub quit_after: Option<QuitAfter>,
+
     /// Write shell completions and the man page into DIR, then exit
     #[arg(long, value_name = "DIR", hide = true)]
     pub generate: Option<PathBuf>,
+}
+
+/// Authentication options (also used by `:auth`).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Authentication")]
+pub struct AuthArgs {
+    /// Authenticate after connecting: a SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1,
+    /// SCRAM-SHA-256, XOAUTH2, OAUTHBEARER), IMAP-LOGIN, USER or APOP (POP3); without a value,
+    /// the strongest the server offers. The secret comes from MAILTALK_PASSWORD,
+    /// --password-cmd or a prompt without echo, never from the command line
+    #[arg(long, value_name = "MECH", num_args = 0..=1, default_missing_value = "auto")]
+    pub auth: Option<String>,
+
+    /// User name to authenticate as (implies --auth)
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Authorisation identity (SASL authzid) to act as
+    #[arg(long, value_name = "ID")]
+    pub authzid: Option<String>,
+
+    /// Command whose standard output is the password or token (e.g. a password manager)
+    #[arg(long, value_name = "CMD")]
+    pub password_cmd: Option<String>,
+
+    /// Allow passwords over a connection without TLS to a host that is not on loopback
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
+}
+
+/// The send macro's options: `--from`/`--to` on the command line send one message and exit
+/// (like `:send` in a session).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Sending a message")]
+pub struct SendArgs {
+    /// Envelope sender (MAIL FROM) and From header; with --to, send one message and exit
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+
+    /// Recipient (RCPT TO and To header); repeat for several
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Vec<String>,
+
+    /// Subject header (default: mailtalk test)
+    #[arg(long, value_name = "TEXT")]
+    pub subject: Option<String>,
+
+    /// Body text (default: a short test message)
+    #[arg(long, value_name = "TEXT")]
+    pub body: Option<String>,
+
+    /// The whole message: @FILE, - for standard input, or the text itself; missing Date,
+    /// Message-ID, From, To and Subject headers are added; streamed, never loaded whole
+    #[arg(long, value_name = "@FILE|-|TEXT")]
+    pub data: Option<String>,
+
+    /// Extra header, e.g. "X-Test: 1"; repeat for several
+    #[arg(long, value_name = "HEADER")]
+    pub header: Vec<String>,
+
+    /// Attach a file (MIME multipart, base64); repeat for several
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+
+    /// Declare BODY=8BITMIME
+    #[arg(long = "8bit")]
+    pub eight_bit: bool,
+
+    /// Declare SMTPUTF8 (an error when the server does not offer it)
+    #[arg(long)]
+    pub smtputf8: bool,
+
+    /// DSN: NEVER, or a comma list of SUCCESS, FAILURE, DELAY
+    #[arg(long, value_name = "WHEN")]
+    pub notify: Option<String>,
+
+    /// DSN: return FULL message or HDRS only
+    #[arg(long, value_name = "FULL|HDRS")]
+    pub ret: Option<String>,
+
+    /// DSN envelope identifier
+    #[arg(long, value_name = "ID")]
+    pub envid: Option<String>,
+
+    /// Add SIZE= with the message size when the server offers SIZE
+    #[arg(long)]
+    pub size: bool,
+
+    /// Send with BDAT when the server offers CHUNKING
+    #[arg(long)]
+    pub bdat: bool,
+
+    /// Pipeline MAIL, RCPT and DATA when the server offers PIPELINING
+    #[arg(long)]
+    pub pipeline: bool,
+}
+
+impl SendArgs {
+    pub fn wants_send(&self) -> bool {
+        self.from.is_some() || !self.to.is_empty()
+    }
+}
+
+/// Where `--quit-after` stops.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum QuitAfter {
+    Connect,
+    Banner,
+    Ehlo,
+    Tls,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +276,8 @@ pub mod exit {
     pub const TIMEOUT: i32 = 5;
     pub const PROTOCOL: i32 = 6;
     pub const CLOSED: i32 = 7;
+    pub const REJECTED: i32 = 8;
+    pub const AUTH_FAILED: i32 = 9;
 }
 
 /// Writes completions for every supported shell and the man page.

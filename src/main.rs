@@ -132,7 +132,23 @@ fn run() -> i32 {
             Err(e) => return usage(format!("--record {}: {e}", path.display())),
         }
     }
-    let script = ScriptState::new(raw_target, cli.keep_going);
+    let hostname = opts.ehlo.clone();
+    if cli.send.wants_send() {
+        return mailtalk::repl::oneshot::run(
+            opts,
+            out,
+            &cli.send,
+            &cli.auth,
+            cli.quit_after,
+            &hostname,
+        );
+    }
+    if cli.quit_after.is_some() {
+        return usage("--quit-after goes with --from/--to (one-shot send)");
+    }
+    let mut script = ScriptState::new(raw_target, cli.keep_going);
+    script.auth = cli.auth.clone();
+    script.hostname = hostname;
     if let Some(path) = &cli.script {
         let lines = match mailtalk::repl::load_script(path) {
             Ok(l) => l,

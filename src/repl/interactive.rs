@@ -261,6 +261,16 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
             }
         }
     };
+    let mut session = session;
+    {
+        let mut o = lock(&out);
+        if let Err(code) = super::initial_auth(&mut session, &mut o, &script, &mut print) {
+            if !session.is_open() {
+                o.flush();
+                return code;
+            }
+        }
+    }
     let config = Config::builder()
         .auto_add_history(false)
         .completion_type(rustyline::CompletionType::List)

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::ScriptState;
+use super::{macros, ScriptState};
 use crate::engine::{Event, EventKind, Session, SessionError, Sink};
 use crate::explain;
 use crate::proto::{CommandError, Protocol};
@@ -75,6 +75,18 @@ pub const META: &[Meta] = &[
         args: "[CODE|LINE]",
         help: "explain a reply code (550, 5.1.1, [OVERQUOTA], SYS/TEMP) or, without argument, the last reply",
         run: explain_cmd,
+    },
+    Meta {
+        name: ":auth",
+        args: "[METHOD] [USER]",
+        help: "authenticate (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 …, IMAP-LOGIN, USER, APOP); the password comes from MAILTALK_PASSWORD, --password-cmd or a prompt",
+        run: auth,
+    },
+    Meta {
+        name: ":send",
+        args: "--from A --to B [...]",
+        help: "send a message: EHLO if needed, MAIL, RCPT, DATA (options as on the command line: --subject, --body, --data @FILE, --header, --attach, --bdat, --pipeline …)",
+        run: send,
     },
     Meta {
         name: ":expect",
@@ -424,6 +436,44 @@ fn record(_ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
         "off" => Ok(Flow::Record(None)),
         path => Ok(Flow::Record(Some(PathBuf::from(path)))),
     }
+}
+
+fn auth(ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let (method, user) = match words.as_slice() {
+        [] => (None, None),
+        [one] if macros::is_method(one) => (Some(*one), None),
+        [one] => (None, Some(*one)),
+        [m, u] => (Some(*m), Some(*u)),
+        _ => return Err(invalid("usage: :auth [METHOD] [USER]")),
+    };
+    let req = macros::auth_request(&ctx.script.auth, method, user).map_err(invalid)?;
+    let mut said = Vec::new();
+    let result = {
+        let mut say = |s: String| said.push(s);
+        macros::authenticate(ctx.session, &req, ctx.sink, &mut say)
+    };
+    for s in said {
+        say(ctx, s);
+    }
+    result?;
+    Ok(Flow::Continue)
+}
+
+fn send(ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
+    let parsed = macros::parse_send(args).map_err(invalid)?;
+    let (req, added) =
+        macros::send_request(&parsed, &ctx.script.hostname, false).map_err(invalid)?;
+    let mut said = Vec::new();
+    let result = {
+        let mut say = |s: String| said.push(s);
+        macros::send(ctx.session, req, &added, ctx.sink, &mut say)
+    };
+    for s in said {
+        say(ctx, s);
+    }
+    result?;
+    Ok(Flow::Continue)
 }
 
 fn quit(_ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {

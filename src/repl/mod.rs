@@ -3,7 +3,9 @@
 //! same session through [`handle_line`].
 
 pub mod interactive;
+pub mod macros;
 pub mod meta;
+pub mod oneshot;
 pub mod output;
 
 use std::io::{BufRead, Write};
@@ -31,6 +33,10 @@ pub struct ScriptState {
     pub target: String,
     /// `:include` depth while running included files from the REPL or a pipe.
     pub depth: usize,
+    /// `--auth`, `--user`, `--password-cmd` …: the defaults for `:auth`.
+    pub auth: crate::cli::AuthArgs,
+    /// The name for generated Message-IDs.
+    pub hostname: String,
 }
 
 impl ScriptState {
@@ -42,6 +48,8 @@ impl ScriptState {
             location: None,
             target: target.to_string(),
             depth: 0,
+            auth: crate::cli::AuthArgs::default(),
+            hostname: "localhost".into(),
         }
     }
 }
@@ -231,6 +239,46 @@ pub fn report_error(
     err.exit_code()
 }
 
+/// `--auth` / `--user` without a message to send: authenticate right after connecting.
+/// Returns the exit status when the session cannot go on.
+pub fn initial_auth(
+    session: &mut Session,
+    out: &mut Output,
+    script: &ScriptState,
+    print: &mut dyn FnMut(String),
+) -> Result<(), i32> {
+    if script.auth.auth.is_none() && script.auth.user.is_none() {
+        return Ok(());
+    }
+    let protocol = session.protocol();
+    let req = match macros::auth_request(&script.auth, None, None) {
+        Ok(r) => r,
+        Err(e) => {
+            let err = SessionError::Command(crate::proto::CommandError::Invalid(e));
+            return Err(report_error(&err, protocol, out, print, true));
+        }
+    };
+    let mut said = Vec::new();
+    let result = {
+        let mut sink = |ev: Event| {
+            for l in out.lines(&ev) {
+                print(l);
+            }
+        };
+        let mut say = |s: String| said.push(s);
+        macros::authenticate(session, &req, &mut sink, &mut say)
+    };
+    for s in said {
+        let line = out.info(&s);
+        print(line);
+    }
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(exit::AUTH_FAILED),
+        Err(e) => Err(report_error(&e, protocol, out, print, true)),
+    }
+}
+
 /// Where script lines come from: a pipe read as it arrives, or a loaded file.
 pub enum Source<'a> {
     Reader(&'a mut dyn BufRead),
@@ -257,7 +305,8 @@ pub fn run_batch(opts: Options, mut out: Output, mut script: ScriptState, input:
             }
         }
     };
-    let status = run_lines(&mut session, &mut out, &mut script, input, &mut print);
+    let status = initial_auth(&mut session, &mut out, &script, &mut print)
+        .and_then(|()| run_lines(&mut session, &mut out, &mut script, input, &mut print));
     let status = match status {
         Ok(()) => {
             let mut sink = |ev: Event| {
