@@ -57,6 +57,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--no-history', '--no-history', [CompletionResultType]::ParameterName, 'Do not read or write the history file')
             [CompletionResult]::new('--keep-going', '--keep-going', [CompletionResultType]::ParameterName, 'With --script: report every failed expectation instead of stopping at the first')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript')
+            [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up')
+            [CompletionResult]::new('--show-cert', '--show-cert', [CompletionResultType]::ParameterName, 'Show the certificate chain and TLS details when TLS starts (like :tls)')
             [CompletionResult]::new('--no-explain', '--no-explain', [CompletionResultType]::ParameterName, 'Do not print a short explanation after replies that are not a plain success')
             [CompletionResult]::new('--allow-plaintext-auth', '--allow-plaintext-auth', [CompletionResultType]::ParameterName, 'Allow passwords over a connection without TLS to a host that is not on loopback')
             [CompletionResult]::new('--8bit', '--8bit', [CompletionResultType]::ParameterName, 'Declare BODY=8BITMIME')
@@ -68,6 +70,26 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mailtalk;explain' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Protocol of a pasted reply line (guessed when not given)')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Protocol of a pasted reply line (guessed when not given)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mailtalk;help' {
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mailtalk;help;explain' {
+            break
+        }
+        'mailtalk;help;help' {
             break
         }
     })

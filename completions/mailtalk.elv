@@ -54,6 +54,8 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --no-history 'Do not read or write the history file'
             cand --keep-going 'With --script: report every failed expectation instead of stopping at the first'
             cand --json 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript'
+            cand --timing 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up'
+            cand --show-cert 'Show the certificate chain and TLS details when TLS starts (like :tls)'
             cand --no-explain 'Do not print a short explanation after replies that are not a plain success'
             cand --allow-plaintext-auth 'Allow passwords over a connection without TLS to a host that is not on loopback'
             cand --8bit 'Declare BODY=8BITMIME'
@@ -65,6 +67,22 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand explain 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtalk;explain'= {
+            cand -p 'Protocol of a pasted reply line (guessed when not given)'
+            cand --protocol 'Protocol of a pasted reply line (guessed when not given)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'mailtalk;help'= {
+            cand explain 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mailtalk;help;explain'= {
+        }
+        &'mailtalk;help;help'= {
         }
     ]
     $completions[$command]

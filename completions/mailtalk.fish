@@ -1,32 +1,58 @@
-complete -c mailtalk -s p -l protocol -d 'Protocol for a TARGET without scheme' -r -f -a "smtp\t''
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_mailtalk_global_optspecs
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history script= keep-going record= transcript= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline quit-after= generate= h/help V/version
+end
+
+function __fish_mailtalk_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_mailtalk_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_mailtalk_using_subcommand
+    set -l cmd (__fish_mailtalk_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -s p -l protocol -d 'Protocol for a TARGET without scheme' -r -f -a "smtp\t''
 lmtp\t''
 imap\t''
 pop3\t''"
-complete -c mailtalk -l ca-file -d 'Extra trust anchors (PEM file) for certificate verification' -r -F
-complete -c mailtalk -l sni -d 'Server name to send in SNI and to verify the certificate against (default: the host)' -r
-complete -c mailtalk -s t -l timeout -d 'Seconds allowed for connecting, the TLS handshake and each reply' -r
-complete -c mailtalk -l ehlo -d 'Name to send with EHLO/LHLO when mailtalk sends it itself (--starttls)' -r
-complete -c mailtalk -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ca-file -d 'Extra trust anchors (PEM file) for certificate verification' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l sni -d 'Server name to send in SNI and to verify the certificate against (default: the host)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -s t -l timeout -d 'Seconds allowed for connecting, the TLS handshake and each reply' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ehlo -d 'Name to send with EHLO/LHLO when mailtalk sends it itself (--starttls)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c mailtalk -l script -d 'Run a script (the input language plus :expect, :capture, :sleep, :include); - reads standard input. Exit status 1 when an expectation fails' -r -F
-complete -c mailtalk -l record -d 'Write what is typed as a replayable script, with an :expect after each reply and secrets as ${MAILTALK_PASSWORD}' -r -F
-complete -c mailtalk -l transcript -d 'Write a transcript with timestamps (secrets redacted)' -r -F
-complete -c mailtalk -l auth -d 'Authenticate after connecting: a SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER), IMAP-LOGIN, USER or APOP (POP3); without a value, the strongest the server offers. The secret comes from MAILTALK_PASSWORD, --password-cmd or a prompt without echo, never from the command line' -r
-complete -c mailtalk -l user -d 'User name to authenticate as (implies --auth)' -r
-complete -c mailtalk -l authzid -d 'Authorisation identity (SASL authzid) to act as' -r
-complete -c mailtalk -l password-cmd -d 'Command whose standard output is the password or token (e.g. a password manager)' -r
-complete -c mailtalk -l from -d 'Envelope sender (MAIL FROM) and From header; with --to, send one message and exit' -r
-complete -c mailtalk -l to -d 'Recipient (RCPT TO and To header); repeat for several' -r
-complete -c mailtalk -l subject -d 'Subject header (default: mailtalk test)' -r
-complete -c mailtalk -l body -d 'Body text (default: a short test message)' -r
-complete -c mailtalk -l data -d 'The whole message: @FILE, - for standard input, or the text itself; missing Date, Message-ID, From, To and Subject headers are added; streamed, never loaded whole' -r
-complete -c mailtalk -l header -d 'Extra header, e.g. "X-Test: 1"; repeat for several' -r
-complete -c mailtalk -l attach -d 'Attach a file (MIME multipart, base64); repeat for several' -r -F
-complete -c mailtalk -l notify -d 'DSN: NEVER, or a comma list of SUCCESS, FAILURE, DELAY' -r
-complete -c mailtalk -l ret -d 'DSN: return FULL message or HDRS only' -r
-complete -c mailtalk -l envid -d 'DSN envelope identifier' -r
-complete -c mailtalk -l quit-after -d 'With --from/--to: stop after this step (connect, banner, ehlo, tls, auth, mail, rcpt, data), say QUIT and exit 0 if every step so far succeeded' -r -f -a "connect\t''
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l script -d 'Run a script (the input language plus :expect, :capture, :sleep, :include); - reads standard input. Exit status 1 when an expectation fails' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l record -d 'Write what is typed as a replayable script, with an :expect after each reply and secrets as ${MAILTALK_PASSWORD}' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l transcript -d 'Write a transcript with timestamps (secrets redacted)' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l auth -d 'Authenticate after connecting: a SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER), IMAP-LOGIN, USER or APOP (POP3); without a value, the strongest the server offers. The secret comes from MAILTALK_PASSWORD, --password-cmd or a prompt without echo, never from the command line' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l user -d 'User name to authenticate as (implies --auth)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l authzid -d 'Authorisation identity (SASL authzid) to act as' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l password-cmd -d 'Command whose standard output is the password or token (e.g. a password manager)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l from -d 'Envelope sender (MAIL FROM) and From header; with --to, send one message and exit' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l to -d 'Recipient (RCPT TO and To header); repeat for several' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l subject -d 'Subject header (default: mailtalk test)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l body -d 'Body text (default: a short test message)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l data -d 'The whole message: @FILE, - for standard input, or the text itself; missing Date, Message-ID, From, To and Subject headers are added; streamed, never loaded whole' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l header -d 'Extra header, e.g. "X-Test: 1"; repeat for several' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l attach -d 'Attach a file (MIME multipart, base64); repeat for several' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l notify -d 'DSN: NEVER, or a comma list of SUCCESS, FAILURE, DELAY' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ret -d 'DSN: return FULL message or HDRS only' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l envid -d 'DSN envelope identifier' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l quit-after -d 'With --from/--to: stop after this step (connect, banner, ehlo, tls, auth, mail, rcpt, data), say QUIT and exit 0 if every step so far succeeded' -r -f -a "connect\t''
 banner\t''
 ehlo\t''
 tls\t''
@@ -34,21 +60,32 @@ auth\t''
 mail\t''
 rcpt\t''
 data\t''"
-complete -c mailtalk -l generate -d 'Write shell completions and the man page into DIR, then exit' -r -F
-complete -c mailtalk -l tls -d 'Implicit TLS for a TARGET without scheme (like smtps, imaps, pop3s)'
-complete -c mailtalk -l starttls -d 'Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the session before anything else is sent'
-complete -c mailtalk -s k -l insecure -d 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)'
-complete -c mailtalk -s 4 -d 'Use IPv4 addresses only'
-complete -c mailtalk -s 6 -d 'Use IPv6 addresses only'
-complete -c mailtalk -l no-history -d 'Do not read or write the history file'
-complete -c mailtalk -l keep-going -d 'With --script: report every failed expectation instead of stopping at the first'
-complete -c mailtalk -l json -d 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript'
-complete -c mailtalk -l no-explain -d 'Do not print a short explanation after replies that are not a plain success'
-complete -c mailtalk -l allow-plaintext-auth -d 'Allow passwords over a connection without TLS to a host that is not on loopback'
-complete -c mailtalk -l 8bit -d 'Declare BODY=8BITMIME'
-complete -c mailtalk -l smtputf8 -d 'Declare SMTPUTF8 (an error when the server does not offer it)'
-complete -c mailtalk -l size -d 'Add SIZE= with the message size when the server offers SIZE'
-complete -c mailtalk -l bdat -d 'Send with BDAT when the server offers CHUNKING'
-complete -c mailtalk -l pipeline -d 'Pipeline MAIL, RCPT and DATA when the server offers PIPELINING'
-complete -c mailtalk -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c mailtalk -s V -l version -d 'Print version'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l generate -d 'Write shell completions and the man page into DIR, then exit' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls -d 'Implicit TLS for a TARGET without scheme (like smtps, imaps, pop3s)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l starttls -d 'Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the session before anything else is sent'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -s k -l insecure -d 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 4 -d 'Use IPv4 addresses only'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 6 -d 'Use IPv6 addresses only'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-history -d 'Do not read or write the history file'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l keep-going -d 'With --script: report every failed expectation instead of stopping at the first'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l json -d 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l timing -d 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l show-cert -d 'Show the certificate chain and TLS details when TLS starts (like :tls)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-explain -d 'Do not print a short explanation after replies that are not a plain success'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l allow-plaintext-auth -d 'Allow passwords over a connection without TLS to a host that is not on loopback'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l 8bit -d 'Declare BODY=8BITMIME'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l smtputf8 -d 'Declare SMTPUTF8 (an error when the server does not offer it)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l size -d 'Add SIZE= with the message size when the server offers SIZE'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l bdat -d 'Send with BDAT when the server offers CHUNKING'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l pipeline -d 'Pipeline MAIL, RCPT and DATA when the server offers PIPELINING'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -s V -l version -d 'Print version'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "explain" -d 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -s p -l protocol -d 'Protocol of a pasted reply line (guessed when not given)' -r -f -a "smtp\t''
+lmtp\t''
+imap\t''
+pop3\t''"
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -s h -l help -d 'Print help'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain help" -f -a "explain" -d 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

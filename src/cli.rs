@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::proto::Protocol;
 
@@ -27,7 +27,11 @@ Exit status: 0 session ran, 2 usage error, 3 connection failed or lost, 4 TLS fa
 (handshake, certificate, STARTTLS not offered or refused), 5 timeout, 6 protocol violation, \
 7 server closed the connection before the input ended."
 )]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Where to connect: SCHEME://HOST[:PORT] with scheme smtp (25), submission (587, STARTTLS
     /// required), smtps (465), lmtp (24), imap (143), imaps (993), pop3 (110) or pop3s (995);
     /// or HOST[:PORT] with --protocol. IPv6 literals go in brackets: smtp://[::1]:25
@@ -106,6 +110,15 @@ pub struct Cli {
     #[arg(long)]
     pub json: bool,
 
+    /// Show how long each reply took (to its first byte and to its end), the connection and
+    /// TLS handshakes; :stats sums up
+    #[arg(long)]
+    pub timing: bool,
+
+    /// Show the certificate chain and TLS details when TLS starts (like :tls)
+    #[arg(long)]
+    pub show_cert: bool,
+
     /// Do not print a short explanation after replies that are not a plain success
     #[arg(long)]
     pub no_explain: bool,
@@ -124,6 +137,22 @@ pub struct Cli {
     /// Write shell completions and the man page into DIR, then exit
     #[arg(long, value_name = "DIR", hide = true)]
     pub generate: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP
+    /// ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line
+    /// ("550 5.7.1 Relaying denied")
+    Explain {
+        /// Codes, or the words of one reply line
+        #[arg(value_name = "TOKEN", required = true)]
+        tokens: Vec<String>,
+
+        /// Protocol of a pasted reply line (guessed when not given)
+        #[arg(short = 'p', long, value_enum, value_name = "PROTOCOL")]
+        protocol: Option<ProtocolArg>,
+    },
 }
 
 /// Authentication options (also used by `:auth`).

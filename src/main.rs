@@ -54,6 +54,62 @@ fn default_ehlo() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
+/// `mailtalk explain TOKEN...`: one token per code, or several words making one reply line.
+fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color: bool) -> i32 {
+    use mailtalk::explain;
+    use mailtalk::proto::Protocol;
+    let joined = tokens.join(" ");
+    let looks_like_line = tokens.len() > 1
+        && !tokens.iter().all(|t| {
+            t.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == 'x' || c == 'X')
+        });
+    let explanations = if looks_like_line {
+        let protocol = protocol.unwrap_or_else(|| {
+            let first = tokens.first().map(String::as_str).unwrap_or("");
+            if first.starts_with('+') || first.starts_with('-') {
+                Protocol::Pop3
+            } else if first.chars().all(|c| c.is_ascii_digit()) {
+                Protocol::Smtp
+            } else {
+                Protocol::Imap
+            }
+        });
+        explain::explain_reply(protocol, joined.as_bytes())
+    } else {
+        tokens.iter().flat_map(|t| explain::explain(t)).collect()
+    };
+    let theme = Theme::new(color);
+    if explanations.is_empty() {
+        eprintln!("mailtalk: nothing to explain in {joined:?}: no reply code found");
+        return exit::USAGE;
+    }
+    let mut text = String::new();
+    let mut all_known = true;
+    for (n, e) in explanations.iter().enumerate() {
+        if n > 0 {
+            text.push('\n');
+        }
+        all_known &= e.known;
+        for (i, line) in explain::render_text(e).lines().enumerate() {
+            let role = if i == 0 {
+                mailtalk::render::Role::Info
+            } else {
+                mailtalk::render::Role::Plain
+            };
+            text.push_str(&theme.paint_one(role, line));
+            text.push('\n');
+        }
+    }
+    // A closed pipe (| head) is not an error worth a message.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    if all_known {
+        exit::OK
+    } else {
+        exit::EXPECTATION
+    }
+}
+
 fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -66,6 +122,9 @@ fn run() -> i32 {
             };
         }
     };
+    if let Some(mailtalk::cli::Command::Explain { tokens, protocol }) = &cli.command {
+        return explain(tokens, protocol.map(Into::into), use_color(cli.color));
+    }
     if let Some(dir) = &cli.generate {
         return match mailtalk::cli::generate(dir) {
             Ok(()) => exit::OK,
@@ -115,11 +174,13 @@ fn run() -> i32 {
             Family::Any
         },
         ehlo,
+        timing: cli.timing,
     };
     let theme = Theme::new(use_color(cli.color) && !cli.json);
     let mut out = Output::new(theme);
     out.json = cli.json;
     out.explain = !cli.no_explain;
+    out.show_cert = cli.show_cert;
     if let Some(path) = &cli.transcript {
         match Transcript::create(path) {
             Ok(t) => out.transcript = Some(t),

@@ -37,6 +37,13 @@ pub enum EventKind {
         removed: Vec<String>,
         after_tls: bool,
     },
+    /// How long a step took (`--timing`): a reply (time to its first byte and to its end,
+    /// measured from the command), the connection, a TLS handshake.
+    Timing {
+        what: String,
+        first_byte: Option<Duration>,
+        total: Duration,
+    },
     /// Not fatal, but worth attention (protocol oddities, `--insecure`).
     Warning(String),
     /// Fatal: the session ends.

@@ -26,6 +26,20 @@ pub struct Options {
     pub family: Family,
     /// The name for EHLO/LHLO when mailtalk sends it itself.
     pub ehlo: String,
+    /// Report how long each reply, the connection and TLS handshakes took.
+    pub timing: bool,
+}
+
+/// What a session measured (`:stats`).
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub connect: Option<Duration>,
+    pub handshakes: Vec<Duration>,
+    pub lines_sent: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// For each reply: time to its first byte and to its end, from the command.
+    pub replies: Vec<(Option<Duration>, Duration)>,
 }
 
 /// Why a session ended (or a command could not be sent).
@@ -109,6 +123,10 @@ pub struct Session {
     /// IMAP: the server refused a command that announced a synchronising literal of this size,
     /// so the literal's bytes must not be sent.
     refused_literal: Option<u64>,
+    /// When the command being answered was written, and when its first byte came.
+    pending_since: Option<Instant>,
+    first_byte: Option<Duration>,
+    stats: Stats,
     buf: Vec<u8>,
 }
 
@@ -128,6 +146,7 @@ impl Session {
                 kind: EventKind::Info(text),
             })
         };
+        let connect_started = Instant::now();
         let transport = {
             let mut log = |s: String| emit_info(sink, s);
             Transport::connect(
@@ -138,6 +157,19 @@ impl Session {
                 &mut log,
             )?
         };
+        let connect_time = connect_started.elapsed();
+        if opts.timing {
+            sink(Event {
+                at: start.elapsed(),
+                protocol,
+                security: Security::Plain,
+                kind: EventKind::Timing {
+                    what: "connect".into(),
+                    first_byte: None,
+                    total: connect_time,
+                },
+            });
+        }
         let peer = transport
             .peer_addr()
             .map(|a| a.to_string())
@@ -158,6 +190,12 @@ impl Session {
             finished: false,
             received_in_wait: false,
             refused_literal: None,
+            pending_since: Some(Instant::now()),
+            first_byte: None,
+            stats: Stats {
+                connect: Some(connect_time),
+                ..Stats::default()
+            },
             buf: vec![0; READ_CHUNK],
         };
         let result = session.open(sink);
@@ -252,6 +290,12 @@ impl Session {
             return Err(SessionError::NotConnected);
         }
         let mode_before = self.machine.input_mode();
+        if mode_before == InputMode::Command {
+            let text = String::from_utf8_lossy(line);
+            for w in crate::explain::caps::warnings(self.protocol(), self.capabilities(), &text) {
+                sink(self.event(EventKind::Warning(w)));
+            }
+        }
         let out = self.machine.command(line)?;
         let line = String::from_utf8_lossy(line);
         let line = line.as_ref();
@@ -373,7 +417,20 @@ impl Session {
         let deadline = deadline_after(self.opts.timeout);
         let host = self.opts.target.host.clone();
         let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
+        let started = Instant::now();
         let info = transport.upgrade_tls(&host, &self.opts.tls, deadline)?;
+        let took = started.elapsed();
+        self.stats.handshakes.push(took);
+        if self.opts.timing {
+            sink(self.event(EventKind::Timing {
+                what: "TLS handshake".into(),
+                first_byte: None,
+                total: took,
+            }));
+        }
+        // The greeting after implicit TLS is timed from here.
+        self.pending_since = Some(Instant::now());
+        self.first_byte = None;
         self.security = if info.verified {
             Security::TlsVerified
         } else {
@@ -416,6 +473,14 @@ impl Session {
         let deadline = deadline_after(self.opts.timeout);
         let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
         transport.write_all(wire, deadline)?;
+        self.stats.lines_sent = self.stats.lines_sent.saturating_add(1);
+        self.stats.bytes_sent = self
+            .stats
+            .bytes_sent
+            .saturating_add(u64::try_from(wire.len()).unwrap_or(u64::MAX));
+        // The reply (if any) is timed from the last line written.
+        self.pending_since = Some(Instant::now());
+        self.first_byte = None;
         sink(self.event(EventKind::Sent {
             display: display.to_vec(),
             secret,
@@ -437,6 +502,7 @@ impl Session {
             if n == 0 {
                 return Err(self.eof(sink));
             }
+            self.count_received(n);
             let data = self.buf.get(..n).unwrap_or(&[]);
             self.machine.feed(data);
         }
@@ -453,12 +519,58 @@ impl Session {
                 proto::Event::Warning(w) => sink(self.event(EventKind::Warning(w))),
                 proto::Event::Complete(reply) | proto::Event::Continue(reply) => {
                     sink(self.event(EventKind::Reply(reply.clone())));
+                    self.reply_timed(&reply, sink);
                     self.last_reply = Some(reply.clone());
                     return Ok(Some(reply));
                 }
             }
         }
         Ok(None)
+    }
+
+    fn count_received(&mut self, n: usize) {
+        self.stats.bytes_received = self
+            .stats
+            .bytes_received
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        if self.first_byte.is_none() {
+            self.first_byte = self.pending_since.map(|t| t.elapsed());
+        }
+    }
+
+    /// Records how long a reply took and reports it with `--timing`.
+    fn reply_timed(&mut self, reply: &Reply, sink: Sink) {
+        let Some(since) = self.pending_since.take() else {
+            return;
+        };
+        let total = since.elapsed();
+        let first = self.first_byte.take();
+        self.stats.replies.push((first, total));
+        if self.opts.timing {
+            let what = match (reply.code, reply.tag.as_deref(), reply.lines.first()) {
+                (Some(code), _, _) => format!("reply {code}"),
+                (None, Some(tag), _) => format!("reply {tag}"),
+                (None, None, Some(l)) => format!(
+                    "reply {}",
+                    String::from_utf8_lossy(l.get(..4.min(l.len())).unwrap_or(&[]))
+                ),
+                _ => "reply".into(),
+            };
+            sink(self.event(EventKind::Timing {
+                what,
+                first_byte: first,
+                total,
+            }));
+        }
+        // Pipelined or multi-reply exchanges (LMTP) time the next reply from this one.
+        if self.machine.awaiting() {
+            self.pending_since = Some(Instant::now());
+        }
+    }
+
+    /// What the session measured so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// The server closed the stream while a reply was expected.
@@ -498,6 +610,7 @@ impl Session {
                 Ok(false)
             }
             Some(n) => {
+                self.count_received(n);
                 let data = self.buf.get(..n).unwrap_or(&[]);
                 self.machine.feed(data);
                 self.drain(sink)?;

@@ -9,6 +9,7 @@
 //! ASCII. Every input, including bytes a server sent, is handled without panicking; tokens that
 //! are shown back are made printable first.
 
+pub mod caps;
 mod notes;
 #[rustfmt::skip]
 mod tables;

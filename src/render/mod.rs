@@ -70,6 +70,21 @@ pub fn event_lines(ev: &Event, theme: &Theme) -> Vec<String> {
         EventKind::Warning(text) => vec![message(theme, Role::Warning, "!! warning: ", text)],
         EventKind::Error(text) => vec![message(theme, Role::Error, "!! error: ", text)],
         EventKind::Closed => vec![message(theme, Role::Info, "** ", "connection closed")],
+        EventKind::Timing {
+            what,
+            first_byte,
+            total,
+        } => {
+            let text = match first_byte {
+                Some(fb) => format!(
+                    "{what}: first byte {}, complete {}",
+                    millis(*fb),
+                    millis(*total)
+                ),
+                None => format!("{what}: {}", millis(*total)),
+            };
+            vec![message(theme, Role::Dim, "** time ", &text)]
+        }
         EventKind::TlsUp(info) => tls_lines(info, theme),
         EventKind::Capabilities {
             caps,
@@ -129,6 +144,11 @@ fn message(theme: &Theme, role: Role, lead: &str, text: &str) -> String {
     theme.paint(&spans.finish())
 }
 
+/// `12.3 ms`.
+pub fn millis(d: std::time::Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
 fn tls_lines(info: &TlsInfo, theme: &Theme) -> Vec<String> {
     let mut lines = Vec::new();
     if info.verified {
@@ -171,6 +191,91 @@ fn leaf_text(c: &CertSummary) -> String {
         None => {}
     }
     text
+}
+
+/// Whether `name` matches a certificate name (`*.example.com` covers one label).
+fn name_matches(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(rest) => name
+            .split_once('.')
+            .is_some_and(|(first, tail)| !first.is_empty() && tail == rest),
+        None => pattern == name,
+    }
+}
+
+/// The details `:tls` and `--show-cert` show: parameters, verification, each certificate.
+pub fn tls_details(info: &TlsInfo) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(format!("protocol {}, cipher {}", info.version, info.cipher));
+    out.push(format!(
+        "SNI sent: {}",
+        info.sni.as_deref().unwrap_or("none (IP address)")
+    ));
+    if info.verified {
+        out.push(format!(
+            "certificate verified (chain and host name {})",
+            info.verify_name
+        ));
+    } else {
+        out.push(format!(
+            "certificate NOT verified (--insecure){}",
+            match &info.verify_error {
+                Some(e) => format!(": {e}"),
+                None => format!("; it would have passed for {}", info.verify_name),
+            }
+        ));
+    }
+    for (i, c) in info.chain.iter().enumerate() {
+        out.push(format!(
+            "certificate {i}{}:",
+            if i == 0 { " (server)" } else { "" }
+        ));
+        out.push(format!("  subject  {}", c.subject));
+        out.push(format!("  issuer   {}", c.issuer));
+        if !c.sans.is_empty() {
+            out.push(format!("  SANs     {}", c.sans.join(", ")));
+        }
+        let days = match c.days_left {
+            Some(d) if d < 0 => format!(" (EXPIRED {} days ago)", d.unsigned_abs()),
+            Some(d) => format!(" ({d} days left)"),
+            None => String::new(),
+        };
+        out.push(format!(
+            "  valid    {} to {}{days}",
+            c.not_before, c.not_after
+        ));
+        out.push(format!("  key      {}", c.key));
+        out.push(format!("  SHA-256  {}", c.sha256));
+        if i == 0 {
+            let name = &info.verify_name;
+            let matched = c.sans.iter().any(|san| {
+                san.strip_prefix("DNS:")
+                    .is_some_and(|p| name_matches(p, name))
+                    || san.strip_prefix("IP:").is_some_and(|ip| ip == name)
+            });
+            out.push(format!(
+                "  host     {name} {} a SAN",
+                if matched { "matches" } else { "does NOT match" }
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::name_matches;
+
+    #[test]
+    fn certificate_name_matching() {
+        assert!(name_matches("mx.example.com", "MX.example.com"));
+        assert!(name_matches("*.example.com", "mx.example.com"));
+        assert!(!name_matches("*.example.com", "a.b.example.com"));
+        assert!(!name_matches("*.example.com", "example.com"));
+        assert!(!name_matches("other.test", "localhost"));
+    }
 }
 
 #[cfg(test)]

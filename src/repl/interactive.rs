@@ -244,12 +244,12 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
     let protocol = opts.target.protocol;
     let color = out.theme.color();
     let out = Arc::new(Mutex::new(out));
-    let mut print = |l: String| println!("{l}");
+    let mut print = |l: String| super::print_stdout(l);
     let session = {
         let mut o = lock(&out);
         let mut sink = |ev: Event| {
             for l in o.lines(&ev) {
-                println!("{l}");
+                super::print_stdout(l);
             }
         };
         match Session::connect(opts, &mut sink) {
@@ -298,7 +298,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
     }
     {
         let line = lock(&out).info("type :help for meta-commands, Ctrl-D or :quit to leave");
-        println!("{line}");
+        super::print_stdout(line);
     }
 
     let session = Arc::new(Mutex::new(session));
@@ -364,7 +364,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
                 }
                 if !s.is_open() {
                     let l = o.failure("the connection is closed; not sent");
-                    println!("{l}");
+                    super::print_stdout(l);
                     break;
                 }
                 match handle_line(&mut s, line.as_bytes(), &mut o, &mut print, &mut script) {
@@ -376,7 +376,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
                             Flow::Quit => {
                                 let mut sink = |ev: Event| {
                                     for l in o.lines(&ev) {
-                                        println!("{l}");
+                                        super::print_stdout(l);
                                     }
                                 };
                                 let r = s.quit(&mut sink);
@@ -399,7 +399,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
                         status = report_error(&e, protocol, &mut o, &mut print, false);
                         let mut sink = |ev: Event| {
                             for l in o.lines(&ev) {
-                                println!("{l}");
+                                super::print_stdout(l);
                             }
                         };
                         s.close(&mut sink);
@@ -411,7 +411,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
             Err(ReadlineError::Eof) => {
                 let mut sink = |ev: Event| {
                     for l in o.lines(&ev) {
-                        println!("{l}");
+                        super::print_stdout(l);
                     }
                 };
                 let r = s.quit(&mut sink);
@@ -424,7 +424,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
                 eprintln!("mailtalk: error: line editor: {e}");
                 let mut sink = |ev: Event| {
                     for l in o.lines(&ev) {
-                        println!("{l}");
+                        super::print_stdout(l);
                     }
                 };
                 s.close(&mut sink);

@@ -119,6 +119,12 @@ pub const META: &[Meta] = &[
         run: record,
     },
     Meta {
+        name: ":stats",
+        args: "",
+        help: "sum up the session: connect and handshake times, reply times, lines and bytes",
+        run: stats,
+    },
+    Meta {
         name: ":quit",
         args: "",
         help: "say QUIT (LOGOUT for IMAP), wait for the reply and leave",
@@ -221,29 +227,20 @@ fn caps(ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
         say(ctx, format!("no capabilities known yet ({hint})"));
         return Ok(Flow::Continue);
     }
-    let ev = event(
-        ctx,
-        EventKind::Capabilities {
-            caps,
-            added: Vec::new(),
-            removed: Vec::new(),
-            after_tls: false,
-        },
-    );
-    (ctx.sink)(ev);
-    Ok(Flow::Continue)
-}
-
-/// Whether `name` matches a certificate name (`*.example.com` covers one label).
-fn name_matches(pattern: &str, name: &str) -> bool {
-    let pattern = pattern.to_ascii_lowercase();
-    let name = name.to_ascii_lowercase();
-    match pattern.strip_prefix("*.") {
-        Some(rest) => name
-            .split_once('.')
-            .is_some_and(|(first, tail)| !first.is_empty() && tail == rest),
-        None => pattern == name,
+    let protocol = ctx.session.protocol();
+    for (group, items) in explain::caps::grouped(protocol, &caps) {
+        say(ctx, format!("{group}:"));
+        let width = items
+            .iter()
+            .map(|(i, _)| i.chars().count().min(28))
+            .max()
+            .unwrap_or(0);
+        for (item, meaning) in items {
+            let item = render::escape::visible_string(item.as_bytes());
+            say(ctx, format!("  {item:width$}  {meaning}"));
+        }
     }
+    Ok(Flow::Continue)
 }
 
 fn tls(ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
@@ -254,73 +251,8 @@ fn tls(ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
         );
         return Ok(Flow::Continue);
     };
-    say(
-        ctx,
-        format!("protocol {}, cipher {}", info.version, info.cipher),
-    );
-    say(
-        ctx,
-        format!(
-            "SNI sent: {}",
-            info.sni.as_deref().unwrap_or("none (IP address)")
-        ),
-    );
-    if info.verified {
-        say(
-            ctx,
-            format!(
-                "certificate verified (chain and host name {})",
-                info.verify_name
-            ),
-        );
-    } else {
-        say(
-            ctx,
-            format!(
-                "certificate NOT verified (--insecure){}",
-                match &info.verify_error {
-                    Some(e) => format!(": {e}"),
-                    None => format!("; it would have passed for {}", info.verify_name),
-                }
-            ),
-        );
-    }
-    for (i, c) in info.chain.iter().enumerate() {
-        say(
-            ctx,
-            format!("certificate {i}{}:", if i == 0 { " (server)" } else { "" }),
-        );
-        say(ctx, format!("  subject  {}", c.subject));
-        say(ctx, format!("  issuer   {}", c.issuer));
-        if !c.sans.is_empty() {
-            say(ctx, format!("  SANs     {}", c.sans.join(", ")));
-        }
-        let days = match c.days_left {
-            Some(d) if d < 0 => format!(" (EXPIRED {} days ago)", d.unsigned_abs()),
-            Some(d) => format!(" ({d} days left)"),
-            None => String::new(),
-        };
-        say(
-            ctx,
-            format!("  valid    {} to {}{days}", c.not_before, c.not_after),
-        );
-        say(ctx, format!("  key      {}", c.key));
-        say(ctx, format!("  SHA-256  {}", c.sha256));
-        if i == 0 {
-            let name = &info.verify_name;
-            let matched = c.sans.iter().any(|san| {
-                san.strip_prefix("DNS:")
-                    .is_some_and(|p| name_matches(p, name))
-                    || san.strip_prefix("IP:").is_some_and(|ip| ip == name)
-            });
-            say(
-                ctx,
-                format!(
-                    "  host     {name} {} a SAN",
-                    if matched { "matches" } else { "does NOT match" }
-                ),
-            );
-        }
+    for line in render::tls_details(&info) {
+        say(ctx, line);
     }
     Ok(Flow::Continue)
 }
@@ -476,6 +408,57 @@ fn send(ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
     Ok(Flow::Continue)
 }
 
+fn stats(ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
+    let st = ctx.session.stats().clone();
+    let total = ctx.session.elapsed();
+    say(ctx, format!("session: {}", render::millis(total)));
+    if let Some(c) = st.connect {
+        say(ctx, format!("connect: {}", render::millis(c)));
+    }
+    for (i, h) in st.handshakes.iter().enumerate() {
+        say(
+            ctx,
+            format!(
+                "TLS handshake {}: {}",
+                i.saturating_add(1),
+                render::millis(*h)
+            ),
+        );
+    }
+    say(
+        ctx,
+        format!(
+            "sent {} lines ({} bytes), received {} bytes",
+            st.lines_sent, st.bytes_sent, st.bytes_received
+        ),
+    );
+    let totals: Vec<Duration> = st.replies.iter().map(|(_, t)| *t).collect();
+    if let (Some(min), Some(max)) = (totals.iter().min(), totals.iter().max()) {
+        let sum: Duration = totals.iter().sum();
+        let n = u32::try_from(totals.len()).unwrap_or(u32::MAX).max(1);
+        say(
+            ctx,
+            format!(
+                "{} replies: fastest {}, slowest {}, mean {}",
+                totals.len(),
+                render::millis(*min),
+                render::millis(*max),
+                render::millis(sum.checked_div(n).unwrap_or_default())
+            ),
+        );
+        let firsts: Vec<Duration> = st.replies.iter().filter_map(|(f, _)| *f).collect();
+        if let Some(max_first) = firsts.iter().max() {
+            say(
+                ctx,
+                format!("slowest first byte: {}", render::millis(*max_first)),
+            );
+        }
+    } else {
+        say(ctx, "no replies yet");
+    }
+    Ok(Flow::Continue)
+}
+
 fn quit(_ctx: &mut Ctx, _args: &str) -> Result<Flow, SessionError> {
     Ok(Flow::Quit)
 }
@@ -502,14 +485,5 @@ mod tests {
             assert!(m.name.starts_with(':'));
             assert!(META.iter().skip(i + 1).all(|o| o.name != m.name));
         }
-    }
-
-    #[test]
-    fn certificate_name_matching() {
-        assert!(name_matches("mx.example.com", "MX.example.com"));
-        assert!(name_matches("*.example.com", "mx.example.com"));
-        assert!(!name_matches("*.example.com", "a.b.example.com"));
-        assert!(!name_matches("*.example.com", "example.com"));
-        assert!(!name_matches("other.test", "localhost"));
     }
 }

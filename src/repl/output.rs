@@ -16,6 +16,8 @@ pub struct Output {
     pub explain: bool,
     pub transcript: Option<Transcript>,
     pub recorder: Option<Recorder>,
+    /// Show the TLS details and certificate chain when TLS starts (`--show-cert`).
+    pub show_cert: bool,
     /// The display form of the last line sent (secrets already `<redacted>`), for the recorder.
     pub last_sent: Option<String>,
 }
@@ -28,6 +30,7 @@ impl Output {
             explain: true,
             transcript: None,
             recorder: None,
+            show_cert: false,
             last_sent: None,
         }
     }
@@ -60,6 +63,11 @@ impl Output {
             }];
         }
         let mut lines = render::event_lines(ev, &self.theme);
+        if let (true, EventKind::TlsUp(info)) = (self.show_cert, &ev.kind) {
+            for l in render::tls_details(info) {
+                lines.push(self.theme.paint_one(Role::Info, &format!("**   {l}")));
+            }
+        }
         if let Some(text) = explanation {
             if let Some(t) = &mut self.transcript {
                 let _ = t.note(&format!("   = {text}"));

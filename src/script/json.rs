@@ -86,6 +86,15 @@ pub fn event_json(ev: &Event) -> String {
             "after_tls": after_tls,
         }),
         EventKind::Closed => json!({}),
+        EventKind::Timing {
+            what,
+            first_byte,
+            total,
+        } => json!({
+            "what": what,
+            "first_byte_ms": first_byte.map(|d| d.as_secs_f64() * 1000.0),
+            "total_ms": total.as_secs_f64() * 1000.0,
+        }),
     };
     if let Value::Object(fields) = fields {
         obj.extend(fields);
@@ -119,6 +128,7 @@ fn event_name(kind: &EventKind) -> &'static str {
         EventKind::Warning(_) => "warning",
         EventKind::Error(_) => "error",
         EventKind::Closed => "closed",
+        EventKind::Timing { .. } => "timing",
     }
 }
 

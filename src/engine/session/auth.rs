@@ -705,6 +705,7 @@ pub(super) mod fake {
             timeout,
             family: Family::Any,
             ehlo: "client.test".into(),
+            timing: false,
         }
     }
 
