@@ -27,7 +27,7 @@ Exit status: 0 session ran, 2 usage error, 3 connection failed or lost, 4 TLS fa
 (handshake, certificate, STARTTLS not offered or refused), 5 timeout, 6 protocol violation, \
 7 server closed the connection before the input ended."
 )]
-#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
+#[command(subcommand_negates_reqs = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
