@@ -25,7 +25,8 @@ Lines are prefixed C: (sent) / S: (received) in plaintext, C# / S# inside verifi
 C! / S! inside TLS that was not verified. Type :help in a session for the meta-commands.\n\n\
 Exit status: 0 session ran, 2 usage error, 3 connection failed or lost, 4 TLS failure \
 (handshake, certificate, STARTTLS not offered or refused), 5 timeout, 6 protocol violation, \
-7 server closed the connection before the input ended."
+7 server closed the connection before the input ended, 8 message rejected (one-shot send), \
+9 authentication failed, 1 script expectation failed."
 )]
 #[command(subcommand_negates_reqs = true)]
 pub struct Cli {
@@ -376,7 +377,11 @@ send QUIT (LOGOUT for IMAP), wait for the reply and leave
 .SH EXIT STATUS
 .TP
 \fB0\fR
-the session ran (4xx, 5xx, NO, BAD and \-ERR replies are data, not errors)
+the session ran (4xx, 5xx, NO, BAD and \-ERR replies are data, not errors); every script
+expectation held; a one\-shot message was accepted
+.TP
+\fB1\fR
+a script expectation or capture failed; \fBexplain\fR met an unknown code
 .TP
 \fB2\fR
 usage error
@@ -397,6 +402,12 @@ invalid IMAP literal
 .TP
 \fB7\fR
 the server closed the connection before the input ended
+.TP
+\fB8\fR
+one\-shot send: the server rejected the message
+.TP
+\fB9\fR
+authentication failed
 .SH FILES
 .TP
 \fI$XDG_DATA_HOME/mailtalk/history\fR

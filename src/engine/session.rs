@@ -127,8 +127,16 @@ pub struct Session {
     pending_since: Option<Instant>,
     first_byte: Option<Duration>,
     stats: Stats,
+    /// Every line received while waiting for the last reply (bounded), for `:capture` and
+    /// `:expect /regex/` (IMAP untagged data, POP3 bodies).
+    exchange: Vec<Vec<u8>>,
+    exchange_bytes: usize,
     buf: Vec<u8>,
 }
+
+/// The most kept in [`Session::last_exchange`].
+const EXCHANGE_MAX_LINES: usize = 10_000;
+const EXCHANGE_MAX_BYTES: usize = 1024 * 1024;
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -196,6 +204,8 @@ impl Session {
                 connect: Some(connect_time),
                 ..Stats::default()
             },
+            exchange: Vec::new(),
+            exchange_bytes: 0,
             buf: vec![0; READ_CHUNK],
         };
         let result = session.open(sink);
@@ -263,6 +273,16 @@ impl Session {
 
     pub fn last_reply(&self) -> Option<&Reply> {
         self.last_reply.as_ref()
+    }
+
+    /// The last reply, with every line received while waiting for it (untagged IMAP data,
+    /// a POP3 body) instead of only its status lines.
+    pub fn last_exchange(&self) -> Option<Reply> {
+        let mut reply = self.last_reply.clone()?;
+        if self.exchange.len() > reply.lines.len() {
+            reply.lines = self.exchange.clone();
+        }
+        Some(reply)
     }
 
     pub fn input_mode(&self) -> InputMode {
@@ -493,6 +513,8 @@ impl Session {
     fn wait(&mut self, sink: Sink) -> Result<Reply, SessionError> {
         let deadline = deadline_after(self.opts.timeout);
         self.received_in_wait = false;
+        self.exchange.clear();
+        self.exchange_bytes = 0;
         loop {
             if let Some(reply) = self.drain(sink)? {
                 return Ok(reply);
@@ -514,6 +536,13 @@ impl Session {
             match ev {
                 proto::Event::Line(line) => {
                     self.received_in_wait = true;
+                    if self.exchange.len() < EXCHANGE_MAX_LINES
+                        && self.exchange_bytes.saturating_add(line.bytes.len())
+                            <= EXCHANGE_MAX_BYTES
+                    {
+                        self.exchange_bytes = self.exchange_bytes.saturating_add(line.bytes.len());
+                        self.exchange.push(line.bytes.clone());
+                    }
                     sink(self.event(EventKind::Received(line)))
                 }
                 proto::Event::Warning(w) => sink(self.event(EventKind::Warning(w))),

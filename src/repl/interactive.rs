@@ -475,7 +475,7 @@ fn may_carry_secret(protocol: Protocol, mode: InputMode, line: &str) -> bool {
 /// Moves the cursor up over the prompt and the typed line and clears to the end of the screen.
 fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, line: &str) {
     use std::io::{IsTerminal, Write};
-    if !std::io::stdout().is_terminal() {
+    if !std::io::stdout().is_terminal() || std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
         return;
     }
     let cols = usize::from(rl.dimensions().map(|(c, _)| c).unwrap_or(80)).max(1);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{macros, ScriptState};
+use super::{macros, ExpectResult, ScriptState};
 use crate::engine::{Event, EventKind, Session, SessionError, Sink};
 use crate::explain;
 use crate::proto::{CommandError, Protocol};
@@ -289,20 +289,30 @@ fn expect_cmd(ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
     let protocol = ctx.session.protocol();
     let expectation = expect::parse_expect(args, protocol).map_err(invalid)?;
     let location = ctx.script.location.clone();
-    match expectation.check(protocol, ctx.session.last_reply()) {
-        Ok(()) => {
-            say(ctx, format!("expect {}: ok", expectation.describe()));
-            Ok(Flow::Continue)
-        }
-        Err(actual) => {
-            let msg = format!(
-                "expectation failed{}: expected {}, got {actual}",
-                location.map(|l| format!(" at {l}")).unwrap_or_default(),
-                expectation.describe()
-            );
-            fail(ctx, msg)
-        }
+    let reply = ctx.session.last_exchange();
+    let (ok, actual) = match expectation.check(protocol, reply.as_ref()) {
+        Ok(()) => (true, String::new()),
+        Err(actual) => (false, actual),
+    };
+    let expected = expectation.describe();
+    ctx.script.last_expect = Some(ExpectResult {
+        ok,
+        expected: expected.clone(),
+        actual: actual.clone(),
+        location: location.clone(),
+    });
+    if ok {
+        return Ok(Flow::Continue);
     }
+    ctx.script.failures.push(format!(
+        "{}expected {expected}, got {actual}",
+        location.map(|l| format!("{l}: ")).unwrap_or_default()
+    ));
+    Ok(if ctx.script.keep_going {
+        Flow::Continue
+    } else {
+        Flow::Abort
+    })
 }
 
 /// Records a script failure; stops the script unless `--keep-going`.
@@ -318,7 +328,7 @@ fn fail(ctx: &mut Ctx, msg: String) -> Result<Flow, SessionError> {
 }
 
 fn capture(ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
-    let reply = ctx.session.last_reply().cloned();
+    let reply = ctx.session.last_exchange();
     match ctx.script.vars.capture(args, reply.as_ref()) {
         Ok(value) => {
             let name = args.split_whitespace().next().unwrap_or("");

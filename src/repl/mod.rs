@@ -37,6 +37,18 @@ pub struct ScriptState {
     pub auth: crate::cli::AuthArgs,
     /// The name for generated Message-IDs.
     pub hostname: String,
+    /// The result of the last `:expect`, for the front end to show.
+    pub last_expect: Option<ExpectResult>,
+}
+
+/// What an `:expect` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectResult {
+    pub ok: bool,
+    pub expected: String,
+    pub actual: String,
+    /// `FILE:LINE` in a script.
+    pub location: Option<String>,
 }
 
 impl ScriptState {
@@ -50,6 +62,7 @@ impl ScriptState {
             depth: 0,
             auth: crate::cli::AuthArgs::default(),
             hostname: "localhost".into(),
+            last_expect: None,
         }
     }
 }
@@ -81,8 +94,11 @@ pub fn handle_line(
 ) -> Result<Handled, SessionError> {
     let mode = session.input_mode();
     let commandish = meta_allowed(mode);
+    // Replies so far (the greeting, data that came on its own) precede this line.
+    out.flush_expects(false);
     let blank = line.iter().all(|b| b.is_ascii_whitespace());
-    if mode == InputMode::Command && (blank || line.first() == Some(&b'#')) {
+    let comment = line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'#');
+    if mode == InputMode::Command && (blank || comment) {
         return Ok(Handled {
             flow: Flow::Continue,
             secret: false,
@@ -106,6 +122,11 @@ pub fn handle_line(
     let line: &[u8] = interpolated.as_deref().unwrap_or(line);
     if commandish && line.first() == Some(&b':') {
         let text = String::from_utf8_lossy(line).into_owned();
+        if let Some(r) = &mut out.recorder {
+            if !text.starts_with(":rec") && !text.starts_with(":expe") {
+                let _ = r.input(&text, false);
+            }
+        }
         let mut sink = |ev: Event| {
             for l in out.lines(&ev) {
                 print(l);
@@ -126,12 +147,12 @@ pub fn handle_line(
             let shown = out.info(&s);
             print(shown);
         }
-        let flow = flow?;
-        if let Some(r) = &mut out.recorder {
-            if !text.starts_with(":rec") && !text.starts_with(":expe") {
-                let _ = r.input(&text, false);
-            }
+        out.flush_expects(true);
+        if let Some(r) = script.last_expect.take() {
+            let line = out.expect(&r);
+            print(line);
         }
+        let flow = flow?;
         let flow = match flow {
             Flow::Record(Some(path)) => {
                 match crate::script::record::Recorder::create(&path, &script.target) {
@@ -196,6 +217,7 @@ pub fn handle_line(
         };
         let _ = r.input(&shown, secret);
     }
+    out.flush_expects(false);
     Ok(Handled {
         flow: Flow::Continue,
         secret,

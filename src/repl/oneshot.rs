@@ -162,8 +162,16 @@ fn steps(
             macros::authenticate(session, auth, &mut emit(out), &mut say)
         };
         say_all(out, &mut said);
-        if !ok? {
-            return Ok(exit::AUTH_FAILED);
+        match ok {
+            Ok(true) => {}
+            Ok(false) => return Ok(exit::AUTH_FAILED),
+            // The exchange was cancelled (e.g. an invalid challenge): not authenticated.
+            Err(e @ SessionError::Command(_)) => {
+                let line = out.failure(&e.to_string());
+                print_now(line);
+                return Ok(exit::AUTH_FAILED);
+            }
+            Err(e) => return Err(e),
         }
     }
     if stop(QuitAfter::Auth) {

@@ -1,8 +1,11 @@
 //! Where events go: the terminal (rendered, or JSON Lines with `--json`), the transcript file,
 //! the recorder, and the inline explanation after replies that are not a plain success.
 
-use crate::engine::{Event, EventKind};
+use std::time::Instant;
+
+use crate::engine::{Event, EventKind, Security};
 use crate::explain;
+use crate::proto::{Outcome, Protocol, Reply};
 use crate::render::{self, Role, Theme};
 use crate::script::json;
 use crate::script::record::Recorder;
@@ -20,6 +23,12 @@ pub struct Output {
     pub show_cert: bool,
     /// The display form of the last line sent (secrets already `<redacted>`), for the recorder.
     pub last_sent: Option<String>,
+    /// Replies not yet written to the recording: they follow the line that caused them.
+    pending_expects: Vec<(Protocol, Reply)>,
+    /// For mailtalk's own JSON lines: when the session started, its protocol and security.
+    pub start: Instant,
+    pub protocol: Option<Protocol>,
+    security: Security,
 }
 
 impl Output {
@@ -32,6 +41,10 @@ impl Output {
             recorder: None,
             show_cert: false,
             last_sent: None,
+            pending_expects: Vec::new(),
+            start: Instant::now(),
+            protocol: None,
+            security: Security::Plain,
         }
     }
 
@@ -40,11 +53,15 @@ impl Output {
         if let Some(t) = &mut self.transcript {
             let _ = t.event(ev);
         }
+        self.security = ev.security;
+        self.protocol = Some(ev.protocol);
         match &ev.kind {
-            EventKind::Reply(reply) => {
-                if let Some(r) = &mut self.recorder {
-                    let _ = r.reply(ev.protocol, reply);
-                }
+            // A continuation (354, 334, `+`) leads into message text or a literal, where an
+            // `:expect` line would be data: it is not recorded.
+            EventKind::Reply(reply)
+                if reply.outcome != Outcome::Continue && self.recorder.is_some() =>
+            {
+                self.pending_expects.push((ev.protocol, reply.clone()));
             }
             EventKind::Sent { display, .. } => {
                 self.last_sent = Some(String::from_utf8_lossy(display).into_owned());
@@ -83,7 +100,7 @@ impl Output {
             let _ = t.note(&format!("** {text}"));
         }
         if self.json {
-            return json::harden(serde_json::json!({"event": "info", "message": text}).to_string());
+            return self.own_json("info", serde_json::json!({ "message": text }));
         }
         self.theme.paint_one(Role::Info, &format!("** {text}"))
     }
@@ -94,14 +111,97 @@ impl Output {
             let _ = t.note(&format!("!! {text}"));
         }
         if self.json {
-            return json::harden(
-                serde_json::json!({"event": "error", "message": text}).to_string(),
-            );
+            return self.own_json("error", serde_json::json!({ "message": text }));
         }
         self.theme.paint_one(Role::Error, &format!("!! {text}"))
     }
 
+    /// The result of an `:expect`: a line, or a JSON `expect` event.
+    pub fn expect(&mut self, r: &crate::repl::ExpectResult) -> String {
+        let location = r.location.clone().unwrap_or_default();
+        let text = if r.ok {
+            format!("expect {}: ok", r.expected)
+        } else {
+            format!(
+                "expectation failed{}: expected {}, got {}",
+                if location.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {location}")
+                },
+                r.expected,
+                r.actual
+            )
+        };
+        if let Some(t) = &mut self.transcript {
+            let _ = t.note(&format!("{} {text}", if r.ok { "**" } else { "!!" }));
+        }
+        if self.json {
+            let (file, line) = match location.rsplit_once(':') {
+                Some((f, l)) => (f.to_string(), l.parse().unwrap_or(0)),
+                None => (location.clone(), 0),
+            };
+            let base = json::expect_json(&file, line, r.ok, &r.expected, &r.actual);
+            return self.with_common(&base);
+        }
+        if r.ok {
+            self.theme.paint_one(Role::Info, &format!("** {text}"))
+        } else {
+            self.theme.paint_one(Role::Error, &format!("!! {text}"))
+        }
+    }
+
+    /// A JSON line of mailtalk's own, with the fields every event has.
+    fn own_json(&self, event: &str, fields: serde_json::Value) -> String {
+        let mut v = fields;
+        if let serde_json::Value::Object(map) = &mut v {
+            map.insert("event".into(), event.into());
+        }
+        self.with_common(&v.to_string())
+    }
+
+    /// Adds `t`, `protocol` and `security` to a JSON object line.
+    fn with_common(&self, line: &str) -> String {
+        let t = (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        let security = match self.security {
+            Security::Plain => "plain",
+            Security::TlsVerified => "tls-verified",
+            Security::TlsUnverified => "tls-unverified",
+        };
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                map.entry("t").or_insert(t.into());
+                if let Some(p) = self.protocol {
+                    map.entry("protocol").or_insert(p.name().into());
+                }
+                map.entry("security").or_insert(security.into());
+                json::harden(serde_json::Value::Object(map).to_string())
+            }
+            _ => line.to_string(),
+        }
+    }
+
+    /// Writes the `:expect` lines of the replies seen so far to the recording. With
+    /// `last_only`, only the last one (a macro's many replies are checked by its final one).
+    pub fn flush_expects(&mut self, last_only: bool) {
+        let pending = std::mem::take(&mut self.pending_expects);
+        let Some(r) = &mut self.recorder else {
+            return;
+        };
+        let skip = if last_only {
+            pending.len().saturating_sub(1)
+        } else {
+            0
+        };
+        for (protocol, reply) in pending.iter().skip(skip) {
+            let _ = r.reply(*protocol, reply);
+        }
+    }
+
+    /// Flushes the files. Replies no typed line asked for (the QUIT mailtalk sends at the end)
+    /// are not recorded.
     pub fn flush(&mut self) {
+        self.pending_expects.clear();
         if let Some(t) = &mut self.transcript {
             let _ = t.flush();
         }

@@ -562,6 +562,61 @@ impl Conn {
         }
     }
 
+    /// Writes `bytes` without keeping them in the log (for large streams); returns false when
+    /// the write failed (the client went away) or took longer than 5 s.
+    pub fn send_quiet(&mut self, bytes: &[u8]) -> bool {
+        let limit = Some(Duration::from_secs(5));
+        let r = match &mut self.stream {
+            Stream::Plain(s) => {
+                s.set_write_timeout(limit).ok();
+                s.write_all(bytes).and_then(|_| s.flush())
+            }
+            Stream::Tls(s) => {
+                s.get_ref().set_write_timeout(limit).ok();
+                s.write_all(bytes).and_then(|_| s.flush())
+            }
+            Stream::Closed => Err(std::io::Error::new(ErrorKind::NotConnected, "closed")),
+        };
+        r.is_ok()
+    }
+
+    /// Writes `chunk` again and again, without keeping it in the log, until `max_bytes` were
+    /// written, `max_time` passed or a write failed. Returns the bytes written and notes
+    /// `streamed N bytes` (and `stream stopped by the client` when a write failed).
+    pub fn stream(&mut self, chunk: &[u8], max_bytes: u64, max_time: Duration) -> u64 {
+        let start = Instant::now();
+        let mut written: u64 = 0;
+        let mut stopped = false;
+        while written < max_bytes && start.elapsed() < max_time {
+            let left = usize::try_from(max_bytes - written).unwrap_or(usize::MAX);
+            let piece = &chunk[..chunk.len().min(left)];
+            if !self.send_quiet(piece) {
+                stopped = true;
+                break;
+            }
+            written += piece.len() as u64;
+        }
+        self.note(format!("streamed {written} bytes"));
+        if stopped {
+            self.note("stream stopped by the client");
+        }
+        written
+    }
+
+    /// Sends `bytes` one byte at a time with `gap` between bytes, without keeping them in the
+    /// log; stops early when a write fails. Returns how many bytes were written.
+    pub fn drip(&mut self, bytes: &[u8], gap: Duration) -> usize {
+        for (i, b) in bytes.iter().enumerate() {
+            if i > 0 {
+                std::thread::sleep(gap);
+            }
+            if !self.send_quiet(std::slice::from_ref(b)) {
+                return i;
+            }
+        }
+        bytes.len()
+    }
+
     /// Closes the connection (a TLS close_notify first when inside TLS).
     pub fn close(&mut self) {
         match std::mem::replace(&mut self.stream, Stream::Closed) {
@@ -1382,4 +1437,608 @@ pub fn pop3_loop(conn: &mut Conn, stls: bool) {
 /// A handler that sends nothing and waits until the client goes away.
 pub fn silent(conn: &mut Conn) {
     conn.drain();
+}
+
+// ---------------------------------------------------------------------------
+// Servers that check credentials and can refuse (one-shot send, scripts, secrets).
+
+/// Standard base64 of `bytes`.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64 (surrounding whitespace ignored); None when invalid.
+pub fn unb64(text: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let s = String::from_utf8_lossy(text);
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .ok()
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-MD5 of `data` with `key`, in lower-case hex (RFC 2195 CRAM-MD5).
+pub fn hmac_md5_hex(key: &[u8], data: &[u8]) -> String {
+    let pkey = openssl::pkey::PKey::hmac(key).unwrap();
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::md5(), &pkey).unwrap();
+    signer.update(data).unwrap();
+    hex(&signer.sign_to_vec().unwrap())
+}
+
+/// MD5 of `data` in lower-case hex (RFC 1939 APOP).
+pub fn md5_hex(data: &[u8]) -> String {
+    hex(&openssl::hash::hash(openssl::hash::MessageDigest::md5(), data).unwrap())
+}
+
+/// What [`smtp_full`] advertises, accepts and refuses.
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    /// LMTP (LHLO, one reply per recipient after the data).
+    pub lmtp: bool,
+    /// EHLO/LHLO keywords after the first line, in order.
+    pub keywords: Vec<String>,
+    /// The credentials AUTH accepts.
+    pub user: String,
+    pub password: String,
+    /// The CRAM-MD5 challenge (sent base64-encoded).
+    pub cram_challenge: String,
+    /// Sent as the first challenge of any AUTH instead of the real one (raw text after `334 `).
+    pub bad_challenge: Option<String>,
+    /// The reply to MAIL (default `250 2.1.0 Ok`).
+    pub mail_reply: Option<String>,
+    /// Recipients (without `<>`) refused with `550 5.1.1`.
+    pub refuse_rcpt: Vec<String>,
+    /// The reply to DATA (default `354 …`); when not 354 no data is read.
+    pub data_reply: Option<String>,
+    /// The reply after the final dot or the last BDAT chunk (SMTP; default `250 2.0.0 Ok: queued as TEST1`).
+    pub end_reply: Option<String>,
+    /// LMTP: recipients refused after the data (`552 5.2.2`).
+    pub lmtp_refuse_at_end: Vec<String>,
+    /// After MAIL, wait up to 300 ms for more commands before answering; records "pipelined"
+    /// with every line that arrived before the MAIL reply (nothing when none did).
+    pub probe_pipelining: bool,
+}
+
+impl SmtpConfig {
+    /// The keywords of [`smtp_like`] (PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES) plus
+    /// `extra`, with the credentials `user` / `secret`.
+    pub fn new(extra: &[&str]) -> SmtpConfig {
+        let mut keywords: Vec<String> = ["PIPELINING", "SIZE 10240000", "8BITMIME"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        keywords.extend(extra.iter().map(|s| s.to_string()));
+        keywords.push("ENHANCEDSTATUSCODES".to_string());
+        SmtpConfig {
+            lmtp: false,
+            keywords,
+            user: "user".to_string(),
+            password: "secret".to_string(),
+            cram_challenge: "<1896.697170952@localhost>".to_string(),
+            bad_challenge: None,
+            mail_reply: None,
+            refuse_rcpt: Vec::new(),
+            data_reply: None,
+            end_reply: None,
+            lmtp_refuse_at_end: Vec::new(),
+            probe_pipelining: false,
+        }
+    }
+
+    /// Exactly these keywords (nothing else advertised).
+    pub fn only(keywords: &[&str]) -> SmtpConfig {
+        let mut c = SmtpConfig::new(&[]);
+        c.keywords = keywords.iter().map(|s| s.to_string()).collect();
+        c
+    }
+
+    pub fn credentials(mut self, user: &str, password: &str) -> SmtpConfig {
+        self.user = user.to_string();
+        self.password = password.to_string();
+        self
+    }
+}
+
+/// The address inside `<…>` of a MAIL or RCPT line.
+pub fn angle_address(line: &[u8]) -> String {
+    let s = String::from_utf8_lossy(line);
+    match (s.find('<'), s.find('>')) {
+        (Some(a), Some(b)) if a < b => s[a + 1..b].to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Runs one SMTP AUTH exchange; returns whether the credentials were right.
+/// Records every client response line under "auth" and notes "auth ok" / "auth failed" /
+/// "auth cancelled".
+fn smtp_auth(conn: &mut Conn, cfg: &SmtpConfig, words: &[String]) -> Option<bool> {
+    let mech = words
+        .get(1)
+        .map(|s| s.to_ascii_uppercase())
+        .unwrap_or_default();
+    let ir = words.get(2).cloned();
+    let respond = |conn: &mut Conn, challenge: &str| -> Option<Vec<u8>> {
+        conn.send(format!("334 {challenge}\r\n").as_bytes());
+        let line = conn.read_line()?;
+        conn.record("auth", &line);
+        Some(trim_eol(&line).to_vec())
+    };
+    if let Some(bad) = &cfg.bad_challenge {
+        let line = respond(conn, bad)?;
+        conn.record("after-bad-challenge", &line);
+        if line == b"*" {
+            conn.note("auth cancelled");
+            conn.send(b"501 5.7.0 Authentication cancelled\r\n");
+        } else {
+            conn.note("auth failed");
+            conn.send(b"535 5.7.8 Authentication credentials invalid\r\n");
+        }
+        return Some(false);
+    }
+    let ok = match mech.as_str() {
+        "PLAIN" => {
+            let resp = match &ir {
+                Some(i) if i != "=" => i.as_bytes().to_vec(),
+                _ => respond(conn, "")?,
+            };
+            if resp == b"*" {
+                None
+            } else {
+                let want = format!("\0{}\0{}", cfg.user, cfg.password);
+                Some(unb64(&resp).as_deref() == Some(want.as_bytes()))
+            }
+        }
+        "LOGIN" => {
+            let user = match &ir {
+                Some(i) => i.as_bytes().to_vec(),
+                None => respond(conn, "VXNlcm5hbWU6")?,
+            };
+            if user == b"*" {
+                None
+            } else {
+                let pass = respond(conn, "UGFzc3dvcmQ6")?;
+                if pass == b"*" {
+                    None
+                } else {
+                    Some(
+                        unb64(&user).as_deref() == Some(cfg.user.as_bytes())
+                            && unb64(&pass).as_deref() == Some(cfg.password.as_bytes()),
+                    )
+                }
+            }
+        }
+        "CRAM-MD5" => {
+            let resp = respond(conn, &b64(cfg.cram_challenge.as_bytes()))?;
+            if resp == b"*" {
+                None
+            } else {
+                let want = format!(
+                    "{} {}",
+                    cfg.user,
+                    hmac_md5_hex(cfg.password.as_bytes(), cfg.cram_challenge.as_bytes())
+                );
+                Some(unb64(&resp).as_deref() == Some(want.as_bytes()))
+            }
+        }
+        _ => {
+            conn.send(b"504 5.5.4 Unrecognized authentication type\r\n");
+            return Some(false);
+        }
+    };
+    match ok {
+        None => {
+            conn.note("auth cancelled");
+            conn.send(b"501 5.7.0 Authentication cancelled\r\n");
+            Some(false)
+        }
+        Some(true) => {
+            conn.note("auth ok");
+            conn.send(b"235 2.7.0 Authentication successful\r\n");
+            Some(true)
+        }
+        Some(false) => {
+            conn.note("auth failed");
+            conn.send(b"535 5.7.8 Authentication credentials invalid\r\n");
+            Some(false)
+        }
+    }
+}
+
+/// An SMTP/LMTP server driven by `cfg`: sends the greeting, then runs [`smtp_full_loop`].
+pub fn smtp_full(conn: &mut Conn, cfg: &SmtpConfig) {
+    conn.send(if cfg.lmtp {
+        LMTP_GREETING
+    } else {
+        SMTP_GREETING
+    });
+    smtp_full_loop(conn, cfg);
+}
+
+/// The command loop of [`smtp_full`]. Handles EHLO/LHLO, AUTH (PLAIN, LOGIN, CRAM-MD5,
+/// checked against the configured credentials), MAIL, RCPT, DATA, BDAT, RSET, NOOP, QUIT.
+///
+/// Records: "command" (each command line with its CRLF), "auth" (each AUTH response line),
+/// "data" (raw bytes after 354 up to and including ".\r\n"), "message" (the same without the
+/// final ".\r\n"), "bdat" (each BDAT chunk), "pipelined" (see [`SmtpConfig::probe_pipelining`]).
+/// Notes: "auth ok", "auth failed", "auth cancelled", "quit".
+pub fn smtp_full_loop(conn: &mut Conn, cfg: &SmtpConfig) {
+    let mut queue: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+    let mut rcpts: Vec<String> = Vec::new();
+    let mut mail = false;
+    let mut bdat: Vec<u8> = Vec::new();
+    loop {
+        let line = match queue.pop_front() {
+            Some(l) => l,
+            None => match conn.read_line() {
+                Some(l) => l,
+                None => return,
+            },
+        };
+        conn.record("command", &line);
+        let w = words(&line);
+        let verb = w
+            .first()
+            .map(|s| s.to_ascii_uppercase())
+            .unwrap_or_default();
+        let hello = if cfg.lmtp { "LHLO" } else { "EHLO" };
+        match verb.as_str() {
+            v if v == hello => {
+                let mut r = b"250-localhost greets you\r\n".to_vec();
+                for (i, k) in cfg.keywords.iter().enumerate() {
+                    let sep = if i + 1 == cfg.keywords.len() {
+                        ' '
+                    } else {
+                        '-'
+                    };
+                    r.extend_from_slice(format!("250{sep}{k}\r\n").as_bytes());
+                }
+                if cfg.keywords.is_empty() {
+                    r = b"250 localhost greets you\r\n".to_vec();
+                }
+                conn.send(&r);
+            }
+            "EHLO" | "LHLO" | "HELO" => conn.send(b"500 5.5.1 Wrong greeting command\r\n"),
+            "AUTH" => {
+                if smtp_auth(conn, cfg, &w).is_none() {
+                    return;
+                }
+            }
+            "MAIL" => {
+                if cfg.probe_pipelining {
+                    let mut early = Vec::new();
+                    while !conn.quiet_for(300) {
+                        let Some(l) = conn.read_line() else { break };
+                        early.extend_from_slice(&l);
+                        let done = trim_eol(&l).eq_ignore_ascii_case(b"DATA");
+                        queue.push_back(l);
+                        if done {
+                            break;
+                        }
+                    }
+                    if !early.is_empty() {
+                        conn.record("pipelined", &early);
+                    }
+                }
+                match &cfg.mail_reply {
+                    Some(r) => conn.send(format!("{r}\r\n").as_bytes()),
+                    None => {
+                        mail = true;
+                        rcpts.clear();
+                        conn.send(b"250 2.1.0 Ok\r\n");
+                    }
+                }
+            }
+            "RCPT" if mail => {
+                let addr = angle_address(&line);
+                if cfg.refuse_rcpt.contains(&addr) {
+                    conn.send(
+                        format!("550 5.1.1 <{addr}>: Recipient address rejected\r\n").as_bytes(),
+                    );
+                } else {
+                    rcpts.push(addr);
+                    conn.send(b"250 2.1.5 Ok\r\n");
+                }
+            }
+            "RCPT" => conn.send(b"503 5.5.1 Error: need MAIL command\r\n"),
+            "DATA" if !rcpts.is_empty() => {
+                if let Some(r) = &cfg.data_reply {
+                    conn.send(format!("{r}\r\n").as_bytes());
+                    if !r.starts_with("354") {
+                        continue;
+                    }
+                } else {
+                    conn.send(b"354 End data with <CR><LF>.<CR><LF>\r\n");
+                }
+                let mut data = Vec::new();
+                let mut done = false;
+                while let Some(l) = conn.read_line() {
+                    data.extend_from_slice(&l);
+                    if l == b".\r\n" {
+                        done = true;
+                        break;
+                    }
+                }
+                conn.record("data", &data);
+                if !done {
+                    return;
+                }
+                let message = data[..data.len() - 3].to_vec();
+                conn.record("message", &message);
+                smtp_end_of_data(conn, cfg, &rcpts);
+                rcpts.clear();
+                mail = false;
+            }
+            "DATA" => conn.send(b"503 5.5.1 Error: need RCPT command\r\n"),
+            "BDAT" if !rcpts.is_empty() => {
+                let n: usize = w.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+                let last = w.get(2).is_some_and(|l| l.eq_ignore_ascii_case("LAST"));
+                let Some(chunk) = conn.read_exact(n) else {
+                    return;
+                };
+                conn.record("bdat", &chunk);
+                bdat.extend_from_slice(&chunk);
+                if last {
+                    conn.record("message", &std::mem::take(&mut bdat));
+                    smtp_end_of_data(conn, cfg, &rcpts);
+                    rcpts.clear();
+                    mail = false;
+                } else {
+                    conn.send(format!("250 2.0.0 {n} octets received\r\n").as_bytes());
+                }
+            }
+            "BDAT" => conn.send(b"503 5.5.1 Error: need RCPT command\r\n"),
+            "RSET" => {
+                rcpts.clear();
+                mail = false;
+                bdat.clear();
+                conn.send(b"250 2.0.0 Ok\r\n");
+            }
+            "NOOP" => conn.send(b"250 2.0.0 Ok\r\n"),
+            "QUIT" => {
+                conn.send(b"221 2.0.0 Bye\r\n");
+                conn.note("quit");
+                conn.close();
+                return;
+            }
+            _ => conn.send(b"502 5.5.2 Error: command not recognized\r\n"),
+        }
+    }
+}
+
+fn smtp_end_of_data(conn: &mut Conn, cfg: &SmtpConfig, rcpts: &[String]) {
+    if cfg.lmtp {
+        let mut r = Vec::new();
+        for rc in rcpts {
+            if cfg.lmtp_refuse_at_end.contains(rc) {
+                r.extend_from_slice(format!("552 5.2.2 <{rc}> Mailbox full\r\n").as_bytes());
+            } else {
+                r.extend_from_slice(format!("250 2.0.0 <{rc}> Saved\r\n").as_bytes());
+            }
+        }
+        conn.send(&r);
+    } else {
+        let r = cfg
+            .end_reply
+            .clone()
+            .unwrap_or_else(|| "250 2.0.0 Ok: queued as TEST1".to_string());
+        conn.send(format!("{r}\r\n").as_bytes());
+    }
+}
+
+/// The arguments of an IMAP command after the tag and verb: atoms, quoted strings (with `\`
+/// escapes) and literals `{n}` (whose bytes follow the CRLF in `cmd`).
+pub fn imap_args(cmd: &[u8]) -> Vec<Vec<u8>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < cmd.len() {
+        match cmd[i] {
+            b' ' | b'\r' | b'\n' => i += 1,
+            b'"' => {
+                let mut v = Vec::new();
+                i += 1;
+                while i < cmd.len() && cmd[i] != b'"' {
+                    if cmd[i] == b'\\' && i + 1 < cmd.len() {
+                        i += 1;
+                    }
+                    v.push(cmd[i]);
+                    i += 1;
+                }
+                i += 1;
+                args.push(v);
+            }
+            b'{' => {
+                let close = cmd[i..].iter().position(|&b| b == b'}').map(|p| i + p);
+                let n: usize = close
+                    .and_then(|c| std::str::from_utf8(&cmd[i + 1..c]).ok())
+                    .and_then(|s| s.trim_end_matches('+').parse().ok())
+                    .unwrap_or(0);
+                let start = close.map(|c| c + 3).unwrap_or(cmd.len()).min(cmd.len());
+                let end = (start + n).min(cmd.len());
+                args.push(cmd[start..end].to_vec());
+                i = end;
+            }
+            _ => {
+                let start = i;
+                while i < cmd.len() && !matches!(cmd[i], b' ' | b'\r' | b'\n') {
+                    i += 1;
+                }
+                args.push(cmd[start..i].to_vec());
+            }
+        }
+    }
+    args.into_iter().skip(2).collect()
+}
+
+/// An IMAP server that checks LOGIN and AUTHENTICATE PLAIN against `user` / `password`
+/// (capabilities `IMAP4rev1 AUTH=PLAIN`, no SASL-IR, so PLAIN waits for `+`).
+///
+/// Records: "command" (each whole command), "auth" (the AUTHENTICATE response line).
+/// Notes: "auth ok", "auth failed", "auth cancelled", "logout".
+/// SELECT of a mailbox named `nosuch` answers NO; unknown commands BAD.
+pub fn imap_auth(conn: &mut Conn, user: &str, password: &str) {
+    conn.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] mailtalk-test ready\r\n");
+    while let Some(cmd) = imap_read_command(conn) {
+        conn.record("command", &cmd);
+        let first = cmd.split(|&b| b == b'\n').next().unwrap_or(&[]).to_vec();
+        let w = words(&first);
+        let tag = w.first().cloned().unwrap_or_else(|| "*".to_string());
+        let verb = w.get(1).map(|s| s.to_ascii_uppercase()).unwrap_or_default();
+        let reply = |s: &str| format!("{tag} {s}\r\n");
+        let verdict = |conn: &mut Conn, ok: bool| {
+            if ok {
+                conn.note("auth ok");
+                conn.send(reply("OK [CAPABILITY IMAP4rev1] Logged in").as_bytes());
+            } else {
+                conn.note("auth failed");
+                conn.send(reply("NO [AUTHENTICATIONFAILED] Invalid credentials").as_bytes());
+            }
+        };
+        match verb.as_str() {
+            "CAPABILITY" => {
+                conn.send(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n");
+                conn.send(reply("OK CAPABILITY completed").as_bytes());
+            }
+            "LOGIN" => {
+                let args = imap_args(&cmd);
+                let ok =
+                    args.len() == 2 && args[0] == user.as_bytes() && args[1] == password.as_bytes();
+                verdict(conn, ok);
+            }
+            "AUTHENTICATE" => {
+                let mech = w.get(2).map(|s| s.to_ascii_uppercase()).unwrap_or_default();
+                if mech != "PLAIN" {
+                    conn.send(reply("NO Unsupported mechanism").as_bytes());
+                    continue;
+                }
+                let resp = match w.get(3) {
+                    Some(ir) => ir.as_bytes().to_vec(),
+                    None => {
+                        conn.send(b"+ \r\n");
+                        let Some(l) = conn.read_line() else { return };
+                        conn.record("auth", &l);
+                        trim_eol(&l).to_vec()
+                    }
+                };
+                if resp == b"*" {
+                    conn.note("auth cancelled");
+                    conn.send(reply("BAD Authentication cancelled").as_bytes());
+                    continue;
+                }
+                let want = format!("\0{user}\0{password}");
+                verdict(conn, unb64(&resp).as_deref() == Some(want.as_bytes()));
+            }
+            "SELECT" | "EXAMINE" => {
+                let args = imap_args(&cmd);
+                if args
+                    .first()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(b"nosuch"))
+                {
+                    conn.send(reply("NO [NONEXISTENT] Mailbox doesn't exist").as_bytes());
+                } else {
+                    conn.send(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n");
+                    conn.send(reply("OK [READ-WRITE] SELECT completed").as_bytes());
+                }
+            }
+            "NOOP" => conn.send(reply("OK NOOP completed").as_bytes()),
+            "LOGOUT" => {
+                conn.send(b"* BYE mailtalk-test logging out\r\n");
+                conn.send(reply("OK LOGOUT completed").as_bytes());
+                conn.note("logout");
+                conn.close();
+                return;
+            }
+            _ => conn.send(reply("BAD unknown command").as_bytes()),
+        }
+    }
+}
+
+/// The timestamp in [`POP3_GREETING`], for APOP.
+pub const POP3_TIMESTAMP: &str = "<1896.697170952@localhost>";
+
+/// A POP3 server that checks USER/PASS and APOP against `user` / `password` (greeting
+/// [`POP3_GREETING`] with its timestamp; CAPA: USER, UIDL, TOP).
+///
+/// Records: "command". Notes: "auth ok", "auth failed", "quit".
+pub fn pop3_auth(conn: &mut Conn, user: &str, password: &str) {
+    conn.send(POP3_GREETING);
+    let mut given_user: Option<String> = None;
+    let mut authed = false;
+    while let Some(line) = conn.read_line() {
+        conn.record("command", &line);
+        let text = String::from_utf8_lossy(trim_eol(&line)).into_owned();
+        let (verb, rest) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+        match verb.to_ascii_uppercase().as_str() {
+            "CAPA" => conn.send(&pop3_capa(false)),
+            "USER" => {
+                given_user = Some(rest.to_string());
+                conn.send(b"+OK send PASS\r\n");
+            }
+            "PASS" => {
+                if given_user.as_deref() == Some(user) && rest == password {
+                    authed = true;
+                    conn.note("auth ok");
+                    conn.send(b"+OK maildrop locked and ready\r\n");
+                } else {
+                    conn.note("auth failed");
+                    conn.send(b"-ERR [AUTH] invalid credentials\r\n");
+                }
+            }
+            "APOP" => {
+                let want = format!(
+                    "{user} {}",
+                    md5_hex(format!("{POP3_TIMESTAMP}{password}").as_bytes())
+                );
+                if rest == want {
+                    authed = true;
+                    conn.note("auth ok");
+                    conn.send(b"+OK maildrop locked and ready\r\n");
+                } else {
+                    conn.note("auth failed");
+                    conn.send(b"-ERR [AUTH] invalid credentials\r\n");
+                }
+            }
+            "STAT" if authed => conn.send(b"+OK 2 320\r\n"),
+            "NOOP" if authed => conn.send(b"+OK\r\n"),
+            "QUIT" => {
+                conn.send(b"+OK mailtalk-test signing off\r\n");
+                conn.note("quit");
+                conn.close();
+                return;
+            }
+            _ => conn.send(b"-ERR unknown command\r\n"),
+        }
+    }
+}
+
+/// Removes the SGR sequences (`ESC [ digits/semicolons m`) from `bytes` and returns the rest;
+/// an ESC that does not start one is an error naming its offset.
+pub fn strip_sgr_checked(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut v = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != 0x1b {
+            v.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let context = show_bytes(&bytes[i..bytes.len().min(i + 20)]);
+        if bytes.get(i + 1) != Some(&b'[') {
+            return Err(format!("ESC not followed by [ at offset {i}: {context}"));
+        }
+        let mut j = i + 2;
+        while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b';') {
+            j += 1;
+        }
+        if bytes.get(j) != Some(&b'm') {
+            return Err(format!("ESC [ at offset {i} is not SGR: {context}"));
+        }
+        i = j + 1;
+    }
+    Ok(v)
 }
