@@ -26,6 +26,8 @@ pub enum EventKind {
     },
     /// A line (or literal piece) the server sent, exactly.
     Received(ServerLine),
+    /// A SASL challenge, base64-decoded: exactly the server's bytes (made visible on display).
+    Challenge(Vec<u8>),
     /// A complete response (after its lines were reported as `Received`).
     Reply(Reply),
     /// A TLS handshake completed.

@@ -62,7 +62,9 @@ pub enum LineKind {
     Data,
 }
 
-/// One line (or literal piece) exactly as the server sent it, without its line ending.
+/// One line (or literal piece) exactly as the server sent it, without its line ending. POP3
+/// multi-line body lines are the one exception: they are dot-unstuffed (`..x` arrives as `.x`),
+/// as the protocol defines their content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerLine {
     pub bytes: Vec<u8>,

@@ -66,6 +66,19 @@ pub fn event_lines(ev: &Event, theme: &Theme) -> Vec<String> {
         }
         EventKind::Received(sl) => vec![received_line(ev, sl, theme)],
         EventKind::Reply(_) => Vec::new(),
+        EventKind::Challenge(bytes) => {
+            let mut line = theme.paint_one(Role::Info, "** challenge: ");
+            if bytes.is_empty() {
+                line.push_str(&theme.paint_one(Role::Info, "(empty)"));
+            } else {
+                line.push_str(&theme.paint(&lexer::server_line(
+                    ev.protocol,
+                    LineKind::Data,
+                    bytes,
+                )));
+            }
+            vec![line]
+        }
         EventKind::Info(text) => vec![message(theme, Role::Info, "** ", text)],
         EventKind::Warning(text) => vec![message(theme, Role::Warning, "!! warning: ", text)],
         EventKind::Error(text) => vec![message(theme, Role::Error, "!! error: ", text)],

@@ -86,6 +86,10 @@ pub fn event_json(ev: &Event) -> String {
             "after_tls": after_tls,
         }),
         EventKind::Closed => json!({}),
+        EventKind::Challenge(bytes) => json!({
+            "text": String::from_utf8_lossy(bytes),
+            "raw_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+        }),
         EventKind::Timing {
             what,
             first_byte,
@@ -128,6 +132,7 @@ fn event_name(kind: &EventKind) -> &'static str {
         EventKind::Warning(_) => "warning",
         EventKind::Error(_) => "error",
         EventKind::Closed => "closed",
+        EventKind::Challenge(_) => "challenge",
         EventKind::Timing { .. } => "timing",
     }
 }

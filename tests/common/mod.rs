@@ -989,6 +989,8 @@ pub fn mailtalk_env(home: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str
         .env_remove("FORCE_COLOR")
         .env_remove("SSL_CERT_FILE")
         .env_remove("SSL_CERT_DIR")
+        // A password exported in the developer's shell must not change what tests see.
+        .env_remove("MAILTALK_PASSWORD")
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join(".local/share"))
         .env("XDG_STATE_HOME", home.join(".local/state"))

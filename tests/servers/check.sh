@@ -13,6 +13,8 @@ STATE=${MAILTALK_SERVERS_DIR:-/tmp/mailtalk-servers}
 }
 # shellcheck disable=SC1091
 . "$STATE/env"
+# Environment files of older versions of start.sh named the password MAILTALK_PASSWORD.
+MAILTALK_TEST_PASSWORD=${MAILTALK_TEST_PASSWORD:-${MAILTALK_PASSWORD:-}}
 H=$MAILTALK_HOST
 TIMEOUT=15
 failures=0
@@ -74,7 +76,7 @@ expect_smtp() { # code
     smtp_reply && [[ $LAST == "$1"* ]]
 }
 
-auth_plain=$(printf '\0%s\0%s' "$MAILTALK_USER" "$MAILTALK_PASSWORD" | base64 -w0)
+auth_plain=$(printf '\0%s\0%s' "$MAILTALK_USER" "$MAILTALK_TEST_PASSWORD" | base64 -w0)
 token="mailtalk-check-$$-$RANDOM"
 
 # --- greetings -------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ if [[ -n $delivered ]]; then pass "message delivered over LMTP into $MAILTALK_MA
 
 # --- IMAP --------------------------------------------------------------------------------------
 open_tls "$MAILTALK_IMAP_PORT" imap
-if send "a0 NOOP" && until_line '^a0 ' && send "a1 LOGIN $MAILTALK_USER $MAILTALK_PASSWORD" &&
+if send "a0 NOOP" && until_line '^a0 ' && send "a1 LOGIN $MAILTALK_USER $MAILTALK_TEST_PASSWORD" &&
     until_line '^a1 ' && [[ $LAST == "a1 OK"* ]]; then
     pass "IMAP STARTTLS (verified) + LOGIN"
 else fail "IMAP STARTTLS LOGIN: $LAST"; fi
@@ -177,7 +179,7 @@ if send "CAPA" && until_line '^\.$' && [[ $REPLY_TEXT == *"SASL "*CRAM-MD5*SCRAM
     pass "POP3 STLS (verified), CAPA: $(grep -o 'SASL .*' <<<"$REPLY_TEXT")"
 else fail "POP3 STLS CAPA"; fi
 if send "USER $MAILTALK_USER" && getline && [[ $LAST == "+OK"* ]] &&
-    send "PASS $MAILTALK_PASSWORD" && getline && [[ $LAST == "+OK"* ]] &&
+    send "PASS $MAILTALK_TEST_PASSWORD" && getline && [[ $LAST == "+OK"* ]] &&
     send "STAT" && getline && [[ $LAST =~ ^\+OK\ ([0-9]+) ]]; then
     count=${BASH_REMATCH[1]}
     if send "RETR $count" && until_line '^\.$' && [[ $REPLY_TEXT == *"$token"* ]]; then

@@ -6,17 +6,24 @@
 # configuration in /etc is only read, never changed. Run as root; stop with stop.sh.
 #
 #   MAILTALK_SERVERS_DIR=DIR  state directory (default /tmp/mailtalk-servers)
-#   MAILTALK_STD_PORTS=1      listen on 25/465/587/143/993/110/995/24 instead of high ports
+#   MAILTALK_PORT_BASE=N      listen on N plus the standard port: N+25, N+465, N+587, N+143,
+#                             N+993, N+110, N+995, N+24 (default 10000: 10025, 10465, ...)
+#   MAILTALK_STD_PORTS=1      listen on 25/465/587/143/993/110/995/24 (MAILTALK_PORT_BASE=0)
+#
+# Several instances can run at once, each with its own state directory and port base; each
+# stores mail under its own system user (mailtalk-vmail-XXXXXXXX, named after the directory).
 #
 # On success $STATE/env holds VAR=value lines (MAILTALK_CA, MAILTALK_*_PORT, MAILTALK_USER, ...);
 # load them with:  set -a; . "$STATE/env"; set +a
+# The user's password is MAILTALK_TEST_PASSWORD: MAILTALK_PASSWORD is what mailtalk itself reads,
+# and having it in the environment of every test would change what they test. To use it by hand:
+#   MAILTALK_PASSWORD=$MAILTALK_TEST_PASSWORD mailtalk ... --user "$MAILTALK_USER"
 set -euo pipefail
 
 started=$EPOCHREALTIME
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE=${MAILTALK_SERVERS_DIR:-/tmp/mailtalk-servers}
 HOST=127.0.0.1
-VMAIL_USER=mailtalk-vmail
 TEST_USER=alice@example.test
 TEST_PASSWORD=wonderland
 
@@ -31,15 +38,26 @@ case $STATE in
 /* ) ;;
 * ) die "MAILTALK_SERVERS_DIR must be an absolute path" ;;
 esac
-[[ $STATE != / && $STATE != *[[:space:]]* ]] || die "unsuitable state directory: '$STATE'"
+[[ $STATE != / && $STATE =~ ^[A-Za-z0-9/._-]+$ ]] || die "unsuitable state directory: '$STATE'"
+STATE=${STATE%/}
+
+# One instance per state directory: its mail user and Dovecot instance name come from the path.
+INSTANCE_ID=$(printf '%s' "$STATE" | cksum)
+INSTANCE_ID=$(printf '%08x' "${INSTANCE_ID%% *}")
+VMAIL_USER=mailtalk-vmail-$INSTANCE_ID
 
 if [[ ${MAILTALK_STD_PORTS:-0} == 1 ]]; then
-    SMTP_PORT=25 SMTPS_PORT=465 SUBMISSION_PORT=587
-    IMAP_PORT=143 IMAPS_PORT=993 POP3_PORT=110 POP3S_PORT=995 LMTP_PORT=24
+    PORT_BASE=0
 else
-    SMTP_PORT=10025 SMTPS_PORT=10465 SUBMISSION_PORT=10587
-    IMAP_PORT=10143 IMAPS_PORT=10993 POP3_PORT=10110 POP3S_PORT=10995 LMTP_PORT=10024
+    PORT_BASE=${MAILTALK_PORT_BASE:-10000}
 fi
+[[ $PORT_BASE =~ ^[0-9]{1,5}$ ]] && ((10#$PORT_BASE + 995 <= 65535)) ||
+    die "MAILTALK_PORT_BASE must be a number from 0 to 64540"
+PORT_BASE=$((10#$PORT_BASE))
+SMTP_PORT=$((PORT_BASE + 25)) SMTPS_PORT=$((PORT_BASE + 465))
+SUBMISSION_PORT=$((PORT_BASE + 587)) IMAP_PORT=$((PORT_BASE + 143))
+IMAPS_PORT=$((PORT_BASE + 993)) POP3_PORT=$((PORT_BASE + 110))
+POP3S_PORT=$((PORT_BASE + 995)) LMTP_PORT=$((PORT_BASE + 24))
 ALL_PORTS=("$SMTP_PORT" "$SMTPS_PORT" "$SUBMISSION_PORT" "$IMAP_PORT" "$IMAPS_PORT"
     "$POP3_PORT" "$POP3S_PORT" "$LMTP_PORT")
 
@@ -98,7 +116,9 @@ DC=$STATE/dovecot
 MAIL=$STATE/mail
 mkdir -p "$TLS" "$PF/etc" "$PF/spool" "$PF/data" "$DC/run" "$DC/state" "$MAIL"
 
-# Mail is stored under a dedicated unprivileged user; stop.sh removes it if this script made it.
+# Mail is stored under a dedicated unprivileged user of this instance; stop.sh removes it if
+# this script made it (a user left behind by an instance that was never stopped is reused).
+printf '%s\n' "$VMAIL_USER" >"$STATE/.vmail-user"
 if ! getent passwd "$VMAIL_USER" >/dev/null; then
     useradd --system --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin "$VMAIL_USER"
@@ -138,7 +158,7 @@ chmod 640 "$DC/users"
 
 cat >"$DC/dovecot.conf" <<EOF
 # Private Dovecot instance for mailtalk tests (loopback only).
-instance_name = mailtalk-test
+instance_name = mailtalk-test-$INSTANCE_ID
 base_dir = $DC/run
 state_dir = $DC/state
 log_path = $DC/dovecot.log
@@ -202,6 +222,13 @@ service lmtp {
     port = $LMTP_PORT
   }
 }
+# No authentication penalty: every client is 127.0.0.1, and a test's deliberately wrong password
+# must not slow down every later login (a failure is still answered only after 2 s).
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 service auth {
   unix_listener auth-postfix {
     mode = 0600
@@ -211,6 +238,13 @@ service auth {
 }
 protocol lmtp {
   mail_plugins =
+}
+# Tests log in as the same user from 127.0.0.1 many times at once.
+protocol imap {
+  mail_max_userip_connections = 200
+}
+protocol pop3 {
+  mail_max_userip_connections = 200
 }
 EOF
 doveconf -c "$DC/dovecot.conf" -n >/dev/null || die "dovecot configuration rejected"
@@ -381,7 +415,7 @@ env_line() { printf '%s=%q\n' "$1" "$2"; }
     env_line MAILTALK_POP3S_PORT "$POP3S_PORT"
     env_line MAILTALK_LMTP_PORT "$LMTP_PORT"
     env_line MAILTALK_USER "$TEST_USER"
-    env_line MAILTALK_PASSWORD "$TEST_PASSWORD"
+    env_line MAILTALK_TEST_PASSWORD "$TEST_PASSWORD"
     env_line MAILTALK_MAILDIR "$MAIL/example.test/alice/Maildir"
 } >"$STATE/env"
 

@@ -3,11 +3,10 @@
 #
 #   MAILTALK_SERVERS_DIR=DIR  state directory (default /tmp/mailtalk-servers)
 #
-# Installed packages stay; the mail user is removed only if start.sh created it.
+# Installed packages stay; the instance's mail user is removed only if start.sh created it.
 set -euo pipefail
 
 STATE=${MAILTALK_SERVERS_DIR:-/tmp/mailtalk-servers}
-VMAIL_USER=mailtalk-vmail
 
 log() { printf 'stop.sh: %s\n' "$*" >&2; }
 die() {
@@ -28,6 +27,13 @@ fi
 STATE=$(cd "$STATE" && pwd -P)
 PF=$STATE/postfix
 DC=$STATE/dovecot
+# The instance's mail user (state directories made before users were per instance: the shared
+# name mailtalk-vmail).
+VMAIL_USER=mailtalk-vmail
+if [[ -r $STATE/.vmail-user ]]; then
+    read -r VMAIL_USER <"$STATE/.vmail-user" || true
+fi
+[[ $VMAIL_USER =~ ^mailtalk-vmail(-[0-9a-f]{8})?$ ]] || die "unexpected mail user '$VMAIL_USER'"
 
 alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 pid_from() {

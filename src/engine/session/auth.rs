@@ -447,12 +447,7 @@ impl Session {
                     return self.cancel_sasl(format!("invalid base64 challenge ({detail})"), sink);
                 }
             };
-            let shown = if challenge.is_empty() {
-                "(empty)".to_string()
-            } else {
-                String::from_utf8_lossy(&challenge).into_owned()
-            };
-            sink(self.event(EventKind::Info(format!("challenge: {shown}"))));
+            sink(self.event(EventKind::Challenge(challenge.clone())));
             let response = match held_back.take() {
                 Some(first) if challenge.is_empty() => Ok(first),
                 Some(mut first) => {
@@ -732,6 +727,10 @@ pub(super) mod fake {
             .iter()
             .filter_map(|e| match &e.kind {
                 EventKind::Info(t) => Some(t.clone()),
+                EventKind::Challenge(c) if c.is_empty() => Some("challenge: (empty)".into()),
+                EventKind::Challenge(c) => {
+                    Some(format!("challenge: {}", String::from_utf8_lossy(c)))
+                }
                 _ => None,
             })
             .collect()
