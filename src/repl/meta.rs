@@ -390,15 +390,7 @@ fn auth(ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
         _ => return Err(invalid("usage: :auth [METHOD] [USER]")),
     };
     let req = macros::auth_request(&ctx.script.auth, method, user).map_err(invalid)?;
-    let mut said = Vec::new();
-    let result = {
-        let mut say = |s: String| said.push(s);
-        macros::authenticate(ctx.session, &req, ctx.sink, &mut say)
-    };
-    for s in said {
-        say(ctx, s);
-    }
-    result?;
+    macros::authenticate(ctx.session, &req, ctx.sink, ctx.say)?;
     Ok(Flow::Continue)
 }
 
@@ -406,15 +398,7 @@ fn send(ctx: &mut Ctx, args: &str) -> Result<Flow, SessionError> {
     let parsed = macros::parse_send(args).map_err(invalid)?;
     let (req, added) =
         macros::send_request(&parsed, &ctx.script.hostname, false).map_err(invalid)?;
-    let mut said = Vec::new();
-    let result = {
-        let mut say = |s: String| said.push(s);
-        macros::send(ctx.session, req, &added, ctx.sink, &mut say)
-    };
-    for s in said {
-        say(ctx, s);
-    }
-    result?;
+    macros::send(ctx.session, req, &added, ctx.sink, ctx.say)?;
     Ok(Flow::Continue)
 }
 

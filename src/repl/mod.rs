@@ -127,14 +127,22 @@ pub fn handle_line(
                 let _ = r.input(&text, false);
             }
         }
-        let mut sink = |ev: Event| {
-            for l in out.lines(&ev) {
-                print(l);
-            }
-        };
-        let mut said: Vec<String> = Vec::new();
+        // Events and mailtalk's own lines go out in the order they happen.
         let flow = {
-            let mut say = |s: String| said.push(s);
+            let both = std::cell::RefCell::new((&mut *out, &mut *print));
+            let mut sink = |ev: Event| {
+                let mut guard = both.borrow_mut();
+                let (o, p) = &mut *guard;
+                for l in o.lines(&ev) {
+                    p(l);
+                }
+            };
+            let mut say = |s: String| {
+                let mut guard = both.borrow_mut();
+                let (o, p) = &mut *guard;
+                let shown = o.info(&s);
+                p(shown);
+            };
             let mut ctx = meta::Ctx {
                 session,
                 sink: &mut sink,
@@ -143,10 +151,6 @@ pub fn handle_line(
             };
             meta::run(&mut ctx, &text)
         };
-        for s in said {
-            let shown = out.info(&s);
-            print(shown);
-        }
         out.flush_expects(true);
         if let Some(r) = script.last_expect.take() {
             let line = out.expect(&r);

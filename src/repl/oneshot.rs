@@ -121,13 +121,6 @@ fn emit(out: &mut Output) -> impl FnMut(Event) + '_ {
     }
 }
 
-fn say_all(out: &mut Output, said: &mut Vec<String>) {
-    for s in said.drain(..) {
-        let line = out.info(&s);
-        print_now(line);
-    }
-}
-
 fn steps(
     session: &mut Session,
     out: &mut Output,
@@ -155,19 +148,24 @@ fn steps(
     if stop(QuitAfter::Tls) {
         return Ok(exit::OK);
     }
-    let mut said: Vec<String> = Vec::new();
+    // Events and mailtalk's own lines go out in the order they happen.
+    let cell = std::cell::RefCell::new(out);
+    let mut sink = |ev: Event| {
+        for l in cell.borrow_mut().lines(&ev) {
+            print_now(l);
+        }
+    };
+    let mut say = |s: String| {
+        let line = cell.borrow_mut().info(&s);
+        print_now(line);
+    };
     if let Some(auth) = auth {
-        let ok = {
-            let mut say = |s: String| said.push(s);
-            macros::authenticate(session, auth, &mut emit(out), &mut say)
-        };
-        say_all(out, &mut said);
-        match ok {
+        match macros::authenticate(session, auth, &mut sink, &mut say) {
             Ok(true) => {}
             Ok(false) => return Ok(exit::AUTH_FAILED),
             // The exchange was cancelled (e.g. an invalid challenge): not authenticated.
             Err(e @ SessionError::Command(_)) => {
-                let line = out.failure(&e.to_string());
+                let line = cell.borrow_mut().failure(&e.to_string());
                 print_now(line);
                 return Ok(exit::AUTH_FAILED);
             }
@@ -177,10 +175,6 @@ fn steps(
     if stop(QuitAfter::Auth) {
         return Ok(exit::OK);
     }
-    let accepted = {
-        let mut say = |s: String| said.push(s);
-        macros::send(session, req, added, &mut emit(out), &mut say)
-    };
-    say_all(out, &mut said);
+    let accepted = macros::send(session, req, added, &mut sink, &mut say);
     Ok(if accepted? { exit::OK } else { exit::REJECTED })
 }
