@@ -175,6 +175,7 @@ fn run() -> i32 {
         },
         ehlo,
         timing: cli.timing,
+        allow_plaintext_auth: cli.auth.allow_plaintext_auth,
     };
     let theme = Theme::new(use_color(cli.color) && !cli.json);
     let mut out = Output::new(theme);

@@ -28,6 +28,9 @@ pub struct Options {
     pub ehlo: String,
     /// Report how long each reply, the connection and TLS handshakes took.
     pub timing: bool,
+    /// Send cleartext credentials over a connection without TLS to a host that is not on
+    /// loopback (`--allow-plaintext-auth`).
+    pub allow_plaintext_auth: bool,
 }
 
 /// What a session measured (`:stats`).
@@ -312,6 +315,17 @@ impl Session {
         let mode_before = self.machine.input_mode();
         if mode_before == InputMode::Command {
             let text = String::from_utf8_lossy(line);
+            // security.md item 18: typed passwords too stay off plaintext connections.
+            if let Some(method) = typed_credentials(self.protocol(), &text) {
+                let tls = self.transport.as_ref().is_some_and(|t| t.is_tls());
+                check_plaintext_policy(
+                    method,
+                    tls,
+                    &self.opts.target.host,
+                    self.opts.allow_plaintext_auth,
+                )
+                .map_err(|e| SessionError::Command(CommandError::Invalid(e)))?;
+            }
             for w in crate::explain::caps::warnings(self.protocol(), self.capabilities(), &text) {
                 sink(self.event(EventKind::Warning(w)));
             }

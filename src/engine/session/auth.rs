@@ -186,6 +186,33 @@ pub fn check_plaintext_policy(
     ))
 }
 
+/// The method a typed command line uses to send credentials, if it does: IMAP `LOGIN`, POP3
+/// `PASS`, and `AUTH`/`AUTHENTICATE` with a mechanism (their SASL responses follow the command,
+/// so refusing the command keeps them off the wire too).
+pub fn typed_credentials(protocol: Protocol, line: &str) -> Option<AuthMethod> {
+    let mut words = line.split_ascii_whitespace();
+    let first = words.next()?;
+    let verb = if protocol == Protocol::Imap
+        && !crate::proto::IMAP_COMMANDS
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(first))
+    {
+        words.next()?
+    } else {
+        first
+    };
+    let verb = verb.to_ascii_uppercase();
+    match (protocol, verb.as_str()) {
+        (Protocol::Imap, "LOGIN") => Some(AuthMethod::ImapLogin),
+        (Protocol::Pop3, "PASS") => Some(AuthMethod::Pop3User),
+        (Protocol::Pop3, "APOP") => Some(AuthMethod::Apop),
+        (Protocol::Imap, "AUTHENTICATE") | (_, "AUTH") => {
+            Mechanism::parse(words.next()?).map(AuthMethod::Sasl)
+        }
+        _ => None,
+    }
+}
+
 /// The checks of [`Client::validate`] for the methods that are not SASL.
 fn validate_plain_creds(method: AuthMethod, creds: &Credentials) -> Result<(), String> {
     let forbidden = |s: &str| s.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n'));
@@ -701,6 +728,7 @@ pub(super) mod fake {
             family: Family::Any,
             ehlo: "client.test".into(),
             timing: false,
+            allow_plaintext_auth: false,
         }
     }
 
@@ -1660,5 +1688,38 @@ mod tests {
         );
         assert!(infos(&ev).contains(&"challenge: {\"status\":\"401\"}".to_string()));
         assert_no_secret(&ev, &["tok"]);
+    }
+
+    #[test]
+    fn typed_credentials_are_recognised() {
+        use super::super::typed_credentials as t;
+        use super::super::{check_plaintext_policy, AuthMethod};
+        use crate::proto::sasl::Mechanism;
+        use crate::proto::Protocol;
+        assert_eq!(
+            t(Protocol::Imap, "a1 LOGIN u p"),
+            Some(AuthMethod::ImapLogin)
+        );
+        assert_eq!(t(Protocol::Imap, "login u p"), Some(AuthMethod::ImapLogin));
+        assert_eq!(
+            t(Protocol::Imap, "AUTHENTICATE PLAIN"),
+            Some(AuthMethod::Sasl(Mechanism::Plain))
+        );
+        assert_eq!(t(Protocol::Pop3, "PASS secret"), Some(AuthMethod::Pop3User));
+        assert_eq!(t(Protocol::Pop3, "USER alice"), None);
+        assert_eq!(
+            t(Protocol::Smtp, "auth login"),
+            Some(AuthMethod::Sasl(Mechanism::Login))
+        );
+        assert_eq!(t(Protocol::Smtp, "MAIL FROM:<a@b>"), None);
+        assert_eq!(t(Protocol::Smtp, "AUTH"), None);
+        // What the policy makes of them.
+        let m = AuthMethod::Sasl(Mechanism::Plain);
+        assert!(check_plaintext_policy(m, false, "mx.example.com", false).is_err());
+        assert!(check_plaintext_policy(m, true, "mx.example.com", false).is_ok());
+        assert!(check_plaintext_policy(m, false, "127.0.0.1", false).is_ok());
+        assert!(check_plaintext_policy(m, false, "mx.example.com", true).is_ok());
+        let cram = AuthMethod::Sasl(Mechanism::CramMd5);
+        assert!(check_plaintext_policy(cram, false, "mx.example.com", false).is_ok());
     }
 }
