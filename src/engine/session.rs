@@ -314,6 +314,7 @@ impl Session {
         }
         let mode_before = self.machine.input_mode();
         if mode_before == InputMode::Command {
+            self.settle(sink)?;
             let text = String::from_utf8_lossy(line);
             // security.md item 18: typed passwords too stay off plaintext connections.
             if let Some(method) = typed_credentials(self.protocol(), &text) {
@@ -542,6 +543,52 @@ impl Session {
             let data = self.buf.get(..n).unwrap_or(&[]);
             self.machine.feed(data);
         }
+    }
+
+    /// Before a new command: what the server sent on its own (already buffered, or waiting on
+    /// the socket) is shown now, and a complete reply among it is flagged, so that it is not
+    /// taken as the new command's reply.
+    fn settle(&mut self, sink: Sink) -> Result<(), SessionError> {
+        if self.machine.awaiting() {
+            return Ok(());
+        }
+        for _ in 0..16 {
+            let Some(transport) = self.transport.as_mut() else {
+                return Err(SessionError::NotConnected);
+            };
+            match transport.poll_read(&mut self.buf, Duration::ZERO)? {
+                None => break,
+                Some(0) => {
+                    if let Some(line) = self.machine.end_of_stream() {
+                        sink(self.event(EventKind::Received(line)));
+                    }
+                    self.close(sink);
+                    return Err(SessionError::Closed(" before the command was sent".into()));
+                }
+                Some(n) => {
+                    self.count_received(n);
+                    let data = self.buf.get(..n).unwrap_or(&[]);
+                    self.machine.feed(data);
+                }
+            }
+        }
+        while let Some(ev) = self.machine.next_event()? {
+            match ev {
+                proto::Event::Line(line) => sink(self.event(EventKind::Received(line))),
+                proto::Event::Warning(w) => sink(self.event(EventKind::Warning(w))),
+                proto::Event::Complete(reply) | proto::Event::Continue(reply) => {
+                    sink(self.event(EventKind::Reply(reply)));
+                    sink(
+                        self.event(EventKind::Warning(
+                            "unsolicited reply: the server sent it before the next command, so it \
+                         answers nothing mailtalk asked"
+                                .into(),
+                        )),
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reports the machine's pending events; returns the reply that ends a wait, if any.

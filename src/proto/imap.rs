@@ -577,6 +577,26 @@ impl Imap {
             ));
             return;
         }
+        // Only a literal, IDLE, AUTHENTICATE (and commands mailtalk does not know) take a
+        // continuation. Anywhere else a `+` must not turn the next typed command into raw
+        // continuation data (it would go out untagged, and a LOGIN unredacted).
+        let accepts = matches!(self.send, Send::WaitPlus(_))
+            || self.current.as_ref().is_some_and(|c| {
+                matches!(c.verb.as_str(), "IDLE" | "AUTHENTICATE")
+                    || !crate::proto::IMAP_COMMANDS.contains(&c.verb.as_str())
+            });
+        if !accepts {
+            let verb = self
+                .current
+                .as_ref()
+                .map(|c| c.verb.clone())
+                .unwrap_or_default();
+            self.events.push_back(Event::Warning(format!(
+                "continuation request (+) to {verb}, which takes none: ignored, still waiting \
+                 for the tagged reply"
+            )));
+            return;
+        }
         self.awaiting = false;
         self.send = match self.send {
             Send::WaitPlus(0) => Send::Rest,
