@@ -68,6 +68,9 @@ struct ServerLiteral {
     /// `~{n}` (RFC 3516 literal8): binary content, bare LF is not a violation.
     binary: bool,
     warned: bool,
+    /// Leading bytes of the held content known to have no LF (a literal fed one byte at a time
+    /// is scanned once, not once per byte).
+    scanned: usize,
 }
 
 /// The IMAP client protocol machine.
@@ -467,7 +470,12 @@ impl Imap {
         let search = window
             .get(..window_len.min(MAX_PIECE.saturating_add(2)))
             .unwrap_or(&[]);
-        let (take, ending) = match search.iter().position(|&b| b == b'\n') {
+        let from = lit.scanned.min(search.len());
+        let found = search
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .map(|p| p.saturating_add(from));
+        let (take, ending) = match found {
             Some(pos) => {
                 let ending = if pos > 0 && search.get(pos.saturating_sub(1)) == Some(&b'\r') {
                     Ending::CrLf
@@ -480,8 +488,13 @@ impl Imap {
             None if u64::try_from(window_len).ok() == Some(lit.remaining) => {
                 (window_len, Ending::None)
             }
-            None => return false,
+            None => {
+                lit.scanned = search.len();
+                self.literal = Some(lit);
+                return false;
+            }
         };
+        lit.scanned = 0;
         let mut bytes = self.buf.take(take);
         let strip = match ending {
             Ending::CrLf => 2,
@@ -544,6 +557,7 @@ impl Imap {
                         remaining: size,
                         binary,
                         warned: false,
+                        scanned: 0,
                     });
                 }
             }

@@ -12,6 +12,9 @@ pub struct LineBuffer {
     buf: Vec<u8>,
     /// Start of the unconsumed bytes in `buf`.
     start: usize,
+    /// How many unconsumed bytes are known to hold no LF (so a line fed one byte at a time is
+    /// scanned once, not once per byte).
+    scanned: usize,
     max_line: usize,
 }
 
@@ -33,6 +36,7 @@ impl LineBuffer {
         LineBuffer {
             buf: Vec::new(),
             start: 0,
+            scanned: 0,
             max_line,
         }
     }
@@ -63,6 +67,7 @@ impl LineBuffer {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.start = 0;
+        self.scanned = 0;
     }
 
     /// The next complete line, `Ok(None)` if no line ending has arrived yet, or an error when
@@ -71,7 +76,12 @@ impl LineBuffer {
     /// line's bytes.
     pub fn next_line(&mut self) -> Result<Option<RawLine>, ProtoError> {
         let pending = self.peek();
-        match pending.iter().position(|&b| b == b'\n') {
+        let from = self.scanned.min(pending.len());
+        let found = pending
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .map(|p| p.saturating_add(from));
+        match found {
             Some(pos) => {
                 if pos > self.max_line {
                     return Err(ProtoError::LineTooLong {
@@ -84,12 +94,16 @@ impl LineBuffer {
                     _ => (line.to_vec(), Ending::Lf),
                 };
                 self.start = self.start.saturating_add(pos).saturating_add(1);
+                self.scanned = 0;
                 Ok(Some(RawLine { bytes, ending }))
             }
             None if pending.len() > self.max_line => Err(ProtoError::LineTooLong {
                 limit: self.max_line,
             }),
-            None => Ok(None),
+            None => {
+                self.scanned = pending.len();
+                Ok(None)
+            }
         }
     }
 
@@ -99,6 +113,7 @@ impl LineBuffer {
         let k = n.min(pending.len());
         let out = pending.get(..k).unwrap_or(&[]).to_vec();
         self.start = self.start.saturating_add(k);
+        self.scanned = self.scanned.saturating_sub(k);
         out
     }
 
