@@ -1,3 +1,12 @@
+// The binary's own code is held to the same rules as the library.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
+
 use std::io::IsTerminal;
 use std::time::Duration;
 
