@@ -247,11 +247,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
     let mut print = |l: String| super::print_stdout(l);
     let session = {
         let mut o = lock(&out);
-        let mut sink = |ev: Event| {
-            for l in o.lines(&ev) {
-                super::print_stdout(l);
-            }
-        };
+        let mut sink = |ev: Event| o.show(&ev, super::print_stdout);
         match Session::connect(opts, &mut sink) {
             Ok(s) => s,
             Err(e) => {
@@ -374,11 +370,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
                         }
                         match h.flow {
                             Flow::Quit => {
-                                let mut sink = |ev: Event| {
-                                    for l in o.lines(&ev) {
-                                        super::print_stdout(l);
-                                    }
-                                };
+                                let mut sink = |ev: Event| o.show(&ev, super::print_stdout);
                                 let r = s.quit(&mut sink);
                                 if let Err(e) = r {
                                     status = report_error(&e, protocol, &mut o, &mut print, false);
@@ -397,11 +389,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
                     }
                     Err(e) => {
                         status = report_error(&e, protocol, &mut o, &mut print, false);
-                        let mut sink = |ev: Event| {
-                            for l in o.lines(&ev) {
-                                super::print_stdout(l);
-                            }
-                        };
+                        let mut sink = |ev: Event| o.show(&ev, super::print_stdout);
                         s.close(&mut sink);
                         break;
                     }
@@ -409,11 +397,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => {
-                let mut sink = |ev: Event| {
-                    for l in o.lines(&ev) {
-                        super::print_stdout(l);
-                    }
-                };
+                let mut sink = |ev: Event| o.show(&ev, super::print_stdout);
                 let r = s.quit(&mut sink);
                 if let Err(e) = r {
                     status = report_error(&e, protocol, &mut o, &mut print, false);
@@ -422,11 +406,7 @@ pub fn run(opts: Options, out: Output, mut script: ScriptState, history: bool) -
             }
             Err(e) => {
                 eprintln!("mailtalk: error: line editor: {e}");
-                let mut sink = |ev: Event| {
-                    for l in o.lines(&ev) {
-                        super::print_stdout(l);
-                    }
-                };
+                let mut sink = |ev: Event| o.show(&ev, super::print_stdout);
                 s.close(&mut sink);
                 status = exit::CONNECT;
                 break;

@@ -207,11 +207,7 @@ pub fn handle_line(
             secret: false,
         });
     }
-    let mut sink = |ev: Event| {
-        for l in out.lines(&ev) {
-            print(l);
-        }
-    };
+    let mut sink = |ev: Event| out.show(&ev, &mut *print);
     let secret = session.send_line(line, &mut sink)?;
     if let Some(r) = &mut out.recorder {
         let shown = if secret {
@@ -286,11 +282,7 @@ pub fn initial_auth(
     };
     let mut said = Vec::new();
     let result = {
-        let mut sink = |ev: Event| {
-            for l in out.lines(&ev) {
-                print(l);
-            }
-        };
+        let mut sink = |ev: Event| out.show(&ev, &mut *print);
         let mut say = |s: String| said.push(s);
         macros::authenticate(session, &req, &mut sink, &mut say)
     };
@@ -317,11 +309,7 @@ pub fn run_batch(opts: Options, mut out: Output, mut script: ScriptState, input:
     let protocol = opts.target.protocol;
     let mut print = print_stdout;
     let mut session = {
-        let mut sink = |ev: Event| {
-            for l in out.lines(&ev) {
-                print(l);
-            }
-        };
+        let mut sink = |ev: Event| out.show(&ev, &mut print);
         match Session::connect(opts, &mut sink) {
             Ok(s) => s,
             Err(e) => {
@@ -335,22 +323,14 @@ pub fn run_batch(opts: Options, mut out: Output, mut script: ScriptState, input:
         .and_then(|()| run_lines(&mut session, &mut out, &mut script, input, &mut print));
     let status = match status {
         Ok(()) => {
-            let mut sink = |ev: Event| {
-                for l in out.lines(&ev) {
-                    print(l);
-                }
-            };
+            let mut sink = |ev: Event| out.show(&ev, &mut print);
             match session.quit(&mut sink) {
                 Ok(()) => exit::OK,
                 Err(e) => report_error(&e, protocol, &mut out, &mut print, true),
             }
         }
         Err(code) => {
-            let mut sink = |ev: Event| {
-                for l in out.lines(&ev) {
-                    print(l);
-                }
-            };
+            let mut sink = |ev: Event| out.show(&ev, &mut print);
             session.close(&mut sink);
             code
         }

@@ -58,11 +58,7 @@ pub fn run(
     };
     let ehlo = opts.ehlo.clone();
     let mut session = {
-        let mut sink = |ev: Event| {
-            for l in out.lines(&ev) {
-                print_now(l);
-            }
-        };
+        let mut sink = |ev: Event| out.show(&ev, print_now);
         match Session::connect(opts, &mut sink) {
             Ok(s) => s,
             Err(e) => {
@@ -83,11 +79,7 @@ pub fn run(
     );
     let status = match status {
         Ok(code) => {
-            let mut sink = |ev: Event| {
-                for l in out.lines(&ev) {
-                    print_now(l);
-                }
-            };
+            let mut sink = |ev: Event| out.show(&ev, print_now);
             match session.quit(&mut sink) {
                 Ok(()) => code,
                 Err(e) => report_error(&e, protocol, &mut out, &mut print, true),
@@ -95,11 +87,7 @@ pub fn run(
         }
         Err(e) => {
             let code = report_error(&e, protocol, &mut out, &mut print, true);
-            let mut sink = |ev: Event| {
-                for l in out.lines(&ev) {
-                    print_now(l);
-                }
-            };
+            let mut sink = |ev: Event| out.show(&ev, print_now);
             session.close(&mut sink);
             code
         }
@@ -114,11 +102,7 @@ fn print_now(line: String) {
 
 /// Prints events through `out` as they happen.
 fn emit(out: &mut Output) -> impl FnMut(Event) + '_ {
-    move |ev: Event| {
-        for l in out.lines(&ev) {
-            print_now(l);
-        }
-    }
+    move |ev: Event| out.show(&ev, print_now)
 }
 
 fn steps(

@@ -48,6 +48,13 @@ impl Output {
         }
     }
 
+    /// Handles one event and prints its lines.
+    pub fn show(&mut self, ev: &Event, mut print: impl FnMut(String)) {
+        for l in self.lines(ev) {
+            print(l);
+        }
+    }
+
     /// Files first, then the lines to print for this event.
     pub fn lines(&mut self, ev: &Event) -> Vec<String> {
         if let Some(t) = &mut self.transcript {
