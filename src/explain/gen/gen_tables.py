@@ -3,10 +3,10 @@
 
 Usage: gen_tables.py [REGISTRIES_DIR]
 
-REGISTRIES_DIR defaults to the first of ../shared/registries (beside the
-repository) and /work/shared/registries that exists. The output is plain Rust
-const data; src/explain/mod.rs defines the row types. Run it again whenever a
-TSV file changes and commit the result.
+REGISTRIES_DIR defaults to src/explain/data/registries, where the
+registry files live with their sources and dates (src/explain/data/registries/README.md).
+The output is plain Rust const data; src/explain/mod.rs defines the row types.
+Run it again whenever a TSV file changes and commit the result.
 """
 
 import os
@@ -20,10 +20,7 @@ OUT = os.path.join(REPO, "src", "explain", "tables.rs")
 def registries_dir():
     if len(sys.argv) > 1:
         return sys.argv[1]
-    for cand in (os.path.join(REPO, "..", "shared", "registries"), "/work/shared/registries"):
-        if os.path.isdir(cand):
-            return os.path.normpath(cand)
-    sys.exit("registries directory not found; pass it as the first argument")
+    return os.path.join(REPO, "src", "explain", "data", "registries")
 
 
 def read_tsv(path):
