@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
+pub use crate::controller::args::{AuthArgs, QuitAfter, SendArgs};
+use crate::controller::{exit, meta};
 use crate::proto::Protocol;
 
 #[derive(Parser, Debug, Clone)]
@@ -23,10 +25,11 @@ the end of input says QUIT (or LOGOUT) for you.",
 mailtalk imaps://imap.example.com\n  printf 'EHLO me.test\\nQUIT\\n' | mailtalk smtp://127.0.0.1:25\n\n\
 Lines are prefixed C: (sent) / S: (received) in plaintext, C# / S# inside verified TLS and \
 C! / S! inside TLS that was not verified. Type :help in a session for the meta-commands.\n\n\
-Exit status: 0 session ran, 2 usage error, 3 connection failed or lost, 4 TLS failure \
-(handshake, certificate, STARTTLS not offered or refused), 5 timeout, 6 protocol violation, \
-7 server closed the connection before the input ended, 8 message rejected (one-shot send), \
-9 authentication failed, 1 script expectation failed."
+Exit status: 0 session ran, 1 script expectation failed, 2 usage error, 3 connection failed, \
+lost or refused, 4 TLS failure, 5 timeout, 6 protocol violation, 7 server closed the \
+connection before the input ended, 8 message rejected or a recipient refused, 9 \
+authentication failed, 10 input ended inside a message or literal (abandoned). The man page \
+says more."
 )]
 #[command(subcommand_negates_reqs = true)]
 pub struct Cli {
@@ -73,7 +76,7 @@ pub struct Cli {
     pub ehlo: Option<String>,
 
     /// When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, global = true)]
     pub color: ColorWhen,
 
     /// Use IPv4 addresses only
@@ -146,128 +149,15 @@ pub enum Command {
     /// ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line
     /// ("550 5.7.1 Relaying denied")
     Explain {
-        /// Codes, or the words of one reply line
-        #[arg(value_name = "TOKEN", required = true)]
+        /// Codes, or a reply line as pasted (also from mailtalk's own transcript: `S: 550 …`);
+        /// a line that starts with - (`-ERR …`) works too
+        #[arg(value_name = "TOKEN", required = true, allow_hyphen_values = true)]
         tokens: Vec<String>,
 
         /// Protocol of a pasted reply line (guessed when not given)
         #[arg(short = 'p', long, value_enum, value_name = "PROTOCOL")]
         protocol: Option<ProtocolArg>,
     },
-}
-
-/// Authentication options (also used by `:auth`).
-#[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "Authentication")]
-pub struct AuthArgs {
-    /// Authenticate after connecting: a SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1,
-    /// SCRAM-SHA-256, XOAUTH2, OAUTHBEARER), IMAP-LOGIN, USER or APOP (POP3); without a value,
-    /// the strongest the server offers. The secret comes from MAILTALK_PASSWORD,
-    /// --password-cmd or a prompt without echo, never from the command line
-    #[arg(long, value_name = "MECH", num_args = 0..=1, default_missing_value = "auto")]
-    pub auth: Option<String>,
-
-    /// User name to authenticate as (implies --auth)
-    #[arg(long, value_name = "USER")]
-    pub user: Option<String>,
-
-    /// Authorisation identity (SASL authzid) to act as
-    #[arg(long, value_name = "ID")]
-    pub authzid: Option<String>,
-
-    /// Command whose standard output is the password or token (e.g. a password manager)
-    #[arg(long, value_name = "CMD")]
-    pub password_cmd: Option<String>,
-
-    /// Allow passwords over a connection without TLS to a host that is not on loopback
-    #[arg(long)]
-    pub allow_plaintext_auth: bool,
-}
-
-/// The send macro's options: `--from`/`--to` on the command line send one message and exit
-/// (like `:send` in a session).
-#[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "Sending a message")]
-pub struct SendArgs {
-    /// Envelope sender (MAIL FROM) and From header; with --to, send one message and exit
-    #[arg(long, value_name = "ADDRESS")]
-    pub from: Option<String>,
-
-    /// Recipient (RCPT TO and To header); repeat for several
-    #[arg(long, value_name = "ADDRESS")]
-    pub to: Vec<String>,
-
-    /// Subject header (default: mailtalk test)
-    #[arg(long, value_name = "TEXT")]
-    pub subject: Option<String>,
-
-    /// Body text (default: a short test message)
-    #[arg(long, value_name = "TEXT")]
-    pub body: Option<String>,
-
-    /// The whole message: @FILE, - for standard input, or the text itself; missing Date,
-    /// Message-ID, From, To and Subject headers are added; streamed, never loaded whole
-    #[arg(long, value_name = "@FILE|-|TEXT")]
-    pub data: Option<String>,
-
-    /// Extra header, e.g. "X-Test: 1"; repeat for several
-    #[arg(long, value_name = "HEADER")]
-    pub header: Vec<String>,
-
-    /// Attach a file (MIME multipart, base64); repeat for several
-    #[arg(long, value_name = "FILE")]
-    pub attach: Vec<PathBuf>,
-
-    /// Declare BODY=8BITMIME
-    #[arg(long = "8bit")]
-    pub eight_bit: bool,
-
-    /// Declare SMTPUTF8 (an error when the server does not offer it)
-    #[arg(long)]
-    pub smtputf8: bool,
-
-    /// DSN: NEVER, or a comma list of SUCCESS, FAILURE, DELAY
-    #[arg(long, value_name = "WHEN")]
-    pub notify: Option<String>,
-
-    /// DSN: return FULL message or HDRS only
-    #[arg(long, value_name = "FULL|HDRS")]
-    pub ret: Option<String>,
-
-    /// DSN envelope identifier
-    #[arg(long, value_name = "ID")]
-    pub envid: Option<String>,
-
-    /// Add SIZE= with the message size when the server offers SIZE
-    #[arg(long)]
-    pub size: bool,
-
-    /// Send with BDAT when the server offers CHUNKING
-    #[arg(long)]
-    pub bdat: bool,
-
-    /// Pipeline MAIL, RCPT and DATA when the server offers PIPELINING
-    #[arg(long)]
-    pub pipeline: bool,
-}
-
-impl SendArgs {
-    pub fn wants_send(&self) -> bool {
-        self.from.is_some() || !self.to.is_empty()
-    }
-}
-
-/// Where `--quit-after` stops.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum QuitAfter {
-    Connect,
-    Banner,
-    Ehlo,
-    Tls,
-    Auth,
-    Mail,
-    Rcpt,
-    Data,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,20 +186,6 @@ pub enum ColorWhen {
     Never,
 }
 
-/// Exit statuses (documented in the README and the man page).
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const EXPECTATION: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const CONNECT: i32 = 3;
-    pub const TLS: i32 = 4;
-    pub const TIMEOUT: i32 = 5;
-    pub const PROTOCOL: i32 = 6;
-    pub const CLOSED: i32 = 7;
-    pub const REJECTED: i32 = 8;
-    pub const AUTH_FAILED: i32 = 9;
-}
-
 /// Writes completions for every supported shell and the man page.
 pub fn generate(dir: &std::path::Path) -> std::io::Result<()> {
     use clap::CommandFactory;
@@ -335,14 +211,50 @@ pub fn generate(dir: &std::path::Path) -> std::io::Result<()> {
     man_page.render_synopsis_section(&mut out)?;
     man_page.render_description_section(&mut out)?;
     man_page.render_options_section(&mut out)?;
-    out.extend_from_slice(MAN_SECTIONS.as_bytes());
+    man_page.render_subcommands_section(&mut out)?;
+    out.extend_from_slice(man_sections().as_bytes());
     man_page.render_version_section(&mut out)?;
     std::fs::write(man.join("mailtalk.1"), out)?;
     Ok(())
 }
 
-/// Man page sections beyond what clap knows (roff).
-const MAN_SECTIONS: &str = r#".SH TRANSCRIPT
+/// Text made safe for roff: backslashes and leading dots or quotes escaped, hyphens marked.
+fn roff(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    match escaped.chars().next() {
+        Some('.') | Some('\'') => format!("\\&{escaped}"),
+        _ => escaped,
+    }
+}
+
+/// Man page sections beyond what clap knows (roff): the transcript, every meta-command (from
+/// the same table as `:help`), the input language, `explain`, every exit status.
+fn man_sections() -> String {
+    let mut out = String::from(MAN_TRANSCRIPT);
+    out.push_str(".SH META-COMMANDS\nLines that start with \\fB:\\fR are for mailtalk, in every input mode (a\nunique prefix is enough: \\fB:q\\fR). A line for the server that starts with \\fB:\\fR is\nwritten \\fB::\\fR.\n");
+    for m in meta::META {
+        out.push_str(".TP\n");
+        if m.args.is_empty() {
+            out.push_str(&format!("\\fB{}\\fR\n", roff(m.name)));
+        } else {
+            out.push_str(&format!("\\fB{}\\fR {}\n", roff(m.name), roff(m.args)));
+        }
+        out.push_str(&roff(m.help));
+        out.push('\n');
+    }
+    out.push_str(MAN_EXPLAIN);
+    out.push_str(".SH EXIT STATUS\n");
+    for (code, text) in exit::STATUSES {
+        out.push_str(&format!(
+            ".TP\n\\fB{code}\\fR\n{}\n",
+            roff(&text.replace('`', ""))
+        ));
+    }
+    out.push_str(MAN_FILES);
+    out
+}
+
+const MAN_TRANSCRIPT: &str = r#".SH TRANSCRIPT
 Every line on the wire is shown once, prefixed by its direction and how it travelled:
 .TP
 \fBC:\fR, \fBS:\fR
@@ -360,59 +272,32 @@ mailtalk's own information; warnings and errors
 Control bytes from the server are made visible: \fB\ex1b\fR for ESC, \fB\er\fR for a CR not
 followed by LF, \fB\e0\fR for NUL, \fB\exNN\fR for other control bytes and invalid UTF\-8,
 \fB\eu{85}\fR for C1 controls and characters that hide or reorder text. A trailing \fB\en\fR
-marks a line that ended in a bare LF.
-.SH META-COMMANDS
-.TP
-\fB:help\fR
-list the meta\-commands and the prefixes
-.TP
-\fB:starttls\fR
-upgrade with STARTTLS (STLS for POP3) now, then ask for capabilities again
-.TP
-\fB:caps\fR
-show what the server advertised
-.TP
-\fB:quit\fR
-send QUIT (LOGOUT for IMAP), wait for the reply and leave
-.SH EXIT STATUS
-.TP
-\fB0\fR
-the session ran (4xx, 5xx, NO, BAD and \-ERR replies are data, not errors); every script
-expectation held; a one\-shot message was accepted
-.TP
-\fB1\fR
-a script expectation or capture failed; \fBexplain\fR met an unknown code
-.TP
-\fB2\fR
-usage error
-.TP
-\fB3\fR
-connection failed or lost
-.TP
-\fB4\fR
-TLS failure: handshake, certificate or host name, STARTTLS not offered, refused or attacked,
-IMAP PREAUTH when STARTTLS is required
-.TP
-\fB5\fR
-timeout (connect, handshake or a reply)
-.TP
-\fB6\fR
-protocol violation: over\-long line or reply, reply cut off by the end of the connection,
-invalid IMAP literal
-.TP
-\fB7\fR
-the server closed the connection before the input ended
-.TP
-\fB8\fR
-one\-shot send: the server rejected the message
-.TP
-\fB9\fR
-authentication failed
-.SH FILES
+marks a line that ended in a bare LF. Message text is shown as it went on the wire: a line
+that starts with a dot is shown with the dot doubled.
+"#;
+
+const MAN_EXPLAIN: &str = r#".SH EXPLAIN
+\fBmailtalk explain\fR \fITOKEN\fR... explains SMTP and LMTP reply codes (\fB550\fR), enhanced
+status codes (\fB5.1.1\fR, \fB5.7.x\fR, \fBX.1.YYY\fR), IMAP response codes (\fB[OVERQUOTA]\fR)
+and POP3 response codes (\fB[IN\-USE]\fR, \fBSYS/TEMP\fR), or a whole reply line as pasted:
+\fB550 5.7.1 Relaying denied\fR, \fB\-ERR [IN\-USE] locked\fR, \fBA001 NO [OVERQUOTA] quota\fR,
+or a line copied from mailtalk's transcript (\fBS: 550 ...\fR). The text of a line is read
+too: the cause it states (AUTH not offered, relay denied, a DNS blocklist, greylisting, rate
+limits, SPF, DKIM or DMARC failures, TLS required, message too large, unknown user, mailbox
+full, and the wording of common servers) comes first. The same explanation follows every
+reply that is not a plain success in a session (\fB\-\-no\-explain\fR turns it off), and
+\fB:explain\fR explains the last reply. Exit status 1 when a code is unknown.
+"#;
+
+const MAN_FILES: &str = r#".SH FILES
 .TP
 \fI$XDG_DATA_HOME/mailtalk/history\fR
-the REPL history (mode 0600); passwords and SASL responses are never written to it
+the REPL history (mode 0600), written as each line is entered; passwords and SASL responses
+are never written to it
 .SH ENVIRONMENT
+.TP
+\fBMAILTALK_PASSWORD\fR
+the password or token for \fB\-\-auth\fR and \fB:auth\fR
 .TP
 \fBNO_COLOR\fR, \fBCLICOLOR_FORCE\fR
 turn colours off or force them on when \fB\-\-color auto\fR

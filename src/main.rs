@@ -1,4 +1,5 @@
 // The binary's own code is held to the same rules as the library.
+#![forbid(unsafe_code)]
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,21 +13,29 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use mailtalk::cli::{exit, Cli, ColorWhen};
+use mailtalk::batch::{self, Input, Terminal};
+use mailtalk::cli::{Cli, ColorWhen, Command};
+use mailtalk::controller::args::{AuthOptions, SendOptions};
+use mailtalk::controller::{exit, Controller, Settings};
 use mailtalk::engine::Options;
 use mailtalk::net::{Family, TlsOptions};
-use mailtalk::render::Theme;
-use mailtalk::repl::{Output, ScriptState, Source};
-use mailtalk::script::record::Recorder;
-use mailtalk::script::transcript::Transcript;
+use mailtalk::output::record::Recorder;
+use mailtalk::output::transcript::Transcript;
+use mailtalk::output::Output;
+use mailtalk::render::escape::visible_string;
+use mailtalk::render::{Role, Theme};
 use mailtalk::target::{self, TlsMode};
 
 fn main() {
     std::process::exit(run());
 }
 
+/// A usage error, before any session: said once, on stderr.
 fn usage(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("mailtalk: error: {msg}");
+    eprintln!(
+        "mailtalk: error: {}",
+        visible_string(msg.to_string().as_bytes())
+    );
     exit::USAGE
 }
 
@@ -49,12 +58,12 @@ fn use_color(when: ColorWhen) -> bool {
     }
 }
 
-/// The name sent with EHLO/LHLO by default: this machine's host name when it has a dot,
-/// otherwise `localhost`.
-fn default_ehlo() -> String {
-    std::fs::read_to_string("/etc/hostname")
+/// This machine's name for EHLO/LHLO, generated Message-IDs and the default sender: the host
+/// name when it is a domain name with a dot, otherwise `localhost`.
+fn default_hostname() -> String {
+    gethostname::gethostname()
+        .into_string()
         .ok()
-        .map(|s| s.trim().to_string())
         .filter(|s| {
             s.contains('.')
                 && s.chars()
@@ -63,35 +72,16 @@ fn default_ehlo() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// `mailtalk explain TOKEN...`: one token per code, or several words making one reply line.
+/// `mailtalk explain TOKEN...`: codes, or the words of one pasted reply line.
 fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color: bool) -> i32 {
     use mailtalk::explain;
-    use mailtalk::proto::Protocol;
     let joined = tokens.join(" ");
-    let looks_like_line = tokens.len() > 1
-        && !tokens.iter().all(|t| {
-            t.chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == 'x' || c == 'X')
-        });
-    let explanations = if looks_like_line {
-        let protocol = protocol.unwrap_or_else(|| {
-            let first = tokens.first().map(String::as_str).unwrap_or("");
-            if first.starts_with('+') || first.starts_with('-') {
-                Protocol::Pop3
-            } else if first.chars().all(|c| c.is_ascii_digit()) {
-                Protocol::Smtp
-            } else {
-                Protocol::Imap
-            }
-        });
-        explain::explain_reply(protocol, joined.as_bytes())
-    } else {
-        tokens.iter().flat_map(|t| explain::explain(t)).collect()
-    };
+    let explanations = explain::explain_pasted(&joined, protocol);
     let theme = Theme::new(color);
     if explanations.is_empty() {
-        eprintln!("mailtalk: nothing to explain in {joined:?}: no reply code found");
-        return exit::USAGE;
+        return usage(format!(
+            "nothing to explain in {joined:?}: no reply code found"
+        ));
     }
     let mut text = String::new();
     let mut all_known = true;
@@ -101,11 +91,7 @@ fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color
         }
         all_known &= e.known;
         for (i, line) in explain::render_text(e).lines().enumerate() {
-            let role = if i == 0 {
-                mailtalk::render::Role::Info
-            } else {
-                mailtalk::render::Role::Plain
-            };
+            let role = if i == 0 { Role::Info } else { Role::Plain };
             text.push_str(&theme.paint_one(role, line));
             text.push('\n');
         }
@@ -131,7 +117,7 @@ fn run() -> i32 {
             };
         }
     };
-    if let Some(mailtalk::cli::Command::Explain { tokens, protocol }) = &cli.command {
+    if let Some(Command::Explain { tokens, protocol }) = &cli.command {
         return explain(tokens, protocol.map(Into::into), use_color(cli.color));
     }
     if let Some(dir) = &cli.generate {
@@ -163,10 +149,12 @@ fn run() -> i32 {
             return usage(format!("--ca-file {}: no such file", ca.display()));
         }
     }
-    let ehlo = cli.ehlo.clone().unwrap_or_else(default_ehlo);
+    let hostname = default_hostname();
+    let ehlo = cli.ehlo.clone().unwrap_or_else(|| hostname.clone());
     if let Err(e) = mailtalk::proto::check_line(ehlo.as_bytes()) {
         return usage(format!("--ehlo: {e}"));
     }
+    let protocol = target.protocol;
     let opts = Options {
         target,
         tls: TlsOptions {
@@ -187,7 +175,7 @@ fn run() -> i32 {
         allow_plaintext_auth: cli.auth.allow_plaintext_auth,
     };
     let theme = Theme::new(use_color(cli.color) && !cli.json);
-    let mut out = Output::new(theme);
+    let mut out = Output::new();
     out.json = cli.json;
     out.explain = !cli.no_explain;
     out.show_cert = cli.show_cert;
@@ -203,35 +191,71 @@ fn run() -> i32 {
             Err(e) => return usage(format!("--record {}: {e}", path.display())),
         }
     }
-    let hostname = opts.ehlo.clone();
+    let settings = Settings {
+        target: raw_target.to_string(),
+        keep_going: cli.keep_going,
+        auth: AuthOptions::from(&cli.auth),
+        hostname,
+    };
+    let mut screen = Terminal::new(theme.clone());
+
     if cli.send.wants_send() {
-        return mailtalk::repl::oneshot::run(
-            opts,
-            out,
-            &cli.send,
-            &cli.auth,
-            cli.quit_after,
-            &hostname,
-        );
+        if !protocol.is_smtp() {
+            return usage(format!(
+                "--from/--to send a message over SMTP or LMTP, not {protocol}"
+            ));
+        }
+        let send = SendOptions::from(&cli.send);
+        // Everything that can fail locally fails before connecting; the message is built
+        // (and standard input opened) once.
+        let prepared =
+            match mailtalk::controller::macros::send_request(&send, &settings.hostname, true) {
+                Ok(p) => p,
+                Err(e) => return usage(e),
+            };
+        if let Err(e) = mailtalk::controller::macros::method(settings.auth.method.as_deref()) {
+            return usage(e);
+        }
+        let mut c = match Controller::connect(opts, out, settings, &mut screen) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        return batch::oneshot(&mut c, prepared, cli.quit_after, &mut screen);
     }
     if cli.quit_after.is_some() {
         return usage("--quit-after goes with --from/--to (one-shot send)");
     }
-    let mut script = ScriptState::new(raw_target, cli.keep_going);
-    script.auth = cli.auth.clone();
-    script.hostname = hostname;
-    if let Some(path) = &cli.script {
-        let lines = match mailtalk::repl::load_script(path) {
-            Ok(l) => l,
-            Err(e) => return usage(format!("--script: {e}")),
-        };
-        return mailtalk::repl::run_batch(opts, out, script, Source::Lines(lines));
+    let script = match &cli.script {
+        Some(path) => {
+            let lines = match mailtalk::script::source::load(path) {
+                Ok(l) => l,
+                Err(e) => return usage(format!("--script: {e}")),
+            };
+            if let Err(code) = batch::check(&lines, protocol) {
+                return code;
+            }
+            Some(lines)
+        }
+        None => None,
+    };
+    let interactive = script.is_none() && std::io::stdin().is_terminal() && !cli.json;
+    let mut c = match Controller::connect(opts, out, settings, &mut screen) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Some(lines) = script {
+        return batch::run(c, Input::Script(lines), &mut screen);
     }
-    if std::io::stdin().is_terminal() && !cli.json {
-        mailtalk::repl::interactive::run(opts, out, script, !cli.no_history)
+    if interactive {
+        if let Err(code) = c.initial_auth(&mut screen) {
+            if !c.is_open() {
+                return c.finish(Err(code), &mut screen);
+            }
+        }
+        mailtalk::repl::run(c, !cli.no_history, theme)
     } else {
         let stdin = std::io::stdin();
         let mut input = stdin.lock();
-        mailtalk::repl::run_batch(opts, out, script, Source::Reader(&mut input))
+        batch::run(c, Input::Reader(&mut input), &mut screen)
     }
 }

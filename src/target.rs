@@ -104,12 +104,17 @@ pub fn parse(
     })
 }
 
+/// A port from 1 to 65535.
+fn port_number(text: &str) -> Option<u16> {
+    text.parse::<u16>().ok().filter(|p| *p != 0)
+}
+
 fn split_host_port(s: &str, input: &str) -> Result<(String, Option<u16>), TargetError> {
     let bad = || TargetError::BadPort(input.to_string());
     if let Some(after) = s.strip_prefix('[') {
         let (host, tail) = after.split_once(']').ok_or_else(bad)?;
         let port = match tail.strip_prefix(':') {
-            Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?),
+            Some(p) => Some(port_number(p).ok_or_else(bad)?),
             None if tail.is_empty() => None,
             None => return Err(bad()),
         };
@@ -120,13 +125,7 @@ fn split_host_port(s: &str, input: &str) -> Result<(String, Option<u16>), Target
         return Ok((s.to_string(), None));
     }
     match s.split_once(':') {
-        Some((h, p)) => {
-            let port = p.parse::<u16>().map_err(|_| bad())?;
-            if port == 0 {
-                return Err(bad());
-            }
-            Ok((h.to_string(), Some(port)))
-        }
+        Some((h, p)) => Ok((h.to_string(), Some(port_number(p).ok_or_else(bad)?))),
         None => Ok((s.to_string(), None)),
     }
 }
@@ -185,10 +184,12 @@ mod tests {
             parse("smtp://x:99999", None, false),
             Err(TargetError::BadPort(_))
         ));
-        assert!(matches!(
-            parse("smtp://x:0", None, false),
-            Err(TargetError::BadPort(_))
-        ));
+        for zero in ["smtp://x:0", "smtp://[::1]:0", "smtp://127.0.0.1:0"] {
+            assert!(
+                matches!(parse(zero, None, false), Err(TargetError::BadPort(_))),
+                "{zero}"
+            );
+        }
         assert!(matches!(
             parse("smtp://:25", None, false),
             Err(TargetError::NoHost(_))

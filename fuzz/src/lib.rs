@@ -1,6 +1,6 @@
 //! The checks behind the fuzz targets. Each `check_*` function takes the fuzzer's bytes,
 //! drives a piece of mailtalk with them and panics when a property does not hold. The same
-//! functions replay saved inputs in the main crate's tests (`tests/hostile.rs` includes this
+//! functions replay saved inputs in the main crate's tests (`tests/it/main.rs` includes this
 //! file as a module), so they only use mailtalk's public API and std.
 //!
 //! Input layout of the protocol checks: byte 0 chooses options (which commands are sent, LMTP
@@ -10,9 +10,11 @@ use mailtalk::engine::{Event as EngineEvent, EventKind, Security};
 use mailtalk::proto::imap::Imap;
 use mailtalk::proto::line::MAX_LINE;
 use mailtalk::proto::pop3::Pop3;
+use mailtalk::proto::smtp::Code;
 use mailtalk::proto::smtp::Smtp;
 use mailtalk::proto::{
-    Capabilities, Ending, Event, LineKind, Outcome, ProtoError, Protocol, Reply, ServerLine,
+    Capabilities, Ending, Event, InputMode, LineKind, Machine, Outcome, ProtoError, Protocol,
+    Reply, ServerLine,
 };
 use mailtalk::render::escape;
 use mailtalk::render::lexer;
@@ -44,17 +46,6 @@ pub fn chunks(data: &[u8], seed: u8) -> Vec<&[u8]> {
         rest = tail;
     }
     out
-}
-
-/// What the protocol machines have in common.
-pub trait Machine {
-    fn feed(&mut self, data: &[u8]);
-    fn next_event(&mut self) -> Result<Option<Event>, ProtoError>;
-    fn end_of_stream(&mut self) -> Option<ServerLine>;
-    fn buffered(&self) -> usize;
-    fn caps(&self) -> Capabilities;
-    /// Types the next scripted line, if there is one; errors are ignored (they are the user's).
-    fn react(&mut self, event: &Event, script: &mut Script);
 }
 
 /// Lines typed one after another as replies complete.
@@ -90,7 +81,12 @@ pub struct Run {
 
 /// Feeds `pieces` one by one, draining every event after each, typing the script's lines as
 /// replies complete; stops at the first error (checking that the error stays).
-pub fn run<M: Machine>(m: &mut M, pieces: &[&[u8]], script: &mut Script, sticky: bool) -> Run {
+pub fn run<M: Machine + ?Sized>(
+    m: &mut M,
+    pieces: &[&[u8]],
+    script: &mut Script,
+    sticky: bool,
+) -> Run {
     let mut r = Run::default();
     'feed: for piece in pieces {
         m.feed(piece);
@@ -98,7 +94,7 @@ pub fn run<M: Machine>(m: &mut M, pieces: &[&[u8]], script: &mut Script, sticky:
         loop {
             match m.next_event() {
                 Ok(Some(ev)) => {
-                    m.react(&ev, script);
+                    react(m, &ev, script);
                     r.events.push(ev);
                     assert!(r.events.len() <= 4 * 1024 * 1024, "event flood");
                 }
@@ -120,8 +116,33 @@ pub fn run<M: Machine>(m: &mut M, pieces: &[&[u8]], script: &mut Script, sticky:
     if r.error.is_none() {
         r.rest = m.end_of_stream();
     }
-    r.caps = m.caps();
+    r.caps = m.capabilities().clone();
     r
+}
+
+/// Types the next scripted line when a reply completes or the server asks for more; an IMAP
+/// literal the server asked for gets its content. Errors are ignored (they are the user's).
+fn react<M: Machine + ?Sized>(m: &mut M, event: &Event, script: &mut Script) {
+    match event {
+        Event::Continue(_) => {
+            if let InputMode::Literal { left } = m.input_mode() {
+                // Type the literal's content: `left` bytes, the last two the CRLF.
+                if (2..=64).contains(&left) {
+                    let n = usize::try_from(left).unwrap_or(0) - 2;
+                    let _ = m.command(&vec![b'x'; n]);
+                    let _ = m.command(b")");
+                }
+            } else if let Some(line) = script.take() {
+                let _ = m.command(line);
+            }
+        }
+        Event::Complete(_) => {
+            if let Some(line) = script.take() {
+                let _ = m.command(line);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The explanations of every reply, line and capability a run produced: they must not fail.
@@ -277,31 +298,6 @@ fn split_input(data: &[u8]) -> Option<(u8, u8, &[u8])> {
 // ---------------------------------------------------------------------------
 // SMTP / LMTP.
 
-impl Machine for Smtp {
-    fn feed(&mut self, data: &[u8]) {
-        Smtp::feed(self, data)
-    }
-    fn next_event(&mut self) -> Result<Option<Event>, ProtoError> {
-        Smtp::next_event(self)
-    }
-    fn end_of_stream(&mut self) -> Option<ServerLine> {
-        Smtp::end_of_stream(self)
-    }
-    fn buffered(&self) -> usize {
-        Smtp::buffered(self)
-    }
-    fn caps(&self) -> Capabilities {
-        self.capabilities().clone()
-    }
-    fn react(&mut self, event: &Event, script: &mut Script) {
-        if matches!(event, Event::Complete(_) | Event::Continue(_)) {
-            if let Some(line) = script.take() {
-                let _ = self.command(line);
-            }
-        }
-    }
-}
-
 const SMTP_SCRIPTS: [&[&[u8]]; 8] = [
     &[],
     &[b"EHLO client.test"],
@@ -350,8 +346,11 @@ pub fn check_smtp_reply(data: &[u8]) {
     explain_everything(protocol, &cut, script);
     for ev in &cut.events {
         if let Event::Complete(r) | Event::Continue(r) = ev {
-            let code = r.code.expect("an SMTP reply without a code");
-            assert!(code <= 999, "code {code}");
+            let code = r
+                .code
+                .map(Code::value)
+                .expect("an SMTP reply without a code");
+            assert!((200..=599).contains(&code), "code {code}");
             assert!(!r.lines.is_empty(), "a reply without lines");
             for l in &r.lines {
                 assert!(l.len() >= 3 && l[..3].iter().all(u8::is_ascii_digit));
@@ -375,46 +374,6 @@ pub fn check_smtp_reply(data: &[u8]) {
 
 // ---------------------------------------------------------------------------
 // IMAP.
-
-impl Machine for Imap {
-    fn feed(&mut self, data: &[u8]) {
-        Imap::feed(self, data)
-    }
-    fn next_event(&mut self) -> Result<Option<Event>, ProtoError> {
-        Imap::next_event(self)
-    }
-    fn end_of_stream(&mut self) -> Option<ServerLine> {
-        Imap::end_of_stream(self)
-    }
-    fn buffered(&self) -> usize {
-        Imap::buffered(self)
-    }
-    fn caps(&self) -> Capabilities {
-        self.capabilities().clone()
-    }
-    fn react(&mut self, event: &Event, script: &mut Script) {
-        match event {
-            Event::Continue(_) => {
-                if let mailtalk::proto::imap::Mode::Literal { remaining } = self.mode() {
-                    // Type the literal's content: `remaining` bytes, the last two the CRLF.
-                    if (2..=64).contains(&remaining) {
-                        let n = usize::try_from(remaining).unwrap_or(0) - 2;
-                        let _ = self.command(&vec![b'x'; n]);
-                        let _ = self.command(b")");
-                    }
-                } else if let Some(line) = script.take() {
-                    let _ = self.command(line);
-                }
-            }
-            Event::Complete(_) => {
-                if let Some(line) = script.take() {
-                    let _ = self.command(line);
-                }
-            }
-            _ => {}
-        }
-    }
-}
 
 const IMAP_SCRIPTS: [&[&[u8]]; 8] = [
     &[],
@@ -468,31 +427,6 @@ pub fn check_imap_response(data: &[u8]) {
 
 // ---------------------------------------------------------------------------
 // POP3.
-
-impl Machine for Pop3 {
-    fn feed(&mut self, data: &[u8]) {
-        Pop3::feed(self, data)
-    }
-    fn next_event(&mut self) -> Result<Option<Event>, ProtoError> {
-        Pop3::next_event(self)
-    }
-    fn end_of_stream(&mut self) -> Option<ServerLine> {
-        Pop3::end_of_stream(self)
-    }
-    fn buffered(&self) -> usize {
-        Pop3::buffered(self)
-    }
-    fn caps(&self) -> Capabilities {
-        self.capabilities().clone()
-    }
-    fn react(&mut self, event: &Event, script: &mut Script) {
-        if matches!(event, Event::Complete(_) | Event::Continue(_)) {
-            if let Some(line) = script.take() {
-                let _ = self.command(line);
-            }
-        }
-    }
-}
 
 const POP3_SCRIPTS: [&[&[u8]]; 8] = [
     &[],
@@ -706,12 +640,12 @@ pub fn check_render_escape(data: &[u8]) {
             ending,
         }),
     };
-    let json = mailtalk::script::json::event_json(&ev);
+    let json = mailtalk::output::json::event_json(&ev, None);
     assert_displayable("event_json", &json);
     assert!(!json.contains('\n'));
-    let shown = mailtalk::render::event_lines(&ev, &Theme::new(true));
+    let shown = mailtalk::output::present::event_lines(&ev);
     for line in &shown {
-        let plain = strip_sgr(line);
+        let plain = strip_sgr(&Theme::new(true).paint_line(line));
         assert_displayable("event_lines", &plain);
     }
 }
@@ -724,7 +658,7 @@ fn literal_dollars(text: &str) -> String {
     text.replace("${", "$${")
 }
 
-/// `:expect` arguments, `${NAME}` interpolation, `:capture`, `split_words`, `check_line` and
+/// `:expect` arguments, `${NAME}` interpolation, `:capture`, `:send` arguments, `check_line` and
 /// SASL challenge decoding on arbitrary text.
 pub fn check_script_parse(data: &[u8]) {
     let Some((&opts, bytes)) = data.split_first() else {
@@ -738,10 +672,11 @@ pub fn check_script_parse(data: &[u8]) {
     if let Ok(exp) = parse_expect(text, protocol) {
         let reply = Reply {
             outcome: Outcome::Ok,
-            code: Some(250),
-            enhanced: Some("2.0.0".into()),
+            code: Code::new(250),
+            enhanced: mailtalk::proto::smtp::EnhancedCode::parse("2.0.0"),
             tag: Some("A001".into()),
             lines: vec![bytes.to_vec()],
+            parts: Vec::new(),
         };
         let _ = exp.check(protocol, Some(&reply));
         let _ = exp.check(protocol, None);
@@ -771,18 +706,15 @@ pub fn check_script_parse(data: &[u8]) {
         enhanced: None,
         tag: None,
         lines: vec![bytes.to_vec(), b"250 second".to_vec()],
+        parts: Vec::new(),
     };
     let _ = vars.capture(text, Some(&reply));
     let _ = vars.capture(&format!("NAME {text}"), Some(&reply));
 
-    match mailtalk::repl::macros::split_words(text) {
-        Ok(words) => {
-            if !text.contains(['\'', '"', '\\']) {
-                let simple: Vec<&str> = text.split_whitespace().collect();
-                assert_eq!(words, simple, "split_words without quotes");
-            }
-        }
-        Err(e) => assert!(e.contains("unterminated"), "{e}"),
+    // `:send` arguments: parsed or refused with one line, never a panic.
+    match mailtalk::controller::args::parse_send(text) {
+        Ok(_) => {}
+        Err(e) => assert!(!e.contains('\n'), "a :send error of several lines: {e}"),
     }
 
     let forbidden = bytes.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0);

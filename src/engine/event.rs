@@ -1,4 +1,5 @@
-//! What the session engine reports to the front ends, in order, with timestamps.
+//! What the session and the controller report to the front ends, in order, with timestamps.
+//! One stream of events feeds the screen, the transcript, the recorder and `--json`.
 
 use std::time::Duration;
 
@@ -13,11 +14,46 @@ pub enum Security {
     TlsUnverified,
 }
 
+impl Security {
+    pub fn name(self) -> &'static str {
+        match self {
+            Security::Plain => "plain",
+            Security::TlsVerified => "tls-verified",
+            Security::TlsUnverified => "tls-unverified",
+        }
+    }
+}
+
+/// The result of one `:expect`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectReport {
+    pub ok: bool,
+    /// What was expected, as written.
+    pub expected: String,
+    /// What came instead (empty when it held).
+    pub actual: String,
+    /// `FILE:LINE` in a script.
+    pub location: Option<String>,
+}
+
+/// How the send macro's transaction ended, for every recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Recipients the server accepted the message for.
+    pub delivered: Vec<String>,
+    /// Recipients refused (at RCPT, or in LMTP after the data), with the reply's last line.
+    pub refused: Vec<(String, String)>,
+    /// The message went to nobody (rejected, aborted or stopped before the data).
+    pub nothing_delivered: bool,
+    /// What happened, in a few words: `accepted`, `rejected at RCPT`, `aborted`, …
+    pub outcome: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
     /// Something mailtalk itself says: "connecting to 127.0.0.1:25", "connected".
     Info(String),
-    /// A line mailtalk sent (secrets already replaced by `<redacted>`).
+    /// A line mailtalk sent (secrets already replaced by `<redacted>`), as it went on the wire.
     Sent {
         display: Vec<u8>,
         secret: bool,
@@ -48,8 +84,18 @@ pub enum EventKind {
     },
     /// Not fatal, but worth attention (protocol oddities, `--insecure`).
     Warning(String),
-    /// Fatal: the session ends.
-    Error(String),
+    /// Fatal: the session ends. `hint` says what to do instead, when there is an obvious step.
+    Error {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A script step that failed (an expectation is [`EventKind::Expect`]): not fatal by
+    /// itself.
+    Failure(String),
+    /// An `:expect` was checked.
+    Expect(ExpectReport),
+    /// The send macro's summary.
+    Delivery(DeliveryReport),
     /// The connection is closed.
     Closed,
 }
@@ -62,3 +108,6 @@ pub struct Event {
     pub security: Security,
     pub kind: EventKind,
 }
+
+/// Receives events as they happen.
+pub type Sink<'a> = &'a mut dyn FnMut(Event);

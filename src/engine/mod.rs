@@ -1,9 +1,10 @@
-//! The session engine: owns the transport and the protocol machine; every front end drives it.
+//! The session engine: owns the byte stream and the protocol machine; every front end drives
+//! it through the controller.
 
 pub mod event;
-pub mod machine;
+#[cfg(test)]
+pub mod mock;
 pub mod session;
 
-pub use event::{Event, EventKind, Security};
-pub use machine::InputMode;
-pub use session::{Options, Session, SessionError, Sink};
+pub use event::{DeliveryReport, Event, EventKind, ExpectReport, Security, Sink};
+pub use session::{Options, Session, SessionError};

@@ -1,7 +1,7 @@
-//! The session: owns the transport and the protocol machine, turns typed lines into wire bytes,
-//! waits for replies with a deadline, performs STARTTLS, and reports everything as [`Event`]s.
-//! Authentication ([`Session::authenticate`]) and the send macro ([`Session::send_mail`]) live
-//! in child modules.
+//! The session: owns the byte stream and the protocol machine, turns typed lines into wire
+//! bytes, waits for replies with a deadline (which the user may cancel), performs STARTTLS,
+//! and reports everything as [`Event`]s. Authentication ([`Session::authenticate`]) and the
+//! send macro ([`Session::send_mail`]) live in child modules.
 
 mod auth;
 mod send;
@@ -9,12 +9,16 @@ mod send;
 pub use auth::*;
 pub use send::*;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::event::{Event, EventKind, Security};
-use super::machine::{InputMode, Machine};
-use crate::net::{deadline_after, Family, NetError, TlsInfo, TlsOptions, Transport};
-use crate::proto::{self, Capabilities, CommandError, Outcome, ProtoError, Protocol, Reply};
+use super::event::{Event, EventKind, Security, Sink};
+use crate::net::{deadline_after, Family, NetError, Step, Stream, TlsInfo, TlsOptions, Transport};
+use crate::proto::{
+    self, classify, Capabilities, CommandError, InputMode, LineContext, Machine, Outcome,
+    ProtoError, Protocol, Reply,
+};
 use crate::target::{Target, TlsMode};
 
 /// Everything needed to open a session.
@@ -52,9 +56,12 @@ pub enum SessionError {
     Net(#[from] NetError),
     #[error("{0}")]
     Proto(#[from] ProtoError),
-    /// STARTTLS was required and did not happen safely.
+    /// STARTTLS did not happen safely: nothing else was sent.
     #[error("STARTTLS failed: {0}")]
     StartTls(String),
+    /// The greeting was negative: the server refused the session.
+    #[error("the server refused the session: {}", .0.last_text())]
+    Refused(Reply),
     /// The command was not sent (CR/LF/NUL, nothing to send …); the session goes on.
     #[error("not sent: {0}")]
     Command(#[from] CommandError),
@@ -68,59 +75,29 @@ pub enum SessionError {
     /// closed so that a truncated message is not delivered.
     #[error("cannot read the message: {0}")]
     Message(String),
+    /// The user interrupted the wait; the session goes on.
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 impl SessionError {
-    /// The process exit status for this error (see `cli::exit`).
-    pub fn exit_code(&self) -> i32 {
-        use crate::cli::exit;
-        match self {
-            SessionError::Net(NetError::Timeout(_)) => exit::TIMEOUT,
-            SessionError::Net(NetError::Certificate(_)) | SessionError::Net(NetError::Tls(_)) => {
-                exit::TLS
-            }
-            SessionError::Net(_) => exit::CONNECT,
-            SessionError::Proto(_) => exit::PROTOCOL,
-            SessionError::StartTls(_) => exit::TLS,
-            SessionError::Command(_) | SessionError::Message(_) => exit::USAGE,
-            SessionError::Closed(_) | SessionError::NotConnected => exit::CLOSED,
-        }
-    }
-
-    /// A suggestion for the user, when there is an obvious next step.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            SessionError::Net(NetError::Certificate(_)) => Some(
-                "to trust a private CA use --ca-file PEM; to look at the certificate anyway use --insecure",
-            ),
-            SessionError::Net(NetError::Timeout(_)) => {
-                Some("the server did not answer in time; --timeout SECS allows longer")
-            }
-            SessionError::Net(NetError::Tls(m)) if m.contains("does not seem to speak TLS") => {
-                Some("for STARTTLS use a plain scheme (smtp://, imap://, pop3://) with --starttls")
-            }
-            _ => None,
-        }
-    }
-
     /// Errors after which the session cannot go on.
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, SessionError::Command(_))
+        !matches!(self, SessionError::Command(_) | SessionError::Cancelled(_))
     }
 }
 
-/// Receives events as they happen.
-pub type Sink<'a> = &'a mut dyn FnMut(Event);
-
 pub struct Session {
     opts: Options,
-    transport: Option<Transport>,
-    machine: Machine,
+    stream: Option<Box<dyn Stream>>,
+    machine: Box<dyn Machine>,
     start: Instant,
     security: Security,
     last_reply: Option<Reply>,
     /// The QUIT/LOGOUT exchange happened: the session ended normally.
     finished: bool,
+    /// Why the server closed the connection on its own, when it did.
+    closed_by_server: Option<String>,
     /// A line arrived since the current wait began (EOF then cuts a reply off).
     received_in_wait: bool,
     /// IMAP: the server refused a command that announced a synchronising literal of this size,
@@ -135,6 +112,11 @@ pub struct Session {
     exchange: Vec<Vec<u8>>,
     exchange_bytes: usize,
     buf: Vec<u8>,
+    /// Set (by a signal handler or a key) to interrupt the wait in progress.
+    cancel: Option<Arc<AtomicBool>>,
+    /// Replies still due to commands whose wait was interrupted (SMTP, POP3: answered in
+    /// order); they are shown as they come and answer nothing new.
+    owed: usize,
 }
 
 /// The most kept in [`Session::last_exchange`].
@@ -143,13 +125,16 @@ const EXCHANGE_MAX_BYTES: usize = 1024 * 1024;
 
 const READ_CHUNK: usize = 16 * 1024;
 
+/// How often a wait looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
 impl Session {
     /// Connects, performs implicit TLS, reads the greeting and, with STARTTLS required, does the
     /// whole upgrade before returning.
     pub fn connect(opts: Options, sink: Sink) -> Result<Session, SessionError> {
         let start = Instant::now();
         let protocol = opts.target.protocol;
-        let emit_info = |sink: &mut dyn FnMut(Event), text: String| {
+        let info = |sink: &mut dyn FnMut(Event), text: String| {
             sink(Event {
                 at: start.elapsed(),
                 protocol,
@@ -159,7 +144,7 @@ impl Session {
         };
         let connect_started = Instant::now();
         let transport = {
-            let mut log = |s: String| emit_info(sink, s);
+            let mut log = |s: String| info(sink, s);
             Transport::connect(
                 &opts.target.host,
                 opts.target.port,
@@ -181,40 +166,64 @@ impl Session {
                 },
             });
         }
-        let peer = transport
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        Session::start(Box::new(transport), opts, start, Some(connect_time), sink)
+    }
+
+    /// A session over a stream that is already connected (a scripted peer in tests).
+    pub fn over(
+        stream: Box<dyn Stream>,
+        opts: Options,
+        sink: Sink,
+    ) -> Result<Session, SessionError> {
+        Session::start(stream, opts, Instant::now(), None, sink)
+    }
+
+    fn start(
+        stream: Box<dyn Stream>,
+        opts: Options,
+        start: Instant,
+        connect: Option<Duration>,
+        sink: Sink,
+    ) -> Result<Session, SessionError> {
+        let protocol = opts.target.protocol;
+        let peer = stream.peer().map(|a| a.to_string()).unwrap_or_default();
         let how = match opts.target.tls {
             TlsMode::Plain => "plaintext",
             TlsMode::StartTls => "plaintext until STARTTLS",
             TlsMode::Implicit => "TLS handshake next",
         };
-        emit_info(sink, format!("connected to {peer} ({protocol}, {how})"));
+        sink(Event {
+            at: start.elapsed(),
+            protocol,
+            security: Security::Plain,
+            kind: EventKind::Info(format!("connected to {peer} ({protocol}, {how})")),
+        });
         let mut session = Session {
-            machine: Machine::new(protocol),
+            machine: proto::machine(protocol),
             opts,
-            transport: Some(transport),
+            stream: Some(stream),
             start,
             security: Security::Plain,
             last_reply: None,
             finished: false,
+            closed_by_server: None,
             received_in_wait: false,
             refused_literal: None,
             pending_since: Some(Instant::now()),
             first_byte: None,
             stats: Stats {
-                connect: Some(connect_time),
+                connect,
                 ..Stats::default()
             },
             exchange: Vec::new(),
             exchange_bytes: 0,
             buf: vec![0; READ_CHUNK],
+            cancel: None,
+            owed: 0,
         };
-        let result = session.open(sink);
-        if let Err(e) = result {
+        if let Err(e) = session.open(sink) {
             // The caller reports the error; the connection just goes.
-            if let Some(mut t) = session.transport.take() {
+            if let Some(mut t) = session.stream.take() {
                 t.shutdown();
             }
             return Err(e);
@@ -227,12 +236,11 @@ impl Session {
             self.handshake(sink)?;
         }
         let greeting = self.wait(sink)?;
+        if greeting.outcome != Outcome::Ok {
+            self.refused(sink);
+            return Err(SessionError::Refused(greeting));
+        }
         if self.opts.target.tls == TlsMode::StartTls {
-            if greeting.outcome != Outcome::Ok {
-                return Err(SessionError::StartTls(
-                    "the greeting was not positive; nothing else was sent".into(),
-                ));
-            }
             if self.machine.preauth() {
                 return Err(SessionError::StartTls(
                     "the server sent PREAUTH: the session is already authenticated in plaintext \
@@ -245,6 +253,17 @@ impl Session {
         Ok(())
     }
 
+    /// After a negative greeting: an SMTP server that said 554 waits for QUIT (RFC 5321 §3.1);
+    /// the others are closing anyway.
+    fn refused(&mut self, sink: Sink) {
+        let waits_for_quit = self.protocol().is_smtp()
+            && self.last_reply.as_ref().and_then(Reply::code_value) == Some(554);
+        if waits_for_quit {
+            let _ = self.command_and_wait(b"QUIT", sink);
+        }
+        self.close(sink);
+    }
+
     pub fn protocol(&self) -> Protocol {
         self.opts.target.protocol
     }
@@ -254,20 +273,30 @@ impl Session {
     }
 
     pub fn is_open(&self) -> bool {
-        self.transport.is_some()
+        self.stream.is_some()
     }
 
-    /// The QUIT/LOGOUT exchange completed.
+    /// QUIT/LOGOUT was answered: the session ended the way it should.
     pub fn finished(&self) -> bool {
         self.finished
+    }
+
+    /// Why the server closed the connection on its own (the last reply, such as `421 …` or
+    /// `* BYE …`), once it did.
+    pub fn closed_by_server(&self) -> Option<&str> {
+        self.closed_by_server.as_deref()
     }
 
     pub fn security(&self) -> Security {
         self.security
     }
 
+    pub fn is_tls(&self) -> bool {
+        self.stream.as_ref().is_some_and(|t| t.is_tls())
+    }
+
     pub fn tls_info(&self) -> Option<&TlsInfo> {
-        self.transport.as_ref().and_then(|t| t.tls_info())
+        self.stream.as_ref().and_then(|t| t.tls_info())
     }
 
     pub fn capabilities(&self) -> &Capabilities {
@@ -292,12 +321,35 @@ impl Session {
         self.machine.input_mode()
     }
 
+    /// What a line typed now would mean.
+    pub fn line_context(&self) -> LineContext {
+        self.machine.line_context()
+    }
+
     /// Time since the session started.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }
 
-    fn event(&self, kind: EventKind) -> Event {
+    /// What the session measured so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Waits from now on end early when `flag` is set (the flag is cleared then).
+    pub fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
+    }
+
+    /// Whether the user asked to interrupt what is going on (and clears the request).
+    pub fn cancel_requested(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.swap(false, Ordering::AcqRel))
+    }
+
+    /// An event of this session, stamped now.
+    pub fn event(&self, kind: EventKind) -> Event {
         Event {
             at: self.start.elapsed(),
             protocol: self.opts.target.protocol,
@@ -306,63 +358,50 @@ impl Session {
         }
     }
 
+    fn stream(&mut self) -> Result<&mut Box<dyn Stream>, SessionError> {
+        self.stream.as_mut().ok_or(SessionError::NotConnected)
+    }
+
     /// Sends one typed line and, when the protocol expects it, waits for the reply. Returns
     /// whether the line carried a secret (so front ends keep it out of history).
     pub fn send_line(&mut self, line: &[u8], sink: Sink) -> Result<bool, SessionError> {
-        if self.transport.is_none() {
+        if self.stream.is_none() {
             return Err(SessionError::NotConnected);
         }
-        let mode_before = self.machine.input_mode();
-        if mode_before == InputMode::Command {
+        let ctx = self.machine.line_context();
+        if ctx.mode == InputMode::Command {
             self.settle(sink)?;
-            let text = String::from_utf8_lossy(line);
             // security.md item 18: typed passwords too stay off plaintext connections.
-            if let Some(method) = typed_credentials(self.protocol(), &text) {
-                let tls = self.transport.as_ref().is_some_and(|t| t.is_tls());
-                check_plaintext_policy(
-                    method,
-                    tls,
+            if let Some(cred) = classify(&ctx, line).credentials {
+                check_typed_credentials(
+                    cred,
+                    self.is_tls(),
                     &self.opts.target.host,
                     self.opts.allow_plaintext_auth,
                 )
                 .map_err(|e| SessionError::Command(CommandError::Invalid(e)))?;
             }
-            for w in crate::explain::caps::warnings(self.protocol(), self.capabilities(), &text) {
-                sink(self.event(EventKind::Warning(w)));
-            }
         }
         let out = self.machine.command(line)?;
-        let line = String::from_utf8_lossy(line);
-        let line = line.as_ref();
-        let secret = out.secret;
-        let verb = first_word(line).to_ascii_uppercase();
-        let ending = match self.protocol() {
-            Protocol::Imap => verb == "LOGOUT" || second_word(line).eq_ignore_ascii_case("LOGOUT"),
-            _ => verb == "QUIT",
-        } && mode_before == InputMode::Command;
-        let content = matches!(
-            mode_before,
-            InputMode::Message | InputMode::Chunk(_) | InputMode::Literal(_)
-        );
-        self.write(&out.wire, &out.display, secret, content, sink)?;
+        self.write(&out.wire, &out.display, out.secret, out.content, sink)?;
         if !out.expects_reply {
-            return Ok(secret);
+            return Ok(out.secret);
         }
         let reply = self.wait(sink)?;
-        if let Some(n) = sync_literal(line) {
-            if self.protocol() == Protocol::Imap
-                && !matches!(self.machine.input_mode(), InputMode::Literal(_))
-            {
-                self.refused_literal = Some(n);
+        if ctx.protocol == Protocol::Imap && ctx.mode == InputMode::Command {
+            if let Ok(Some(lit)) = proto::imap::syntax::literal_at_end(line) {
+                if lit.sync && !matches!(self.machine.input_mode(), InputMode::Literal { .. }) {
+                    self.refused_literal = Some(lit.size);
+                }
             }
         }
-        if out.starttls && reply.outcome == Outcome::Ok {
-            self.upgrade(sink)?;
-        } else if ending && self.machine.input_mode() == InputMode::Command {
+        if out.starttls {
+            self.after_starttls_reply(&reply, false, sink)?;
+        } else if out.ends_session && self.machine.input_mode() == InputMode::Command {
             self.finished = true;
             self.close(sink);
         }
-        Ok(secret)
+        Ok(out.secret)
     }
 
     /// IMAP: the size of a synchronising literal whose command the server refused (so the
@@ -371,29 +410,34 @@ impl Session {
         self.refused_literal.take()
     }
 
+    /// Asks for the capabilities (EHLO/LHLO, CAPABILITY, CAPA) when none are known yet.
+    /// Returns the reply when the question was asked.
+    pub fn ensure_capabilities(&mut self, sink: Sink) -> Result<Option<Reply>, SessionError> {
+        if !self.machine.capabilities().is_empty() {
+            return Ok(None);
+        }
+        let ask = self.machine.capability_command(&self.opts.ehlo);
+        self.command_and_wait(&ask, sink).map(Some)
+    }
+
     /// `:starttls` — upgrade now. With `required`, every failure is fatal (the caller ends the
-    /// session); without, a refusal is reported and the session goes on in plaintext.
+    /// session); without, a refusal (4xx/5xx, NO, BAD, -ERR) is reported and the session goes
+    /// on in plaintext. Any other answer is fatal either way.
     pub fn starttls(&mut self, sink: Sink, required: bool) -> Result<(), SessionError> {
-        if self.transport.as_ref().map(|t| t.is_tls()).unwrap_or(false) {
+        if self.is_tls() {
             return Err(SessionError::Command(CommandError::Invalid(
                 "the connection is already encrypted".into(),
             )));
         }
         // Learn what the server offers, if nothing is known yet.
-        if self.machine.capabilities().is_empty() {
-            let ask = self.capability_command();
-            let r = self.command_and_wait(&ask, sink)?;
+        if let Some(r) = self.ensure_capabilities(sink)? {
             if r.outcome != Outcome::Ok && required {
-                return Err(SessionError::StartTls(format!(
-                    "{} was refused; nothing else was sent",
-                    first_word(&ask)
-                )));
+                return Err(SessionError::StartTls(
+                    "the server refused the capability request; nothing else was sent".into(),
+                ));
             }
         }
-        let keyword = match self.protocol() {
-            Protocol::Pop3 => "STLS",
-            _ => "STARTTLS",
-        };
+        let keyword = self.protocol().starttls_verb();
         if !self.machine.capabilities().has(keyword) {
             if required {
                 return Err(SessionError::StartTls(format!(
@@ -404,20 +448,54 @@ impl Session {
                 "the server does not advertise {keyword}; trying anyway"
             ))));
         }
-        let reply = self.command_and_wait(keyword, sink)?;
-        if reply.outcome != Outcome::Ok {
-            let msg = format!(
-                "the server refused {keyword}: {}",
-                String::from_utf8_lossy(reply.lines.last().map(|v| v.as_slice()).unwrap_or(b""))
-            );
-            if required {
-                return Err(SessionError::StartTls(format!(
-                    "{msg}; nothing else was sent"
-                )));
+        let reply = self.command_and_wait(keyword.as_bytes(), sink)?;
+        self.after_starttls_reply(&reply, required, sink)
+    }
+
+    /// Only the protocol's go-ahead starts the handshake: SMTP/LMTP 220, IMAP tagged OK, POP3
+    /// +OK.
+    fn is_go_ahead(&self, reply: &Reply) -> bool {
+        match self.protocol() {
+            Protocol::Smtp | Protocol::Lmtp => reply.code_value() == Some(220),
+            Protocol::Imap => {
+                reply.outcome == Outcome::Ok
+                    && reply.tag.as_deref().is_some_and(|t| t != "*" && t != "+")
             }
-            return Err(SessionError::Command(CommandError::Invalid(msg)));
+            Protocol::Pop3 => reply.outcome == Outcome::Ok,
         }
-        self.upgrade(sink)
+    }
+
+    fn after_starttls_reply(
+        &mut self,
+        reply: &Reply,
+        required: bool,
+        sink: Sink,
+    ) -> Result<(), SessionError> {
+        if self.is_go_ahead(reply) {
+            return self.upgrade(sink);
+        }
+        let keyword = self.protocol().starttls_verb();
+        let refused = matches!(
+            reply.outcome,
+            Outcome::TempFail | Outcome::PermFail | Outcome::No | Outcome::Bad
+        ) && !(self.protocol() == Protocol::Imap
+            && reply.tag.as_deref() == Some("*"));
+        let answer = proto::shown(reply.last_line());
+        if refused && !required {
+            return Err(SessionError::Command(CommandError::Invalid(format!(
+                "the server refused {keyword} (\"{answer}\"); the session goes on in plaintext"
+            ))));
+        }
+        let expected = match self.protocol() {
+            Protocol::Smtp | Protocol::Lmtp => "220",
+            Protocol::Imap => "a tagged OK",
+            Protocol::Pop3 => "+OK",
+        };
+        let what = if refused { "refused" } else { "answered" };
+        Err(SessionError::StartTls(format!(
+            "the server {what} {keyword} with \"{answer}\", not the go-ahead ({expected}); no TLS \
+             handshake was started and nothing else was sent"
+        )))
     }
 
     /// After a positive STARTTLS reply: refuse injected bytes, handshake, forget what was
@@ -433,7 +511,7 @@ impl Session {
         let before = self.machine.capabilities().clone();
         self.machine.reset_for_tls();
         self.handshake(sink)?;
-        let ask = self.capability_command();
+        let ask = self.machine.capability_command(&self.opts.ehlo);
         let reply = self.command_and_wait(&ask, sink)?;
         if reply.outcome == Outcome::Ok {
             let caps = self.machine.capabilities().clone();
@@ -451,9 +529,9 @@ impl Session {
     fn handshake(&mut self, sink: Sink) -> Result<(), SessionError> {
         let deadline = deadline_after(self.opts.timeout);
         let host = self.opts.target.host.clone();
-        let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
+        let tls = self.opts.tls.clone();
         let started = Instant::now();
-        let info = transport.upgrade_tls(&host, &self.opts.tls, deadline)?;
+        let info = self.stream()?.start_tls(&host, &tls, deadline)?;
         let took = started.elapsed();
         self.stats.handshakes.push(took);
         if self.opts.timing {
@@ -475,24 +553,13 @@ impl Session {
         Ok(())
     }
 
-    /// The command that asks for capabilities: EHLO/LHLO, CAPABILITY, CAPA.
-    fn capability_command(&self) -> String {
-        match &self.machine {
-            Machine::Smtp(m) => {
-                let name = m.helo_name().unwrap_or(&self.opts.ehlo).to_string();
-                if m.lmtp() {
-                    format!("LHLO {name}")
-                } else {
-                    format!("EHLO {name}")
-                }
-            }
-            Machine::Imap(_) => "CAPABILITY".into(),
-            Machine::Pop3(_) => "CAPA".into(),
-        }
-    }
-
-    fn command_and_wait(&mut self, line: &str, sink: Sink) -> Result<Reply, SessionError> {
-        let out = self.machine.command(line.as_bytes())?;
+    /// Sends a line mailtalk composed (not typed) and waits for its reply.
+    pub(crate) fn command_and_wait(
+        &mut self,
+        line: &[u8],
+        sink: Sink,
+    ) -> Result<Reply, SessionError> {
+        let out = self.machine.command(line)?;
         self.write(&out.wire, &out.display, out.secret, false, sink)?;
         self.wait(sink)
     }
@@ -505,17 +572,8 @@ impl Session {
         content: bool,
         sink: Sink,
     ) -> Result<(), SessionError> {
-        let deadline = deadline_after(self.opts.timeout);
-        let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
-        transport.write_all(wire, deadline)?;
+        self.write_raw(wire)?;
         self.stats.lines_sent = self.stats.lines_sent.saturating_add(1);
-        self.stats.bytes_sent = self
-            .stats
-            .bytes_sent
-            .saturating_add(u64::try_from(wire.len()).unwrap_or(u64::MAX));
-        // The reply (if any) is timed from the last line written.
-        self.pending_since = Some(Instant::now());
-        self.first_byte = None;
         sink(self.event(EventKind::Sent {
             display: display.to_vec(),
             secret,
@@ -524,8 +582,24 @@ impl Session {
         Ok(())
     }
 
-    /// Reads until the machine reports a complete response (or a continuation request).
-    fn wait(&mut self, sink: Sink) -> Result<Reply, SessionError> {
+    /// Writes bytes without reporting them (the caller reports what they mean).
+    pub(crate) fn write_raw(&mut self, data: &[u8]) -> Result<(), SessionError> {
+        let deadline = deadline_after(self.opts.timeout);
+        self.stream()?.write_all(data, deadline)?;
+        self.stats.bytes_sent = self
+            .stats
+            .bytes_sent
+            .saturating_add(u64::try_from(data.len()).unwrap_or(u64::MAX));
+        // The reply (if any) is timed from the last bytes written.
+        self.pending_since = Some(Instant::now());
+        self.first_byte = None;
+        Ok(())
+    }
+
+    /// Reads until the machine reports a complete response (or a continuation request). A
+    /// cancel request ends the wait with [`SessionError::Cancelled`]; the reply is still due
+    /// and is shown when it comes.
+    pub(crate) fn wait(&mut self, sink: Sink) -> Result<Reply, SessionError> {
         let deadline = deadline_after(self.opts.timeout);
         self.received_in_wait = false;
         self.exchange.clear();
@@ -534,42 +608,63 @@ impl Session {
             if let Some(reply) = self.drain(sink)? {
                 return Ok(reply);
             }
-            let transport = self.transport.as_mut().ok_or(SessionError::NotConnected)?;
-            let n = transport.read(&mut self.buf, deadline)?;
-            if n == 0 {
-                return Err(self.eof(sink));
+            let slice = match &self.cancel {
+                Some(_) => deadline.min(deadline_after(CANCEL_POLL)),
+                None => deadline,
+            };
+            let stream = self.stream.as_mut().ok_or(SessionError::NotConnected)?;
+            match stream.read(&mut self.buf, slice) {
+                Ok(0) => return Err(self.eof(sink)),
+                Ok(n) => self.received(n),
+                Err(NetError::Timeout(Step::Reply)) if Instant::now() < deadline => {
+                    if self.cancel_requested() {
+                        if self.protocol() != Protocol::Imap {
+                            self.owed = self.owed.saturating_add(1);
+                        }
+                        return Err(SessionError::Cancelled(
+                            "interrupted: no longer waiting for the reply, which will be shown \
+                             when it comes; the session is still open"
+                                .into(),
+                        ));
+                    }
+                }
+                Err(e) => return Err(e.into()),
             }
-            self.count_received(n);
-            let data = self.buf.get(..n).unwrap_or(&[]);
-            self.machine.feed(data);
         }
     }
 
-    /// Before a new command: what the server sent on its own (already buffered, or waiting on
-    /// the socket) is shown now, and a complete reply among it is flagged, so that it is not
-    /// taken as the new command's reply.
+    /// Feeds `n` bytes just read into the machine.
+    fn received(&mut self, n: usize) {
+        self.stats.bytes_received = self
+            .stats
+            .bytes_received
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        if self.first_byte.is_none() {
+            self.first_byte = self.pending_since.map(|t| t.elapsed());
+        }
+        let data = self.buf.get(..n).unwrap_or(&[]);
+        self.machine.feed(data);
+    }
+
+    /// Before a new command: what the server sent on its own (already buffered, or in the
+    /// socket) is shown now, and a complete reply among it is flagged, so that it is not taken
+    /// as the new command's reply. Nothing is waited for.
     fn settle(&mut self, sink: Sink) -> Result<(), SessionError> {
-        if self.machine.awaiting() {
+        if self.machine.awaiting() && self.owed == 0 {
             return Ok(());
         }
         for _ in 0..16 {
-            let Some(transport) = self.transport.as_mut() else {
-                return Err(SessionError::NotConnected);
-            };
-            match transport.poll_read(&mut self.buf, Duration::ZERO)? {
+            let stream = self.stream.as_mut().ok_or(SessionError::NotConnected)?;
+            match stream.read_now(&mut self.buf)? {
                 None => break,
                 Some(0) => {
                     if let Some(line) = self.machine.end_of_stream() {
                         sink(self.event(EventKind::Received(line)));
                     }
-                    self.close(sink);
+                    self.server_closed(sink);
                     return Err(SessionError::Closed(" before the command was sent".into()));
                 }
-                Some(n) => {
-                    self.count_received(n);
-                    let data = self.buf.get(..n).unwrap_or(&[]);
-                    self.machine.feed(data);
-                }
+                Some(n) => self.received(n),
             }
         }
         while let Some(ev) = self.machine.next_event()? {
@@ -577,14 +672,17 @@ impl Session {
                 proto::Event::Line(line) => sink(self.event(EventKind::Received(line))),
                 proto::Event::Warning(w) => sink(self.event(EventKind::Warning(w))),
                 proto::Event::Complete(reply) | proto::Event::Continue(reply) => {
-                    sink(self.event(EventKind::Reply(reply)));
-                    sink(
-                        self.event(EventKind::Warning(
-                            "unsolicited reply: the server sent it before the next command, so it \
-                         answers nothing mailtalk asked"
+                    sink(self.event(EventKind::Reply(reply.clone())));
+                    if self.owed > 0 {
+                        self.owed = self.owed.saturating_sub(1);
+                        self.last_reply = Some(reply);
+                    } else {
+                        sink(self.event(EventKind::Warning(
+                            "unsolicited reply: the server sent it before the next command, so \
+                             it answers nothing mailtalk asked"
                                 .into(),
-                        )),
-                    );
+                        )));
+                    }
                 }
             }
         }
@@ -611,21 +709,18 @@ impl Session {
                     sink(self.event(EventKind::Reply(reply.clone())));
                     self.reply_timed(&reply, sink);
                     self.last_reply = Some(reply.clone());
+                    if self.owed > 0 {
+                        // The late reply to an interrupted wait.
+                        self.owed = self.owed.saturating_sub(1);
+                        self.exchange.clear();
+                        self.exchange_bytes = 0;
+                        continue;
+                    }
                     return Ok(Some(reply));
                 }
             }
         }
         Ok(None)
-    }
-
-    fn count_received(&mut self, n: usize) {
-        self.stats.bytes_received = self
-            .stats
-            .bytes_received
-            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
-        if self.first_byte.is_none() {
-            self.first_byte = self.pending_since.map(|t| t.elapsed());
-        }
     }
 
     /// Records how long a reply took and reports it with `--timing`.
@@ -658,11 +753,6 @@ impl Session {
         }
     }
 
-    /// What the session measured so far.
-    pub fn stats(&self) -> &Stats {
-        &self.stats
-    }
-
     /// The server closed the stream while a reply was expected.
     fn eof(&mut self, sink: Sink) -> SessionError {
         let partial = self.machine.end_of_stream();
@@ -680,50 +770,63 @@ impl Session {
             )),
             None => SessionError::Closed(" while a reply was expected".into()),
         };
-        self.close(sink);
+        self.server_closed(sink);
         err
+    }
+
+    /// Notes that the server closed the connection, with its last word, and closes our end.
+    fn server_closed(&mut self, sink: Sink) {
+        if self.closed_by_server.is_none() && !self.finished {
+            let last = self
+                .last_reply
+                .as_ref()
+                .map(|r| proto::shown(r.last_line()))
+                .unwrap_or_default();
+            self.closed_by_server = Some(last);
+        }
+        self.close(sink);
     }
 
     /// Checks for data the server sent on its own (IMAP IDLE updates, a 421 before closing),
     /// waiting at most `wait`. Returns false when the connection is closed.
     pub fn poll(&mut self, wait: Duration, sink: Sink) -> Result<bool, SessionError> {
-        let Some(transport) = self.transport.as_mut() else {
+        let Some(stream) = self.stream.as_mut() else {
             return Ok(false);
         };
-        match transport.poll_read(&mut self.buf, wait)? {
-            None => Ok(true),
-            Some(0) => {
+        match stream.read(&mut self.buf, deadline_after(wait)) {
+            Err(NetError::Timeout(_)) => Ok(true),
+            Err(e) => Err(e.into()),
+            Ok(0) => {
                 if let Some(line) = self.machine.end_of_stream() {
                     sink(self.event(EventKind::Received(line)));
                 }
-                self.close(sink);
+                self.server_closed(sink);
                 Ok(false)
             }
-            Some(n) => {
-                self.count_received(n);
-                let data = self.buf.get(..n).unwrap_or(&[]);
-                self.machine.feed(data);
-                self.drain(sink)?;
+            Ok(n) => {
+                self.received(n);
+                if let Some(reply) = self.drain(sink)? {
+                    // A reply nobody waits for: a server that is about to close (421, BYE).
+                    let _ = reply;
+                }
                 Ok(true)
             }
         }
     }
 
-    /// Ends the session politely: QUIT or LOGOUT, wait for the reply, close.
+    /// Ends the session politely: QUIT or LOGOUT, wait for the reply, close. Only in command
+    /// mode; elsewhere the caller decides (end or abandon what is in progress).
     pub fn quit(&mut self, sink: Sink) -> Result<(), SessionError> {
-        if self.transport.is_none() {
+        if self.stream.is_none() {
             return Ok(());
         }
         if self.machine.input_mode() != InputMode::Command {
-            // In the middle of a message or literal: just close.
             self.close(sink);
             return Ok(());
         }
-        let line = match self.protocol() {
-            Protocol::Imap => "LOGOUT",
-            _ => "QUIT",
-        };
+        let line = self.protocol().quit_verb();
         let result = self.send_line(line.as_bytes(), sink).map(|_| ());
+        self.finished = true;
         self.close(sink);
         match result {
             Err(SessionError::Closed(_)) if self.machine.saw_bye() => Ok(()),
@@ -733,43 +836,9 @@ impl Session {
 
     /// Closes the connection (once) and reports it.
     pub fn close(&mut self, sink: Sink) {
-        if let Some(mut t) = self.transport.take() {
+        if let Some(mut t) = self.stream.take() {
             t.shutdown();
             sink(self.event(EventKind::Closed));
         }
-    }
-}
-
-/// The size of a synchronising literal (`{n}` or `~{n}`, not `{n+}`) that ends a line.
-fn sync_literal(line: &str) -> Option<u64> {
-    let inner = line.trim_end().strip_suffix('}')?;
-    let open = inner.rfind('{')?;
-    let digits = inner.get(open.checked_add(1)?..)?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-fn first_word(line: &str) -> &str {
-    line.split_ascii_whitespace().next().unwrap_or("")
-}
-
-fn second_word(line: &str) -> &str {
-    line.split_ascii_whitespace().nth(1).unwrap_or("")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_synchronising_literals() {
-        assert_eq!(sync_literal("A1 APPEND INBOX {19}"), Some(19));
-        assert_eq!(sync_literal("A1 APPEND INBOX ~{0}"), Some(0));
-        assert_eq!(sync_literal("A1 APPEND INBOX {19+}"), None);
-        assert_eq!(sync_literal("A1 LOGIN {}"), None);
-        assert_eq!(sync_literal("NOOP"), None);
-        assert_eq!(sync_literal("{99999999999999999999999}"), None);
     }
 }

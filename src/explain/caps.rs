@@ -1,7 +1,7 @@
 //! What advertised capabilities mean (for `:caps`), and warnings when a command relies on an
 //! extension the server did not advertise.
 
-use crate::proto::{Capabilities, Protocol};
+use crate::proto::{classify, ext, Capabilities, LineContext, Protocol};
 
 /// Groups shown by `:caps`, in order.
 pub const GROUPS: &[&str] = &[
@@ -483,103 +483,32 @@ pub fn grouped(
     groups
 }
 
-/// Warnings for a command line that relies on an extension the server did not advertise.
-/// Nothing is said while no capabilities are known.
+/// Warnings for a command line that relies on an extension the server did not advertise
+/// (what each command needs is [`crate::proto::ext`]). Nothing is said while no capabilities
+/// are known.
 pub fn warnings(protocol: Protocol, caps: &Capabilities, line: &str) -> Vec<String> {
     if caps.is_empty() {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    let upper = line.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split_ascii_whitespace().collect();
-    let mut need = |cap: &str, what: &str| {
-        if !caps.has(cap) {
-            out.push(format!("{what}, but the server did not advertise {cap}"));
-        }
-    };
-    match protocol {
-        Protocol::Smtp | Protocol::Lmtp => {
-            let verb = words.first().copied().unwrap_or("");
-            match verb {
-                "AUTH" => need("AUTH", "AUTH needs the AUTH extension"),
-                "BDAT" => need("CHUNKING", "BDAT needs CHUNKING"),
-                "STARTTLS" => need("STARTTLS", "STARTTLS is an extension"),
-                "ETRN" => need("ETRN", "ETRN is an extension"),
-                "MAIL" | "RCPT" => {
-                    for w in words.iter().skip(1) {
-                        if w.starts_with("SIZE=") {
-                            need("SIZE", "SIZE= is a parameter of the SIZE extension");
-                        } else if *w == "SMTPUTF8" {
-                            need(
-                                "SMTPUTF8",
-                                "SMTPUTF8 is a parameter of the SMTPUTF8 extension",
-                            );
-                        } else if *w == "BODY=8BITMIME" {
-                            need("8BITMIME", "BODY=8BITMIME needs 8BITMIME");
-                        } else if *w == "BODY=BINARYMIME" {
-                            need("BINARYMIME", "BODY=BINARYMIME needs BINARYMIME");
-                        } else if w.starts_with("NOTIFY=")
-                            || w.starts_with("RET=")
-                            || w.starts_with("ENVID=")
-                            || w.starts_with("ORCPT=")
-                        {
-                            need("DSN", "NOTIFY/RET/ENVID/ORCPT are DSN parameters");
-                        } else if *w == "REQUIRETLS" {
-                            need("REQUIRETLS", "REQUIRETLS is an extension");
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        Protocol::Imap => {
-            // Skip the tag when the first word is not a command.
-            let first = words.first().copied().unwrap_or("");
-            let rest: &[&str] = if crate::proto::IMAP_COMMANDS.contains(&first) {
-                words.get(0..).unwrap_or(&[])
+    let info = classify(&LineContext::new(protocol), line.as_bytes());
+    let mut out: Vec<String> = ext::unmet_needs(protocol, caps, &info.verb, &info.args)
+        .into_iter()
+        .map(|u| {
+            if u.uses == u.needs {
+                format!(
+                    "{} is an extension, but the server did not advertise it",
+                    u.uses
+                )
             } else {
-                words.get(1..).unwrap_or(&[])
-            };
-            let verb = rest.first().copied().unwrap_or("");
-            match verb {
-                "IDLE" => need("IDLE", "IDLE is an extension"),
-                "STARTTLS" => need("STARTTLS", "STARTTLS must be advertised"),
-                "MOVE" => need("MOVE", "MOVE is an extension"),
-                "UNSELECT" => need("UNSELECT", "UNSELECT is an extension"),
-                "NAMESPACE" => need("NAMESPACE", "NAMESPACE is an extension"),
-                "ENABLE" => need("ENABLE", "ENABLE is an extension"),
-                "ID" => need("ID", "ID is an extension"),
-                "COMPRESS" => need("COMPRESS=DEFLATE", "COMPRESS is an extension"),
-                "LOGIN" if caps.has("LOGINDISABLED") => out
-                    .push("the server advertised LOGINDISABLED: LOGIN will be refused".to_string()),
-                "AUTHENTICATE" => {
-                    if let Some(mech) = rest.get(1) {
-                        let atom = format!("AUTH={mech}");
-                        need(&atom, "AUTHENTICATE with this mechanism");
-                    }
-                }
-                _ => {}
+                format!(
+                    "{} needs {}, but the server did not advertise it",
+                    u.uses, u.needs
+                )
             }
-            let trimmed = upper.trim_end();
-            if trimmed.ends_with("+}") && !caps.has("LITERAL+") && !caps.has("LITERAL-") {
-                out.push(
-                    "a non-synchronising literal {n+} needs LITERAL+ or LITERAL-, which the server did not advertise"
-                        .to_string(),
-                );
-            }
-        }
-        Protocol::Pop3 => {
-            let verb = words.first().copied().unwrap_or("");
-            match verb {
-                "STLS" => need("STLS", "STLS must be advertised"),
-                "TOP" => need("TOP", "TOP is optional"),
-                "UIDL" => need("UIDL", "UIDL is optional"),
-                "USER" => need("USER", "USER is optional"),
-                "AUTH" if words.len() > 1 => need("SASL", "AUTH needs SASL"),
-                "UTF8" => need("UTF8", "UTF8 is an extension"),
-                _ => {}
-            }
-        }
+        })
+        .collect();
+    if protocol == Protocol::Imap && info.verb == "LOGIN" && caps.has("LOGINDISABLED") {
+        out.push("the server advertised LOGINDISABLED: LOGIN will be refused".to_string());
     }
     out
 }

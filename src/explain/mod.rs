@@ -14,6 +14,9 @@ mod notes;
 #[rustfmt::skip]
 mod tables;
 
+use crate::proto::imap::syntax::ResponseLine as ImapLine;
+use crate::proto::pop3::syntax::{Indicator, StatusLine as Pop3Line};
+use crate::proto::smtp::{EnhancedCode, ReplyLine};
 use crate::proto::{Outcome, Protocol, Reply};
 
 /// The kind of code an [`Explanation`] is about.
@@ -819,24 +822,70 @@ pub fn explain(token: &str) -> Vec<Explanation> {
     vec![explain_one(t)]
 }
 
-/// A token with whitespace: try it as a reply line of each protocol.
+/// A token with whitespace: a reply line of whichever protocol it belongs to.
 fn explain_line(t: &str) -> Vec<Explanation> {
-    let b = t.as_bytes();
-    let digits = b.iter().take(3).filter(|c| c.is_ascii_digit()).count();
-    if digits == 3 && matches!(b.get(3), Some(b' ') | Some(b'-') | None) {
-        return explain_reply(Protocol::Smtp, b);
+    match line_protocol(t.as_bytes()) {
+        Some(p) => explain_reply(p, t.as_bytes()),
+        None => Vec::new(),
     }
-    let upper = t.to_ascii_uppercase();
-    if upper.starts_with("+OK") || upper.starts_with("-ERR") {
-        return explain_reply(Protocol::Pop3, b);
+}
+
+/// The protocol a reply line belongs to, by its grammar: an SMTP reply line, a POP3 status
+/// line, or an IMAP tagged or untagged status line.
+pub fn line_protocol(line: &[u8]) -> Option<Protocol> {
+    if ReplyLine::parse(line).is_some() {
+        return Some(Protocol::Smtp);
     }
-    let mut words = upper.split_ascii_whitespace();
-    let w1 = words.next().unwrap_or("");
-    let w2 = words.next().unwrap_or("");
-    if is_imap_status(w1) || is_imap_status(w2) {
-        return explain_reply(Protocol::Imap, b);
+    if Pop3Line::parse(line).is_some_and(|s| s.indicator != Indicator::Continue) {
+        return Some(Protocol::Pop3);
     }
-    Vec::new()
+    ImapLine::parse(line).status.map(|_| Protocol::Imap)
+}
+
+/// A line as a user pastes it: the line prefix of mailtalk's own transcript (`S: `, `S# `,
+/// `S! `, `C: `…) and a transcript file's `[  0.012] ` time stamp are taken off.
+pub fn strip_transcript_prefix(line: &str) -> &str {
+    let mut rest = line.trim();
+    if let Some(after) = rest.strip_prefix('[') {
+        if let Some((stamp, tail)) = after.split_once(']') {
+            if !stamp.is_empty()
+                && stamp
+                    .trim()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.')
+            {
+                rest = tail.trim_start();
+            }
+        }
+    }
+    for prefix in ["S: ", "S# ", "S! ", "C: ", "C# ", "C! "] {
+        if let Some(tail) = rest.strip_prefix(prefix) {
+            return tail.trim_start();
+        }
+    }
+    rest
+}
+
+/// Explains what a user pasted: one or more codes (`550`, `5.1.1`, `[OVERQUOTA]`), or a whole
+/// reply line of any protocol (`550 5.1.1 ...`, `-ERR [IN-USE] locked`, `A001 NO
+/// [OVERQUOTA] ...`, `S: 550 ...` copied from a transcript). `protocol` overrides the guess.
+pub fn explain_pasted(text: &str, protocol: Option<Protocol>) -> Vec<Explanation> {
+    let line = strip_transcript_prefix(text);
+    let codes_only = !line.is_empty()
+        && line.split_ascii_whitespace().all(|w| {
+            w.bytes()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'x' | b'X' | b'y' | b'Y'))
+                || (w.starts_with('[') && w.ends_with(']'))
+        });
+    let as_line = line.contains(char::is_whitespace) && !codes_only;
+    if as_line {
+        let p = protocol.or_else(|| line_protocol(line.as_bytes()));
+        return match p {
+            Some(p) => explain_reply(p, line.as_bytes()),
+            None => Vec::new(),
+        };
+    }
+    line.split_ascii_whitespace().flat_map(explain).collect()
 }
 
 fn explain_one(t: &str) -> Explanation {
@@ -891,51 +940,29 @@ fn explain_one(t: &str) -> Explanation {
 // ---------------------------------------------------------------------------------------------
 // Reply lines.
 
-fn is_imap_status(w: &str) -> bool {
-    ["OK", "NO", "BAD", "BYE", "PREAUTH"]
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(w))
-}
-
-/// SMTP: the three-digit code at the start of a line (followed by space, `-` or the end).
+/// SMTP: the reply code at the start of a line.
 fn parse_smtp_code(line: &[u8]) -> Option<u16> {
-    let code = line.get(..3)?;
-    if !code.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    if !matches!(line.get(3), Some(b' ') | Some(b'-') | None) {
-        return None;
-    }
-    code.iter().try_fold(0u16, |acc, d| {
-        acc.checked_mul(10)?
-            .checked_add(u16::from(d.saturating_sub(b'0')))
-    })
+    ReplyLine::parse(line).map(|l| l.code.value())
 }
 
 /// SMTP: the enhanced code after the reply code, if the line has one.
 fn parse_smtp_enhanced(line: &[u8]) -> Option<EnhancedToken> {
-    let rest = line.get(4..)?;
-    let start = rest.iter().position(|b| *b != b' ')?;
-    let rest = rest.get(start..)?;
-    let end = rest.iter().position(|b| *b == b' ').unwrap_or(rest.len());
-    let word = rest.get(..end)?;
-    if word.len() > 9 || !word.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
-        return None;
-    }
-    let word = std::str::from_utf8(word).ok()?;
-    let t = parse_enhanced(word)?;
-    // On the wire only full numeric codes count.
-    if t.class.is_some() && t.subject.is_some() && t.detail.is_some() {
-        Some(t)
-    } else {
-        None
+    ReplyLine::parse(line)?.enhanced.map(token_of)
+}
+
+/// An enhanced code from the wire as a token.
+fn token_of(e: EnhancedCode) -> EnhancedToken {
+    EnhancedToken {
+        class: Some(u16::from(e.class)),
+        subject: Some(e.subject),
+        detail: Some(e.detail),
     }
 }
 
-/// An atom of a response code: printable ASCII without specials, at most 64 bytes.
-fn read_code_atom(rest: &[u8]) -> Option<String> {
-    let inner = rest.strip_prefix(b"[")?;
-    let atom: Vec<u8> = inner
+/// The atom of a response code (`OVERQUOTA` of `[OVERQUOTA]`, `LOGIN-DELAY` of
+/// `[LOGIN-DELAY 900]`), upper-cased: printable ASCII without specials, at most 64 bytes.
+fn code_atom(name: &[u8]) -> Option<String> {
+    let atom: Vec<u8> = name
         .iter()
         .take_while(|b| b.is_ascii_graphic() && !matches!(b, b']' | b'[' | b'(' | b')' | b'{'))
         .take(65)
@@ -947,42 +974,24 @@ fn read_code_atom(rest: &[u8]) -> Option<String> {
     String::from_utf8(atom).ok().map(|s| s.to_ascii_uppercase())
 }
 
-/// IMAP: (status word, response code) of a status line `TAG STATUS [CODE ...] text`.
+/// IMAP: (status word, response code) of a status line `TAG STATUS [CODE ...] text` or
+/// `* STATUS [CODE ...] text`.
 fn parse_imap(line: &[u8]) -> Option<(String, Option<String>)> {
-    let mut rest = line;
-    let mut status = None;
-    for _ in 0..2 {
-        let start = rest.iter().position(|b| *b != b' ')?;
-        rest = rest.get(start..)?;
-        let end = rest.iter().position(|b| *b == b' ').unwrap_or(rest.len());
-        let word = rest.get(..end)?;
-        rest = rest.get(end..)?;
-        let w = String::from_utf8_lossy(word);
-        if is_imap_status(&w) {
-            status = Some(w.to_ascii_uppercase());
-            break;
-        }
-    }
-    let status = status?;
-    let start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
-    let code = rest.get(start..).and_then(read_code_atom);
-    Some((status, code))
+    let r = ImapLine::parse(line);
+    let (status, _) = r.status.clone()?;
+    let code = r.code_parts(line).and_then(|(name, _)| code_atom(name));
+    Some((status.name().to_string(), code))
 }
 
 /// POP3: (status, response code) of `+OK [CODE] text` / `-ERR [CODE] text`.
 fn parse_pop3(line: &[u8]) -> Option<(String, Option<String>)> {
-    let end = line.iter().position(|b| *b == b' ').unwrap_or(line.len());
-    let word = line.get(..end)?;
-    let status = if word.eq_ignore_ascii_case(b"+OK") {
-        "+OK"
-    } else if word.eq_ignore_ascii_case(b"-ERR") {
-        "-ERR"
-    } else {
-        return None;
+    let s = Pop3Line::parse(line)?;
+    let status = match s.indicator {
+        Indicator::Ok => "+OK",
+        Indicator::Err => "-ERR",
+        Indicator::Continue => return None,
     };
-    let rest = line.get(end..)?;
-    let start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
-    let code = rest.get(start..).and_then(read_code_atom);
+    let code = s.code_text(line).and_then(code_atom);
     Some((status.to_string(), code))
 }
 
@@ -1057,13 +1066,12 @@ pub fn short_line(protocol: Protocol, reply: &Reply) -> Option<String> {
     let last = reply.lines.last().map(Vec::as_slice).unwrap_or(&[]);
     match protocol {
         Protocol::Smtp | Protocol::Lmtp => {
-            let code = reply.code.or_else(|| parse_smtp_code(last))?;
+            let code = reply.code_value().or_else(|| parse_smtp_code(last))?;
             if matches!(code / 100, 2 | 3) {
                 return None;
             }
-            let enh = match &reply.enhanced {
-                Some(s) => parse_enhanced(&s.to_ascii_uppercase())
-                    .filter(|t| t.class.is_some() && t.detail.is_some()),
+            let enh = match reply.enhanced {
+                Some(e) => Some(token_of(e)),
                 None => parse_smtp_enhanced(last),
             };
             Some(smtp_short(code, enh))

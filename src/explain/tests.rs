@@ -10,11 +10,9 @@ fn one(token: &str) -> Explanation {
 
 fn reply(outcome: Outcome, code: Option<u16>, enhanced: Option<&str>, line: &[u8]) -> Reply {
     Reply {
-        outcome,
-        code,
-        enhanced: enhanced.map(str::to_string),
-        tag: None,
-        lines: vec![line.to_vec()],
+        code: code.and_then(crate::proto::smtp::Code::new),
+        enhanced: enhanced.and_then(crate::proto::smtp::EnhancedCode::parse),
+        ..Reply::line(outcome, line.to_vec())
     }
 }
 

@@ -1,11 +1,65 @@
 //! Transport: TCP with connect and read deadlines, implicit TLS and STARTTLS upgrade in place.
+//!
+//! TLS goes through OpenSSL directly (the `openssl` crate), not native-tls: native-tls does not
+//! report the negotiated protocol version, the cipher or the peer's certificate chain, which
+//! `:tls`, `--show-cert` and the prompt show.
+//!
+//! Modules, from the bottom: [`conn`] (a TCP stream whose every read and write has a deadline),
+//! [`tls`] (the handshake and certificate summaries), [`transport`] (resolving, connecting,
+//! and the stream a session runs over).
+
+mod conn;
+mod tls;
+mod transport;
+
+pub use transport::{is_loopback_host, resolve, Transport};
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// The instant `d` from now (saturating far in the future instead of overflowing).
-pub fn deadline_after(d: std::time::Duration) -> std::time::Instant {
-    let now = std::time::Instant::now();
+pub fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
     now.checked_add(d)
-        .or_else(|| now.checked_add(std::time::Duration::from_secs(86_400 * 365)))
+        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
         .unwrap_or(now)
+}
+
+/// A byte stream a session runs over: a TCP connection (plain or TLS), or a scripted peer in
+/// tests.
+pub trait Stream: Send {
+    /// Reads what is available, waiting until `deadline` at most. `Ok(0)` is the end of the
+    /// stream; [`NetError::Timeout`] when nothing came in time.
+    fn read(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, NetError>;
+
+    /// Bytes that are there now (in the socket, or already decrypted), without waiting; `None`
+    /// when there are none. `Some(0)` is the end of the stream.
+    fn read_now(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError>;
+
+    /// Sends all of `data`, failing with [`NetError::Timeout`] when the deadline passes first.
+    fn write_all(&mut self, data: &[u8], deadline: Instant) -> Result<(), NetError>;
+
+    /// Runs a TLS client handshake and continues over TLS.
+    fn start_tls(
+        &mut self,
+        host: &str,
+        opts: &TlsOptions,
+        deadline: Instant,
+    ) -> Result<TlsInfo, NetError>;
+
+    fn is_tls(&self) -> bool;
+
+    /// What the TLS handshake negotiated, once there was one.
+    fn tls_info(&self) -> Option<&TlsInfo>;
+
+    /// The address connected to.
+    fn peer(&self) -> Option<SocketAddr>;
+
+    /// Closes the stream (a TLS close_notify first). Later reads give the end of the stream.
+    fn shutdown(&mut self);
 }
 
 /// One certificate of the chain the peer sent, summarised for display.
@@ -51,14 +105,7 @@ impl TlsInfo {
     }
 }
 
-mod connect;
-mod tls;
-
-pub use connect::{is_loopback_host, Transport};
-
-use std::path::PathBuf;
-
-/// Which address family `Transport::connect` may use.
+/// Which address family [`Transport::connect`] may use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Family {
     #[default]
@@ -79,25 +126,234 @@ pub struct TlsOptions {
     pub sni: Option<String>,
 }
 
+/// What timed out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Resolving this name.
+    Resolve(String),
+    /// Connecting to these addresses.
+    Connect(Vec<SocketAddr>),
+    Handshake,
+    /// Waiting for a reply (or the greeting).
+    Reply,
+    Send,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Resolve(host) => write!(f, "resolving {host}"),
+            Step::Connect(addrs) => {
+                let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+                write!(f, "connect to {}", list.join(", "))
+            }
+            Step::Handshake => f.write_str("TLS handshake"),
+            Step::Reply => f.write_str("reply"),
+            Step::Send => f.write_str("send"),
+        }
+    }
+}
+
+/// What was wrong with the certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertProblem {
+    /// The certificate is for other names than the one checked.
+    NameMismatch,
+    /// The certificate is not for the IP address checked.
+    IpMismatch,
+    Expired,
+    NotYetValid,
+    /// The chain does not lead to a trusted root (private CA, self-signed).
+    Untrusted,
+    Other,
+}
+
+/// A certificate that did not verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertError {
+    pub problem: CertProblem,
+    /// The name (or IP address) it was checked against.
+    pub checked: String,
+    /// The DNS names the certificate is for (for a mismatch).
+    pub names: Vec<String>,
+    /// The problem in words.
+    pub text: String,
+}
+
+impl fmt::Display for CertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What kind of TLS failure (other than the certificate) it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// The peer does not speak TLS on this port.
+    NotTls,
+    /// The server sent bytes before the client's first handshake message.
+    DataBeforeHandshake,
+    /// The server closed the connection during (or before) the handshake.
+    Closed,
+    /// The CA file could not be loaded.
+    CaFile,
+    /// The connection already uses TLS.
+    AlreadyTls,
+    Other,
+}
+
+/// A TLS failure, with OpenSSL's error when there was one.
+#[derive(Debug)]
+pub struct TlsError {
+    pub problem: TlsProblem,
+    pub text: String,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl TlsError {
+    pub fn new(problem: TlsProblem, text: impl Into<String>) -> TlsError {
+        TlsError {
+            problem,
+            text: text.into(),
+            source: None,
+        }
+    }
+}
+
+/// One failed attempt to connect.
+#[derive(Debug)]
+pub struct Attempt {
+    pub addr: SocketAddr,
+    pub error: io::Error,
+}
+
 /// Why a connection or an exchange on it failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum NetError {
     /// The name did not resolve, or has no address of the requested family.
-    #[error("cannot resolve {0}")]
-    Resolve(String),
-    /// Every address failed; the message lists each address and its error.
-    #[error("cannot connect: {0}")]
-    Connect(String),
-    /// What timed out: `connect to 127.0.0.1:25`, `TLS handshake`, `reply`, `send`.
+    #[error("cannot resolve {host}: {why}")]
+    Resolve {
+        host: String,
+        why: String,
+        #[source]
+        source: Option<io::Error>,
+    },
+    /// Every address failed.
+    #[error("cannot connect: {}", attempts_text(.0))]
+    Connect(Vec<Attempt>),
     #[error("timed out: {0}")]
-    Timeout(String),
+    Timeout(Step),
     /// The certificate chain or host name did not verify.
     #[error("certificate verification failed: {0}")]
-    Certificate(String),
+    Certificate(CertError),
     /// Any other TLS failure.
     #[error("TLS failed: {0}")]
-    Tls(String),
+    Tls(#[source] TlsError),
     /// Socket errors after the connection was made.
-    #[error("connection error: {0}")]
-    Io(String),
+    #[error("connection error: {}", io_text(.0))]
+    Io(#[source] io::Error),
+    /// The connection is already closed.
+    #[error("the connection is closed")]
+    Closed,
+}
+
+fn attempts_text(attempts: &[Attempt]) -> String {
+    let parts: Vec<String> = attempts
+        .iter()
+        .map(|a| format!("{}: {}", a.addr, attempt_text(&a.error)))
+        .collect();
+    parts.join("; ")
+}
+
+/// An attempt's error in words.
+pub(crate) fn attempt_text(e: &io::Error) -> String {
+    if conn::is_timeout(e) {
+        "connection timed out".to_string()
+    } else {
+        io_text(e)
+    }
+}
+
+/// An I/O error as a short sentence: `connection refused` rather than
+/// `Connection refused (os error 111)`.
+pub fn io_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text.get(..at).unwrap_or(&text).to_string(),
+        _ => text,
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_ascii_uppercase() && second.is_lowercase() => {
+            let mut out = String::with_capacity(text.len());
+            out.push(first.to_ascii_lowercase());
+            out.push_str(text.get(1..).unwrap_or(""));
+            out
+        }
+        _ => text,
+    }
+}
+
+/// `[::1]` → `::1`; anything else unchanged.
+pub fn strip_brackets(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_are_stripped() {
+        assert_eq!(strip_brackets("[::1]"), "::1");
+        assert_eq!(strip_brackets("::1"), "::1");
+        assert_eq!(strip_brackets("["), "[");
+        assert_eq!(strip_brackets("]"), "]");
+        assert_eq!(strip_brackets("[]"), "");
+    }
+
+    #[test]
+    fn io_text_is_short() {
+        let e = io::Error::from_raw_os_error(111);
+        assert_eq!(io_text(&e), "connection refused");
+        let e = io::Error::other("TLS thing");
+        assert_eq!(io_text(&e), "TLS thing");
+    }
+
+    #[test]
+    fn errors_keep_their_sources() {
+        use std::error::Error as _;
+        let e = NetError::Io(io::Error::from_raw_os_error(104));
+        assert_eq!(e.to_string(), "connection error: connection reset by peer");
+        assert!(e.source().is_some());
+        let e = NetError::Connect(vec![Attempt {
+            addr: SocketAddr::from(([127, 0, 0, 1], 25)),
+            error: io::Error::from_raw_os_error(111),
+        }]);
+        assert_eq!(
+            e.to_string(),
+            "cannot connect: 127.0.0.1:25: connection refused"
+        );
+        assert_eq!(
+            NetError::Timeout(Step::Connect(vec![SocketAddr::from(([127, 0, 0, 1], 25))]))
+                .to_string(),
+            "timed out: connect to 127.0.0.1:25"
+        );
+    }
 }

@@ -1,14 +1,29 @@
-//! Message data for SMTP DATA (and the reverse for POP3 multi-line bodies).
+//! Message data in both directions (RFC 5321 §4.5.2, RFC 1939 §3).
 //!
-//! [`DotStuffer`] encodes a message as it streams past: bare CR and bare LF become CRLF, a line
-//! that starts with `.` gets a second `.`, and [`DotStuffer::finish`] ends the data with the
-//! `.` line. The encoded data therefore holds exactly one `\r\n.\r\n`: the terminator
-//! (security.md item 13). Nothing is buffered beyond one pending CR, so a file of any size can
-//! be pushed through in chunks.
+//! Sending: [`Encoder`] turns a message into wire bytes as it streams past: bare CR and bare
+//! LF become CRLF, and (for DATA) a line that starts with `.` gets a second `.`;
+//! [`Encoder::finish`] ends the data (with the `.` line for DATA). The encoded DATA therefore
+//! holds exactly one `\r\n.\r\n`: the terminator (security.md item 13). For BDAT the same
+//! encoder only normalises line endings. Nothing is buffered beyond one pending CR, so a file
+//! of any size can be pushed through in chunks.
+//!
+//! Receiving: [`unstuff_line`] undoes the stuffing of one received line (POP3 bodies, and a
+//! server reading DATA), and reports a line that starts with a single `.`, which a sender must
+//! not produce.
 
-/// A streaming encoder for SMTP message data.
-#[derive(Clone, Debug, Default)]
-pub struct DotStuffer {
+/// How the encoder treats a line that starts with `.`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stuffing {
+    /// DATA: the dot is doubled and `finish` adds the `.` line.
+    Dots,
+    /// BDAT: line endings only.
+    None,
+}
+
+/// A streaming encoder for message data.
+#[derive(Clone, Debug)]
+pub struct Encoder {
+    stuffing: Stuffing,
     /// The last byte seen was a CR whose line ending has not been written yet (it may be the
     /// first half of a CRLF split across two calls).
     pending_cr: bool,
@@ -16,45 +31,74 @@ pub struct DotStuffer {
     mid_line: bool,
 }
 
-impl DotStuffer {
-    pub fn new() -> Self {
-        Self::default()
+impl Encoder {
+    pub fn new(stuffing: Stuffing) -> Encoder {
+        Encoder {
+            stuffing,
+            pending_cr: false,
+            mid_line: false,
+        }
+    }
+
+    /// A DATA encoder.
+    pub fn data() -> Encoder {
+        Encoder::new(Stuffing::Dots)
     }
 
     /// Encodes `input`, appending the result to `out`. State carries across calls: a CR at the
     /// end of one chunk and an LF at the start of the next are one CRLF.
-    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        out.reserve(input.len().saturating_add(2));
-        for &b in input {
+    pub fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(
+            input
+                .len()
+                .saturating_add(input.len() / 32)
+                .saturating_add(4),
+        );
+        while !input.is_empty() {
             if self.pending_cr {
                 self.pending_cr = false;
                 self.end_line(out);
-                if b == b'\n' {
+                if input.first() == Some(&b'\n') {
+                    input = input.get(1..).unwrap_or(&[]);
                     continue;
                 }
             }
-            match b {
-                b'\r' => self.pending_cr = true,
-                b'\n' => self.end_line(out),
-                _ => {
-                    if !self.mid_line && b == b'.' {
-                        out.push(b'.');
-                    }
-                    out.push(b);
+            if !self.mid_line && self.stuffing == Stuffing::Dots && input.first() == Some(&b'.') {
+                out.push(b'.');
+            }
+            // Copy up to the next line ending in one go.
+            match memchr::memchr2(b'\r', b'\n', input) {
+                None => {
+                    out.extend_from_slice(input);
                     self.mid_line = true;
+                    return;
+                }
+                Some(pos) => {
+                    let (text, rest) = input.split_at(pos);
+                    out.extend_from_slice(text);
+                    if !text.is_empty() {
+                        self.mid_line = true;
+                    }
+                    match rest.first() {
+                        Some(b'\r') => self.pending_cr = true,
+                        _ => self.end_line(out),
+                    }
+                    input = rest.get(1..).unwrap_or(&[]);
                 }
             }
         }
     }
 
-    /// Ends the data: a CRLF if the data did not end with a line ending, then `.` CRLF. The
-    /// encoder is ready for a new message afterwards.
+    /// Ends the data: a CRLF if the data did not end with a line ending, then (for DATA) `.`
+    /// CRLF. The encoder is ready for a new message afterwards.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         if self.pending_cr || self.mid_line {
             self.end_line(out);
         }
         self.pending_cr = false;
-        out.extend_from_slice(b".\r\n");
+        if self.stuffing == Stuffing::Dots {
+            out.extend_from_slice(b".\r\n");
+        }
     }
 
     fn end_line(&mut self, out: &mut Vec<u8>) {
@@ -63,23 +107,52 @@ impl DotStuffer {
     }
 }
 
-/// Encodes a whole message at once: the same bytes as one [`DotStuffer::push`] followed by
-/// [`DotStuffer::finish`].
+/// Encodes a whole message for DATA at once: the same bytes as one [`Encoder::push`] followed
+/// by [`Encoder::finish`].
 pub fn stuff(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut d = DotStuffer::new();
+    let mut d = Encoder::data();
     d.push(data, &mut out);
     d.finish(&mut out);
     out
 }
 
-/// Removes the stuffing of one received line: drops one leading `.` when the line starts with
-/// `..`; any other line is returned unchanged.
-pub fn unstuff(line: &[u8]) -> &[u8] {
-    if line.starts_with(b"..") {
-        line.get(1..).unwrap_or(line)
-    } else {
-        line
+/// One typed line of message text as it goes on the wire (without CRLF): dot-stuffed.
+pub fn stuff_line(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len().saturating_add(1));
+    if line.first() == Some(&b'.') {
+        out.push(b'.');
+    }
+    out.extend_from_slice(line);
+    out
+}
+
+/// A received line of message data (without its line ending), unstuffed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataLine<'a> {
+    /// The lone `.` that ends the data.
+    End,
+    /// A line of content. `single_dot`: it started with one `.` followed by more, which a
+    /// sender must not produce; it is kept as sent.
+    Content { bytes: &'a [u8], single_dot: bool },
+}
+
+/// Undoes the stuffing of one received line: `..x` is `.x`, a lone `.` ends the data.
+pub fn unstuff_line(line: &[u8]) -> DataLine<'_> {
+    match line.strip_prefix(b".") {
+        None => DataLine::Content {
+            bytes: line,
+            single_dot: false,
+        },
+        Some([]) => DataLine::End,
+        Some(rest) if rest.first() == Some(&b'.') => DataLine::Content {
+            bytes: rest,
+            single_dot: false,
+        },
+        Some(_) => DataLine::Content {
+            bytes: line,
+            single_dot: true,
+        },
     }
 }
 
@@ -89,6 +162,14 @@ mod tests {
 
     fn count(hay: &[u8], needle: &[u8]) -> usize {
         hay.windows(needle.len()).filter(|w| *w == needle).count()
+    }
+
+    fn bdat(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut e = Encoder::new(Stuffing::None);
+        e.push(data, &mut out);
+        e.finish(&mut out);
+        out
     }
 
     #[test]
@@ -104,6 +185,8 @@ mod tests {
         assert_eq!(stuff(b".a\r\nb.c\r\n"), b"..a\r\nb.c\r\n.\r\n");
         assert_eq!(stuff(b"..\r\n"), b"...\r\n.\r\n");
         assert_eq!(stuff(b"x\r\n..y\r\n"), b"x\r\n...y\r\n.\r\n");
+        assert_eq!(stuff_line(b".x"), b"..x");
+        assert_eq!(stuff_line(b"x."), b"x.");
     }
 
     #[test]
@@ -117,8 +200,15 @@ mod tests {
     }
 
     #[test]
+    fn bdat_normalises_without_stuffing() {
+        assert_eq!(bdat(b".a\nb\r.c"), b".a\r\nb\r\n.c\r\n");
+        assert_eq!(bdat(b""), b"");
+        assert_eq!(bdat(b"x\r\n"), b"x\r\n");
+    }
+
+    #[test]
     fn crlf_split_across_pushes_is_one_line_ending() {
-        let mut d = DotStuffer::new();
+        let mut d = Encoder::data();
         let mut out = Vec::new();
         d.push(b"a\r", &mut out);
         assert_eq!(out, b"a");
@@ -130,7 +220,7 @@ mod tests {
 
     #[test]
     fn cr_then_other_byte_across_pushes() {
-        let mut d = DotStuffer::new();
+        let mut d = Encoder::data();
         let mut out = Vec::new();
         d.push(b"a\r", &mut out);
         d.push(b".b", &mut out);
@@ -147,7 +237,7 @@ mod tests {
     #[test]
     fn empty_body_is_only_the_terminator() {
         assert_eq!(stuff(b""), b".\r\n");
-        let mut d = DotStuffer::new();
+        let mut d = Encoder::data();
         let mut out = Vec::new();
         d.push(b"", &mut out);
         d.push(b"", &mut out);
@@ -174,7 +264,7 @@ mod tests {
 
     #[test]
     fn finish_resets_for_the_next_message() {
-        let mut d = DotStuffer::new();
+        let mut d = Encoder::data();
         let mut out = Vec::new();
         d.push(b"a\r", &mut out);
         d.finish(&mut out);
@@ -183,17 +273,57 @@ mod tests {
         assert_eq!(out, b"a\r\n.\r\n..x\r\n.\r\n");
     }
 
+    /// The byte-at-a-time definition of the encoding, to check the fast path against.
+    fn reference(input: &[u8], dots: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut pending_cr = false;
+        let mut mid = false;
+        for &b in input {
+            if pending_cr {
+                pending_cr = false;
+                out.extend_from_slice(b"\r\n");
+                mid = false;
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => pending_cr = true,
+                b'\n' => {
+                    out.extend_from_slice(b"\r\n");
+                    mid = false;
+                }
+                _ => {
+                    if !mid && dots && b == b'.' {
+                        out.push(b'.');
+                    }
+                    out.push(b);
+                    mid = true;
+                }
+            }
+        }
+        if pending_cr || mid {
+            out.extend_from_slice(b"\r\n");
+        }
+        if dots {
+            out.extend_from_slice(b".\r\n");
+        }
+        out
+    }
+
     #[test]
     fn any_chunking_gives_the_same_output() {
         let input: &[u8] =
             b".start\r\n\r\n..two\n.\n\rmid\r\r\n.\r\n\r.x\r\nend.\r\n.\r\r\n\n.last";
         let expected = stuff(input);
+        assert_eq!(expected, reference(input, true));
+        assert_eq!(bdat(input), reference(input, false));
         assert_eq!(count(&expected, b"\r\n.\r\n"), 1);
         assert!(expected.ends_with(b"\r\n.\r\n"));
         // A small deterministic generator (xorshift) picks the chunk sizes.
         let mut seed: u32 = 0x9e37_79b9;
         for round in 0..500 {
-            let mut d = DotStuffer::new();
+            let mut d = Encoder::data();
             let mut out = Vec::new();
             let mut rest = input;
             while !rest.is_empty() {
@@ -212,14 +342,14 @@ mod tests {
         // Every single split point, one byte at a time too.
         for i in 0..=input.len() {
             let (a, b) = input.split_at(i);
-            let mut d = DotStuffer::new();
+            let mut d = Encoder::data();
             let mut out = Vec::new();
             d.push(a, &mut out);
             d.push(b, &mut out);
             d.finish(&mut out);
             assert_eq!(out, expected, "split at {i}");
         }
-        let mut d = DotStuffer::new();
+        let mut d = Encoder::data();
         let mut out = Vec::new();
         for byte in input {
             d.push(std::slice::from_ref(byte), &mut out);
@@ -229,13 +359,42 @@ mod tests {
     }
 
     #[test]
-    fn unstuff_drops_one_dot() {
-        assert_eq!(unstuff(b"..a"), b".a");
-        assert_eq!(unstuff(b".."), b".");
-        assert_eq!(unstuff(b"...x"), b"..x");
-        assert_eq!(unstuff(b".a"), b".a");
-        assert_eq!(unstuff(b"."), b".");
-        assert_eq!(unstuff(b""), b"");
-        assert_eq!(unstuff(b"a..b"), b"a..b");
+    fn unstuff_received_lines() {
+        assert_eq!(
+            unstuff_line(b"..a"),
+            DataLine::Content {
+                bytes: b".a",
+                single_dot: false
+            }
+        );
+        assert_eq!(
+            unstuff_line(b".."),
+            DataLine::Content {
+                bytes: b".",
+                single_dot: false
+            }
+        );
+        assert_eq!(unstuff_line(b"."), DataLine::End);
+        assert_eq!(
+            unstuff_line(b".a"),
+            DataLine::Content {
+                bytes: b".a",
+                single_dot: true
+            }
+        );
+        assert_eq!(
+            unstuff_line(b"a..b"),
+            DataLine::Content {
+                bytes: b"a..b",
+                single_dot: false
+            }
+        );
+        assert_eq!(
+            unstuff_line(b""),
+            DataLine::Content {
+                bytes: b"",
+                single_dot: false
+            }
+        );
     }
 }

@@ -16,6 +16,8 @@ pub struct LineBuffer {
     /// scanned once, not once per byte).
     scanned: usize,
     max_line: usize,
+    /// Bytes looked at while searching for line feeds, in all (the work done, for tests).
+    work: u64,
 }
 
 /// One line taken from the buffer, without its ending.
@@ -38,7 +40,13 @@ impl LineBuffer {
             start: 0,
             scanned: 0,
             max_line,
+            work: 0,
         }
+    }
+
+    /// How many bytes were looked at so far while searching for line feeds.
+    pub fn work(&self) -> u64 {
+        self.work
     }
 
     /// Appends bytes read from the server.
@@ -75,12 +83,15 @@ impl LineBuffer {
     /// ending, a bare LF is reported as [`Ending::Lf`]. A CR not followed by LF stays in the
     /// line's bytes.
     pub fn next_line(&mut self) -> Result<Option<RawLine>, ProtoError> {
-        let pending = self.peek();
+        let pending = self.buf.get(self.start..).unwrap_or(&[]);
         let from = self.scanned.min(pending.len());
-        let found = pending
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-            .map(|p| p.saturating_add(from));
+        let unscanned = pending.get(from..).unwrap_or(&[]);
+        let found = memchr::memchr(b'\n', unscanned);
+        let looked = found.map_or(unscanned.len(), |p| p.saturating_add(1));
+        let found = found.map(|p| p.saturating_add(from));
+        self.work = self
+            .work
+            .saturating_add(u64::try_from(looked).unwrap_or(u64::MAX));
         match found {
             Some(pos) => {
                 if pos > self.max_line {
@@ -184,6 +195,21 @@ mod tests {
         assert_eq!(b.take_rest(), None);
         b.push(b"cut");
         assert_eq!(b.take_rest(), Some(b"cut".to_vec()));
+    }
+
+    #[test]
+    fn a_line_fed_one_byte_at_a_time_is_scanned_once() {
+        for n in [1024usize, 8 * 1024, 60 * 1024] {
+            let mut b = LineBuffer::default();
+            for _ in 0..n {
+                b.push(b"a");
+                assert_eq!(b.next_line().unwrap(), None);
+            }
+            b.push(b"\r\n");
+            assert_eq!(b.next_line().unwrap().unwrap().bytes.len(), n);
+            // Every byte is looked at once, plus the CR and the LF.
+            assert_eq!(b.work(), u64::try_from(n).unwrap() + 2);
+        }
     }
 
     #[test]

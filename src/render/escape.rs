@@ -105,8 +105,10 @@ fn hex_digit(n: u8) -> char {
     }
 }
 
-/// Characters that are valid UTF-8 but must not reach the terminal as they are.
-fn char_needs_escape(c: char) -> bool {
+/// Characters that are valid UTF-8 but must not reach a terminal (or a log viewer) as they
+/// are: C1 controls and the characters that can hide or reorder text. (C0 controls and DEL are
+/// escaped too, by their byte.)
+pub fn char_needs_escape(c: char) -> bool {
     matches!(
         c,
         '\u{0080}'..='\u{009f}'

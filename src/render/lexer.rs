@@ -5,7 +5,10 @@
 //! separate spans with [`Role::Escape`]. Adjacent spans never share a role.
 
 use super::escape;
-use crate::proto::{commands, LineKind, Protocol, REDACTED};
+use crate::proto::imap::syntax::{literal_at_end, CommandLine, Kind, ResponseLine, Status};
+use crate::proto::pop3::syntax::{Indicator, StatusLine};
+use crate::proto::smtp::ReplyLine;
+use crate::proto::{ext, LineKind, Protocol, REDACTED};
 
 /// What a piece of text is, for display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,7 +101,7 @@ impl Spans {
     }
 
     /// Adds text that is already visible.
-    fn push_visible(&mut self, role: Role, text: String) {
+    pub(crate) fn push_visible(&mut self, role: Role, text: String) {
         if text.is_empty() {
             return;
         }
@@ -110,6 +113,12 @@ impl Spans {
 
     pub(crate) fn finish(self) -> Vec<Span> {
         self.spans
+    }
+}
+
+impl From<Vec<Span>> for Spans {
+    fn from(spans: Vec<Span>) -> Spans {
+        Spans { spans }
     }
 }
 
@@ -136,192 +145,83 @@ pub fn server_line(protocol: Protocol, kind: LineKind, bytes: &[u8]) -> Vec<Span
     out.finish()
 }
 
-fn code_role(first_digit: u8) -> Role {
-    match first_digit {
-        b'2' => Role::Code2xx,
-        b'3' => Role::Code3xx,
-        b'4' => Role::Code4xx,
-        b'5' => Role::Code5xx,
+fn code_role(class: u8) -> Role {
+    match class {
+        2 => Role::Code2xx,
+        3 => Role::Code3xx,
+        4 => Role::Code4xx,
+        5 => Role::Code5xx,
         _ => Role::CodeOther,
     }
 }
 
 fn smtp_status(out: &mut Spans, bytes: &[u8]) {
-    let code = match bytes.get(..3) {
-        Some(c) if c.iter().all(u8::is_ascii_digit) => c,
-        _ => return out.push(Role::Plain, bytes),
+    let Some(reply) = ReplyLine::parse(bytes) else {
+        return out.push(Role::Plain, bytes);
     };
-    let rest = match bytes.get(3) {
-        None => &[][..],
-        Some(b' ' | b'-') => bytes.get(4..).unwrap_or_default(),
-        Some(_) => return out.push(Role::Plain, bytes),
-    };
-    out.push(code_role(code.first().copied().unwrap_or(0)), code);
-    out.push(Role::Plain, bytes.get(3..4).unwrap_or_default());
-    let n = enhanced_len(rest);
-    let (enhanced, text) = rest.split_at(n.min(rest.len()));
+    let (code, rest) = bytes.split_at(3.min(bytes.len()));
+    out.push(code_role(reply.code.class), code);
+    let (sep, _) = rest.split_at(1.min(rest.len()));
+    out.push(Role::Plain, sep);
+    let n = reply.enhanced_len();
+    let (enhanced, text) = reply.text.split_at(n.min(reply.text.len()));
     out.push(Role::Enhanced, enhanced);
     out.push(Role::Plain, text);
 }
 
-/// Length of an RFC 3463 enhanced status code (`class.subject.detail`) at the start of `s`,
-/// when it is followed by a space or the end; 0 otherwise.
-fn enhanced_len(s: &[u8]) -> usize {
-    if !matches!(s.first(), Some(b'2' | b'4' | b'5')) || s.get(1) != Some(&b'.') {
-        return 0;
-    }
-    let mut i = 2usize;
-    for part in 0..2 {
-        let digits = s
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        if !(1..=3).contains(&digits) {
-            return 0;
-        }
-        i = i.saturating_add(digits);
-        if part == 0 {
-            if s.get(i) != Some(&b'.') {
-                return 0;
-            }
-            i = i.saturating_add(1);
-        }
-    }
-    match s.get(i) {
-        None | Some(b' ') => i,
-        Some(_) => 0,
+fn status_role(status: Status) -> Role {
+    match status {
+        Status::Ok => Role::StatusOk,
+        Status::No => Role::StatusNo,
+        Status::Bad => Role::StatusBad,
+        Status::Bye => Role::StatusBye,
+        Status::Preauth => Role::StatusPreauth,
     }
 }
 
-/// The first word of `s` (up to a space) and what follows it (starting with the space).
-fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
-    let end = s.iter().position(|&b| b == b' ').unwrap_or(s.len());
-    s.split_at(end)
-}
-
-/// Whether `s` starts with the one-byte marker `m` followed by a space or the end.
-fn starts_with_marker(s: &[u8], m: u8) -> bool {
-    s.first() == Some(&m) && matches!(s.get(1), None | Some(b' '))
-}
-
-fn imap_status_role(word: &[u8]) -> Option<Role> {
-    const WORDS: [(&[u8], Role); 5] = [
-        (b"OK", Role::StatusOk),
-        (b"NO", Role::StatusNo),
-        (b"BAD", Role::StatusBad),
-        (b"BYE", Role::StatusBye),
-        (b"PREAUTH", Role::StatusPreauth),
-    ];
-    WORDS
-        .iter()
-        .find(|(w, _)| w.eq_ignore_ascii_case(word))
-        .map(|&(_, r)| r)
-}
-
-/// Length of a trailing IMAP literal announcement: `{123}`, `{123+}`, `~{123}`; 0 if none.
-fn literal_suffix_len(s: &[u8]) -> usize {
-    let Some(body) = s.strip_suffix(b"}") else {
-        return 0;
-    };
-    let body = body.strip_suffix(b"+").unwrap_or(body);
-    let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
-        return 0;
-    }
-    let before = body.len().saturating_sub(digits);
-    let Some(head) = body.get(..before) else {
-        return 0;
-    };
-    let Some(head) = head.strip_suffix(b"{") else {
-        return 0;
-    };
-    let tilde = usize::from(head.ends_with(b"~"));
-    s.len().saturating_sub(head.len()).saturating_add(tilde)
-}
-
-fn is_tag_byte(b: u8) -> bool {
-    (0x21..0x7f).contains(&b) && !b"(){%*\"\\]+".contains(&b)
+/// Pushes `bytes[from..to]` with `role`, and returns `to`.
+fn part(out: &mut Spans, bytes: &[u8], from: usize, to: usize, role: Role) -> usize {
+    out.push(role, bytes.get(from..to).unwrap_or(&[]));
+    to.max(from)
 }
 
 fn imap_status(out: &mut Spans, bytes: &[u8]) {
-    let lit = literal_suffix_len(bytes);
-    let (body, literal) = bytes.split_at(bytes.len().saturating_sub(lit));
-    if starts_with_marker(body, b'*') {
-        let (star, rest) = body.split_at(1);
-        out.push(Role::Untagged, star);
-        status_rest(out, rest);
-    } else if starts_with_marker(body, b'+') {
-        let (plus, rest) = body.split_at(1);
-        out.push(Role::Continuation, plus);
-        resp_text(out, rest);
-    } else {
-        let (tag, rest) = split_word(body);
-        let status = rest
-            .strip_prefix(b" ")
-            .map(|r| split_word(r).0)
-            .and_then(imap_status_role);
-        if !tag.is_empty() && tag.iter().all(|&b| is_tag_byte(b)) && status.is_some() {
-            out.push(Role::Tag, tag);
-            status_rest(out, rest);
-        } else {
-            out.push(Role::Plain, body);
-        }
+    let r = ResponseLine::parse(bytes);
+    let body_end = r.literal.map_or(bytes.len(), |l| l.start);
+    let mut at = 0usize;
+    match &r.kind {
+        Kind::Untagged => at = part(out, bytes, 0, 1, Role::Untagged),
+        Kind::Continuation => at = part(out, bytes, 0, 1, Role::Continuation),
+        Kind::Tagged(tag) => at = part(out, bytes, tag.start, tag.end, Role::Tag),
+        Kind::Other => {}
     }
-    out.push(Role::Literal, literal);
-}
-
-/// After a tag or `*`: ` STATUS [CODE] text`, or (untagged data) ` anything`.
-fn status_rest(out: &mut Spans, rest: &[u8]) {
-    let Some(after) = rest.strip_prefix(b" ") else {
-        return out.push(Role::Plain, rest);
-    };
-    out.push(Role::Plain, b" ");
-    let (word, tail) = split_word(after);
-    match imap_status_role(word) {
-        Some(role) => {
-            out.push(role, word);
-            resp_text(out, tail);
-        }
-        None => out.push(Role::Plain, after),
+    if let Some((status, range)) = &r.status {
+        part(out, bytes, at, range.start, Role::Plain);
+        at = part(out, bytes, range.start, range.end, status_role(*status));
     }
-}
-
-/// ` [CODE args] text` (the leading space included): the code as [`Role::RespCode`].
-fn resp_text(out: &mut Spans, rest: &[u8]) {
-    let Some(after) = rest.strip_prefix(b" ") else {
-        return out.push(Role::Plain, rest);
-    };
-    out.push(Role::Plain, b" ");
-    let code_len = if after.first() == Some(&b'[') {
-        after
-            .iter()
-            .position(|&b| b == b']')
-            .map_or(0, |i| i.saturating_add(1))
-    } else {
-        0
-    };
-    let (code, text) = after.split_at(code_len.min(after.len()));
-    out.push(Role::RespCode, code);
-    out.push(Role::Plain, text);
+    if let Some(code) = &r.code {
+        part(out, bytes, at, code.start, Role::Plain);
+        at = part(out, bytes, code.start, code.end, Role::RespCode);
+    }
+    at = part(out, bytes, at, body_end, Role::Plain);
+    part(out, bytes, at, bytes.len(), Role::Literal);
 }
 
 fn pop3_status(out: &mut Spans, bytes: &[u8]) {
-    let (word, rest) = split_word(bytes);
-    let role = if word.eq_ignore_ascii_case(b"+OK") {
-        Role::PopOk
-    } else if word.eq_ignore_ascii_case(b"-ERR") {
-        Role::PopErr
-    } else if starts_with_marker(bytes, b'+') {
-        let (plus, rest) = bytes.split_at(1);
-        out.push(Role::Continuation, plus);
-        return out.push(Role::Plain, rest);
-    } else {
+    let Some(s) = StatusLine::parse(bytes) else {
         return out.push(Role::Plain, bytes);
     };
-    out.push(role, word);
-    resp_text(out, rest);
+    let role = match s.indicator {
+        Indicator::Ok => Role::PopOk,
+        Indicator::Err => Role::PopErr,
+        Indicator::Continue => Role::Continuation,
+    };
+    let mut at = part(out, bytes, s.word.start, s.word.end, role);
+    if let Some(code) = &s.code {
+        part(out, bytes, at, code.start, Role::Plain);
+        at = part(out, bytes, code.start, code.end, Role::RespCode);
+    }
+    part(out, bytes, at, bytes.len(), Role::Plain);
 }
 
 /// Lexes a line the user typed, or one mailtalk sent.
@@ -354,22 +254,17 @@ pub fn client_line_bytes(protocol: Protocol, line: &[u8]) -> Vec<Span> {
         return out.finish();
     }
 
-    let known = |w: &[u8]| {
-        commands(protocol)
-            .iter()
-            .any(|c| c.as_bytes().eq_ignore_ascii_case(w))
-    };
+    let known = |w: &[u8]| ext::is_command(protocol, w);
+    let typed_tag = protocol == Protocol::Imap && CommandLine::parse(line).tag.is_some();
     let mut words_seen = 0usize;
     let mut verb_next = true;
-    let mut iter = tokens.iter().peekable();
-    while let Some(tok) = iter.next() {
-        let more = iter.peek().is_some();
+    for tok in &tokens {
         match *tok {
             Token::Space(s) => out.push(Role::Plain, s),
             Token::Word(w) => {
                 words_seen = words_seen.saturating_add(1);
                 if verb_next {
-                    if protocol == Protocol::Imap && words_seen == 1 && !known(w) && more {
+                    if typed_tag && words_seen == 1 {
                         out.push(Role::Tag, w);
                         continue;
                     }
@@ -430,7 +325,7 @@ fn is_address(w: &[u8]) -> bool {
 }
 
 fn is_literal(w: &[u8]) -> bool {
-    !w.is_empty() && literal_suffix_len(w) == w.len()
+    matches!(literal_at_end(w), Ok(Some(lit)) if lit.start == 0)
 }
 
 /// Length of `KEY` in `KEY<sep>…` when KEY is a parameter name (a letter, then letters,
@@ -1072,13 +967,24 @@ mod tests {
                 (Escape, "\\u{202e}")
             ])
         );
-        // Escapes inside a verb or a tag keep the rest of the word's role.
+        // Escapes inside a word keep the rest of the word's role. (A word with a control
+        // character is no valid tag: the machine would tag the line itself, so it is the verb.)
         assert_eq!(
             client_line(Protocol::Imap, "a\x071 NO\rOP"),
             spans(&[
-                (Tag, "a"),
+                (UnknownVerb, "a"),
                 (Escape, "\\x07"),
-                (Tag, "1"),
+                (UnknownVerb, "1"),
+                (Plain, " "),
+                (Argument, "NO"),
+                (Escape, "\\r"),
+                (Argument, "OP")
+            ])
+        );
+        assert_eq!(
+            client_line(Protocol::Imap, "a1 NO\rOP"),
+            spans(&[
+                (Tag, "a1"),
                 (Plain, " "),
                 (UnknownVerb, "NO"),
                 (Escape, "\\r"),

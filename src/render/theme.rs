@@ -8,6 +8,7 @@ use colored::{Color, ColoredString, Colorize};
 
 use super::escape;
 use super::lexer::{Role, Span};
+use super::Line;
 
 /// Paints spans for the terminal, with or without colours.
 #[derive(Clone, Debug)]
@@ -155,6 +156,11 @@ impl Theme {
 
     pub fn color(&self) -> bool {
         self.color
+    }
+
+    /// A line painted.
+    pub fn paint_line(&self, line: &Line) -> String {
+        self.paint(&line.spans)
     }
 
     /// The spans painted and concatenated.

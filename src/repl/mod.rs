@@ -1,476 +1,405 @@
-//! Front ends that read the input language line by line: the interactive REPL (stdin is a
-//! terminal), the line reader (stdin is a pipe or file) and scripts (`--script`). All drive the
-//! same session through [`handle_line`].
+//! The interactive REPL: the rustyline glue over the controller. History (written as each line
+//! is entered), completion and highlighting as the controller knows them, typed secrets masked
+//! while typed and erased once entered, TAB typed as TAB inside message text, Ctrl-C
+//! interrupting what the session waits for, and a watcher that prints what the server sends on
+//! its own (IMAP IDLE updates, a 421 before closing) without breaking the line being edited.
 
-pub mod interactive;
-pub mod macros;
-pub mod meta;
-pub mod oneshot;
-pub mod output;
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use std::io::{BufRead, Write};
-use std::path::Path;
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
+use rustyline::history::DefaultHistory;
+use rustyline::{
+    Cmd, ColorMode, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
+    EventHandler, ExternalPrinter, Helper, Hinter, KeyCode, KeyEvent, Modifiers, RepeatCount,
+    Validator,
+};
+use unicode_width::UnicodeWidthChar;
 
-use crate::cli::exit;
-use crate::engine::{Event, EventKind, InputMode, Options, Security, Session, SessionError};
-use crate::render;
-use crate::script::source::{self, ScriptLine};
-use crate::script::vars::Vars;
+use crate::controller::{complete, exit, Controller, Flow, Screen};
+use crate::proto::{classify, InputMode, LineContext};
+use crate::render::{lexer, Line, Role, Theme};
 
-pub use meta::Flow;
-pub use output::Output;
-
-/// What a script run keeps between lines.
-pub struct ScriptState {
-    pub vars: Vars,
-    /// Failed expectations and captures, as shown.
-    pub failures: Vec<String>,
-    /// `--keep-going`: report every failure instead of stopping at the first.
-    pub keep_going: bool,
-    /// `FILE:LINE` of the line being run, for messages.
-    pub location: Option<String>,
-    /// The target as given, for the recorder's header.
-    pub target: String,
-    /// `:include` depth while running included files from the REPL or a pipe.
-    pub depth: usize,
-    /// `--auth`, `--user`, `--password-cmd` …: the defaults for `:auth`.
-    pub auth: crate::cli::AuthArgs,
-    /// The name for generated Message-IDs.
-    pub hostname: String,
-    /// The result of the last `:expect`, for the front end to show.
-    pub last_expect: Option<ExpectResult>,
+/// What the line editor knows of the session; refreshed after every line.
+struct Shared {
+    known: complete::Known,
+    ctx: LineContext,
 }
 
-/// What an `:expect` found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExpectResult {
-    pub ok: bool,
-    pub expected: String,
-    pub actual: String,
-    /// `FILE:LINE` in a script.
-    pub location: Option<String>,
+#[derive(Helper, Hinter, Validator)]
+struct MtHelper {
+    theme: Theme,
+    shared: Arc<Mutex<Shared>>,
 }
 
-impl ScriptState {
-    pub fn new(target: &str, keep_going: bool) -> ScriptState {
-        ScriptState {
-            vars: Vars::new(),
-            failures: Vec::new(),
-            keep_going,
-            location: None,
-            target: target.to_string(),
-            depth: 0,
-            auth: crate::cli::AuthArgs::default(),
-            hostname: "localhost".into(),
-            last_expect: None,
-        }
+impl MtHelper {
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        lock(&self.shared)
     }
 }
 
-/// What became of one input line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handled {
-    pub flow: Flow,
-    /// The line carried a secret: keep it out of history.
-    pub secret: bool,
-}
+impl Completer for MtHelper {
+    type Candidate = Pair;
 
-/// Whether meta-commands are recognised in this input mode (inside message text or a literal a
-/// line starting with `:` is data).
-pub fn meta_allowed(mode: InputMode) -> bool {
-    matches!(
-        mode,
-        InputMode::Command | InputMode::Continuation | InputMode::Auth
-    )
-}
-
-/// Handles one input line: a comment, a meta-command or a line for the server.
-pub fn handle_line(
-    session: &mut Session,
-    line: &[u8],
-    out: &mut Output,
-    print: &mut dyn FnMut(String),
-    script: &mut ScriptState,
-) -> Result<Handled, SessionError> {
-    let mode = session.input_mode();
-    let commandish = meta_allowed(mode);
-    // Replies so far (the greeting, data that came on its own) precede this line.
-    out.flush_expects(false);
-    let blank = line.iter().all(|b| b.is_ascii_whitespace());
-    let comment = line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'#');
-    if mode == InputMode::Command && (blank || comment) {
-        return Ok(Handled {
-            flow: Flow::Continue,
-            secret: false,
-        });
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let head = line.get(..pos).unwrap_or(line);
+        let (start, words) = complete::complete(&self.shared().known, head);
+        let pairs = words
+            .into_iter()
+            .map(|w| Pair {
+                display: w.clone(),
+                replacement: w,
+            })
+            .collect();
+        Ok((start, pairs))
     }
-    // ${NAME} from captures and the environment; in message text an unknown name stays as is.
-    let text = String::from_utf8_lossy(line);
-    let interpolated = if text.contains("${") {
-        match script.vars.interpolate(&text) {
-            Ok(s) => Some(s.into_bytes()),
-            Err(e) if commandish => {
-                return Err(SessionError::Command(crate::proto::CommandError::Invalid(
-                    e,
-                )));
-            }
-            Err(_) => None,
-        }
+}
+
+/// `line` with the secret in it replaced by `*`, keeping each character's width (the cursor
+/// must not move).
+fn masked(ctx: &LineContext, line: &str) -> Option<String> {
+    if line.starts_with(':') {
+        return None;
+    }
+    let secret = if ctx.mode == InputMode::Auth {
+        Some(0..line.len())
     } else {
-        None
-    };
-    let line: &[u8] = interpolated.as_deref().unwrap_or(line);
-    if commandish && line.first() == Some(&b':') {
-        let text = String::from_utf8_lossy(line).into_owned();
-        if let Some(r) = &mut out.recorder {
-            if !text.starts_with(":rec") && !text.starts_with(":expe") {
-                let _ = r.input(&text, false);
+        classify(ctx, line.as_bytes()).secret
+    }?;
+    let mut out = String::with_capacity(line.len());
+    for (i, c) in line.char_indices() {
+        if secret.contains(&i) {
+            for _ in 0..c.width().unwrap_or(1) {
+                out.push('*');
             }
-        }
-        // Events and mailtalk's own lines go out in the order they happen.
-        let flow = {
-            let both = std::cell::RefCell::new((&mut *out, &mut *print));
-            let mut sink = |ev: Event| {
-                let mut guard = both.borrow_mut();
-                let (o, p) = &mut *guard;
-                for l in o.lines(&ev) {
-                    p(l);
-                }
-            };
-            let mut say = |s: String| {
-                let mut guard = both.borrow_mut();
-                let (o, p) = &mut *guard;
-                let shown = o.info(&s);
-                p(shown);
-            };
-            let mut ctx = meta::Ctx {
-                session,
-                sink: &mut sink,
-                say: &mut say,
-                script,
-            };
-            meta::run(&mut ctx, &text)
-        };
-        out.flush_expects(true);
-        if let Some(r) = script.last_expect.take() {
-            let line = out.expect(&r);
-            print(line);
-        }
-        let flow = flow?;
-        let flow = match flow {
-            Flow::Record(Some(path)) => {
-                match crate::script::record::Recorder::create(&path, &script.target) {
-                    Ok(r) => {
-                        out.recorder = Some(r);
-                        let shown = out.info(&format!("recording to {}", path.display()));
-                        print(shown);
-                    }
-                    Err(e) => {
-                        return Err(SessionError::Command(crate::proto::CommandError::Invalid(
-                            format!("cannot record to {}: {e}", path.display()),
-                        )))
-                    }
-                }
-                Flow::Continue
-            }
-            Flow::Record(None) => {
-                out.flush();
-                out.recorder = None;
-                let shown = out.info("recording stopped");
-                print(shown);
-                Flow::Continue
-            }
-            Flow::Include(path) => {
-                if script.depth >= source::MAX_INCLUDE_DEPTH {
-                    return Err(SessionError::Command(crate::proto::CommandError::Invalid(
-                        "includes nested too deeply".into(),
-                    )));
-                }
-                let lines = source::load(&path)
-                    .map_err(|e| SessionError::Command(crate::proto::CommandError::Invalid(e)))?;
-                script.depth = script.depth.saturating_add(1);
-                let saved = script.location.clone();
-                let result = run_lines(session, out, script, Source::Lines(lines), print);
-                script.depth = script.depth.saturating_sub(1);
-                script.location = saved;
-                match result {
-                    Ok(()) if session.finished() => Flow::Quit,
-                    Ok(()) => Flow::Continue,
-                    Err(exit::EXPECTATION) => Flow::Abort,
-                    Err(code) => Flow::Fatal(code),
-                }
-            }
-            other => other,
-        };
-        return Ok(Handled {
-            flow,
-            secret: false,
-        });
-    }
-    let mut sink = |ev: Event| out.show(&ev, &mut *print);
-    let secret = session.send_line(line, &mut sink)?;
-    if let Some(r) = &mut out.recorder {
-        let shown = if secret {
-            out.last_sent.clone().unwrap_or_default()
         } else {
-            String::from_utf8_lossy(line).into_owned()
-        };
-        let _ = r.input(&shown, secret);
+            out.push(c);
+        }
     }
-    out.flush_expects(false);
-    Ok(Handled {
-        flow: Flow::Continue,
-        secret,
-    })
+    Some(out)
 }
 
-/// Prints to stdout.
-pub fn print_stdout(line: String) {
+impl Highlighter for MtHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if line.is_empty() {
+            return Cow::Borrowed(line);
+        }
+        let ctx = self.shared().ctx;
+        let shown = masked(&ctx, line);
+        let text = shown.as_deref().unwrap_or(line);
+        let commandish = !ctx.mode.is_content() || line.starts_with(':');
+        if !self.theme.color() || !commandish {
+            return match shown {
+                Some(s) => Cow::Owned(s),
+                None => Cow::Borrowed(line),
+            };
+        }
+        let spans = lexer::client_line(ctx.protocol, text);
+        // Only recolour when the spans give back the line exactly (the cursor must not move).
+        let joined: String = spans.iter().map(|s| s.text.as_str()).collect();
+        if joined != text {
+            return Cow::Owned(text.to_string());
+        }
+        Cow::Owned(self.theme.paint(&spans))
+    }
+
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        Cow::Owned(self.theme.paint_one(Role::Dim, prompt))
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        // Every change is redrawn: a secret must never be echoed as typed.
+        true
+    }
+}
+
+/// TAB inserts a TAB inside message text, literals and chunks (header folding); elsewhere it
+/// completes.
+struct TabInContent(Arc<Mutex<Shared>>);
+
+impl ConditionalEventHandler for TabInContent {
+    fn handle(
+        &self,
+        _evt: &Event,
+        n: RepeatCount,
+        _positive: bool,
+        ctx: &EventContext,
+    ) -> Option<Cmd> {
+        let content =
+            lock(&self.0).ctx.mode.is_content() || lock(&self.0).ctx.mode == InputMode::LiteralRest;
+        (content && !ctx.line().starts_with(':')).then_some(Cmd::SelfInsert(n, '\t'))
+    }
+}
+
+/// Lines painted for the terminal, printed as they come.
+pub struct Stdout {
+    pub theme: Theme,
+}
+
+impl Screen for Stdout {
+    fn show(&mut self, line: &Line) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}", self.theme.paint_line(line));
+        let _ = stdout.flush();
+    }
+}
+
+/// Lines painted and kept, for the external printer.
+struct Collect<'a> {
+    theme: &'a Theme,
+    lines: Vec<String>,
+}
+
+impl Screen for Collect<'_> {
+    fn show(&mut self, line: &Line) {
+        self.lines.push(self.theme.paint_line(line));
+    }
+}
+
+fn history_path() -> Option<PathBuf> {
+    let dir = dirs::data_dir()?.join("mailtalk");
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("history");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path);
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Some(path)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Moves the cursor up over the prompt and the typed line and clears to the end of the screen
+/// (the transcript line that follows shows the line redacted).
+fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, line: &str) {
+    use crossterm::{cursor, terminal, QueueableCommand};
+    if !std::io::stdout().is_terminal() || std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return;
+    }
+    let cols = usize::from(rl.dimensions().map(|(c, _)| c).unwrap_or(80)).max(1);
+    let width = prompt
+        .chars()
+        .chain(line.chars())
+        .map(|c| c.width().unwrap_or(0))
+        .sum::<usize>()
+        .max(1);
+    let rows = u16::try_from(width.div_ceil(cols).max(1)).unwrap_or(u16::MAX);
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.queue(cursor::MoveUp(rows));
+    let _ = stdout.queue(cursor::MoveToColumn(0));
+    let _ = stdout.queue(terminal::Clear(terminal::ClearType::FromCursorDown));
     let _ = stdout.flush();
 }
 
-/// Reports a fatal error on the transcript and on stderr; returns its exit status.
-pub fn report_error(
-    err: &SessionError,
-    protocol: crate::proto::Protocol,
-    out: &mut Output,
-    print: &mut dyn FnMut(String),
-    also_stderr: bool,
-) -> i32 {
-    let ev = Event {
-        at: std::time::Duration::ZERO,
-        protocol,
-        security: Security::Plain,
-        kind: EventKind::Error(err.to_string()),
-    };
-    for l in out.lines(&ev) {
-        print(l);
-    }
-    if let Some(hint) = err.hint() {
-        let line = out.info(hint);
-        print(line);
-    }
-    if also_stderr {
-        eprintln!(
-            "mailtalk: error: {}",
-            render::escape::visible_string(err.to_string().as_bytes())
-        );
-    }
-    err.exit_code()
-}
-
-/// `--auth` / `--user` without a message to send: authenticate right after connecting.
-/// Returns the exit status when the session cannot go on.
-pub fn initial_auth(
-    session: &mut Session,
-    out: &mut Output,
-    script: &ScriptState,
-    print: &mut dyn FnMut(String),
-) -> Result<(), i32> {
-    if script.auth.auth.is_none() && script.auth.user.is_none() {
-        return Ok(());
-    }
-    let protocol = session.protocol();
-    let req = match macros::auth_request(&script.auth, None, None) {
-        Ok(r) => r,
+/// Runs the REPL over a connected controller. Returns the exit status.
+pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
+    let protocol = controller.protocol();
+    let cancel = controller.cancel_flag();
+    // Ctrl-C while mailtalk waits (for a reply, in :sleep, while sending) interrupts the wait;
+    // at the prompt the line editor takes it.
+    let _sigint = signal_hook::flag::register(signal_hook::consts::SIGINT, cancel);
+    let config = Config::builder()
+        .auto_add_history(false)
+        .completion_type(rustyline::CompletionType::List)
+        .color_mode(ColorMode::Forced)
+        .history_ignore_dups(true)
+        .and_then(|b| b.max_history_size(10_000))
+        .map(|b| b.build())
+        .unwrap_or_default();
+    let mut rl: Editor<MtHelper, DefaultHistory> = match Editor::with_config(config) {
+        Ok(rl) => rl,
         Err(e) => {
-            let err = SessionError::Command(crate::proto::CommandError::Invalid(e));
-            return Err(report_error(&err, protocol, out, print, true));
+            eprintln!("mailtalk: error: cannot start the line editor: {e}");
+            return exit::CONNECT;
         }
     };
-    let mut said = Vec::new();
-    let result = {
-        let mut sink = |ev: Event| out.show(&ev, &mut *print);
-        let mut say = |s: String| said.push(s);
-        macros::authenticate(session, &req, &mut sink, &mut say)
+    let shared = Arc::new(Mutex::new(Shared {
+        known: complete::Known::new(protocol),
+        ctx: LineContext::new(protocol),
+    }));
+    rl.set_helper(Some(MtHelper {
+        theme: theme.clone(),
+        shared: shared.clone(),
+    }));
+    rl.bind_sequence(
+        KeyEvent(KeyCode::Tab, Modifiers::NONE),
+        EventHandler::Conditional(Box::new(TabInContent(shared.clone()))),
+    );
+    let history_file = if history { history_path() } else { None };
+    if let Some(path) = &history_file {
+        let _ = rl.load_history(path);
+    }
+    let mut screen = Stdout {
+        theme: theme.clone(),
     };
-    for s in said {
-        let line = out.info(&s);
-        print(line);
-    }
-    match result {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(exit::AUTH_FAILED),
-        Err(e) => Err(report_error(&e, protocol, out, print, true)),
-    }
-}
+    let controller = Arc::new(Mutex::new(controller));
+    lock(&controller).info(
+        &mut screen,
+        "type :help for meta-commands, Ctrl-D or :quit to leave; Ctrl-C interrupts a wait",
+    );
 
-/// Where script lines come from: a pipe read as it arrives, or a loaded file.
-pub enum Source<'a> {
-    Reader(&'a mut dyn BufRead),
-    Lines(Vec<ScriptLine>),
-}
+    let watching = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = rl.create_external_printer().ok().map(|mut printer| {
+        let controller = controller.clone();
+        let watching = watching.clone();
+        let stop = stop.clone();
+        let theme = theme.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                if !watching.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                let mut out = Collect {
+                    theme: &theme,
+                    lines: Vec::new(),
+                };
+                let closed = {
+                    let mut c = lock(&controller);
+                    if !watching.load(Ordering::Acquire) || !c.is_open() {
+                        drop(c);
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    let open = c.poll(Duration::from_millis(100), &mut out);
+                    if !open {
+                        c.info(
+                            &mut out,
+                            "the server closed the connection: :reconnect opens it again; \
+                             Enter or Ctrl-D leaves (exit status 7)",
+                        );
+                    }
+                    !open
+                };
+                if !out.lines.is_empty() {
+                    let _ = printer.print(out.lines.join("\n"));
+                }
+                if closed && watching.load(Ordering::Acquire) {
+                    // Ends the line being edited, so the prompt says the session is closed.
+                    let _ = signal_hook::low_level::raise(signal_hook::consts::SIGINT);
+                }
+            }
+        })
+    });
 
-/// Runs input that is not a terminal: each line is sent and its reply awaited; at the end QUIT
-/// or LOGOUT is said if the session is still open. Returns the exit status.
-pub fn run_batch(opts: Options, mut out: Output, mut script: ScriptState, input: Source) -> i32 {
-    let protocol = opts.target.protocol;
-    let mut print = print_stdout;
-    let mut session = {
-        let mut sink = |ev: Event| out.show(&ev, &mut print);
-        match Session::connect(opts, &mut sink) {
-            Ok(s) => s,
+    let status;
+    loop {
+        let prompt = {
+            let c = lock(&controller);
+            let mut s = lock(&shared);
+            s.known = c.completion();
+            s.ctx = c.line_context();
+            c.prompt()
+        };
+        watching.store(true, Ordering::Release);
+        let read = rl.readline(&prompt);
+        watching.store(false, Ordering::Release);
+        let mut c = lock(&controller);
+        match read {
+            Ok(line) => {
+                if !c.is_open() && line.trim().is_empty() {
+                    status = c.finish(Ok(()), &mut screen);
+                    break;
+                }
+                let secret = c.typed_secret(&line);
+                if secret {
+                    erase_typed_line(&mut rl, &prompt, &line);
+                }
+                let commandish =
+                    !c.line_context().mode.is_content() && c.line_context().mode != InputMode::Auth;
+                let h = c.handle(line.as_bytes(), &mut screen);
+                if !h.secret && !secret && commandish && !line.trim().is_empty() {
+                    let _ = rl.add_history_entry(line.as_str());
+                    if let Some(path) = &history_file {
+                        let _ = rl.append_history(path);
+                    }
+                }
+                match h.flow {
+                    Flow::Quit => {
+                        status = c.finish(Ok(()), &mut screen);
+                        break;
+                    }
+                    Flow::Error { code, fatal: true } if !c.is_open() => {
+                        status = c.finish(Err(code), &mut screen);
+                        break;
+                    }
+                    Flow::Continue | Flow::Abort | Flow::Error { .. } => {}
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => {
+                status = c.finish(Ok(()), &mut screen);
+                break;
+            }
             Err(e) => {
-                let code = report_error(&e, protocol, &mut out, &mut print, true);
-                out.flush();
-                return code;
+                eprintln!("mailtalk: error: line editor: {e}");
+                status = c.finish(Err(exit::CONNECT), &mut screen);
+                break;
             }
         }
-    };
-    let status = initial_auth(&mut session, &mut out, &script, &mut print)
-        .and_then(|()| run_lines(&mut session, &mut out, &mut script, input, &mut print));
-    let status = match status {
-        Ok(()) => {
-            let mut sink = |ev: Event| out.show(&ev, &mut print);
-            match session.quit(&mut sink) {
-                Ok(()) => exit::OK,
-                Err(e) => report_error(&e, protocol, &mut out, &mut print, true),
-            }
-        }
-        Err(code) => {
-            let mut sink = |ev: Event| out.show(&ev, &mut print);
-            session.close(&mut sink);
-            code
-        }
-    };
-    let status = if status == exit::OK && !script.failures.is_empty() {
-        let n = script.failures.len();
-        let line = out.failure(&format!(
-            "{n} expectation{} failed",
-            if n == 1 { "" } else { "s" }
-        ));
-        print(line);
-        exit::EXPECTATION
-    } else {
-        status
-    };
-    out.flush();
+    }
+    stop.store(true, Ordering::Release);
+    if let Some(w) = watcher {
+        let _ = w.join();
+    }
     status
 }
 
-/// One line of input and where it came from (`FILE:LINE` for scripts).
-type InputLine = (Vec<u8>, Option<String>);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Protocol;
 
-/// Runs lines until the input ends (Ok) or the session must end (Err with the exit status).
-pub fn run_lines(
-    session: &mut Session,
-    out: &mut Output,
-    script: &mut ScriptState,
-    input: Source,
-    print: &mut dyn FnMut(String),
-) -> Result<(), i32> {
-    let protocol = session.protocol();
-    // Bytes of typed input that belong to a literal the server refused: never sent.
-    let mut skip: u64 = 0;
-    let mut skip_continuation = false;
-    let mut next_line: Box<dyn FnMut() -> Option<Result<InputLine, String>>> = match input {
-        Source::Reader(reader) => {
-            let mut buf = Vec::new();
-            Box::new(move || {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) => None,
-                    Ok(_) => {
-                        if buf.last() == Some(&b'\n') {
-                            buf.pop();
-                            if buf.last() == Some(&b'\r') {
-                                buf.pop();
-                            }
-                        }
-                        Some(Ok((buf.clone(), None)))
-                    }
-                    Err(e) => Some(Err(format!("reading input: {e}"))),
-                }
-            })
-        }
-        Source::Lines(lines) => {
-            let mut it = lines.into_iter();
-            Box::new(move || {
-                it.next().map(|l| {
-                    let loc = format!("{}:{}", l.file, l.line_no);
-                    Ok((l.text.into_bytes(), Some(loc)))
-                })
-            })
-        }
-    };
-    while let Some(item) = next_line() {
-        let (line, location) = match item {
-            Ok(x) => x,
-            Err(e) => {
-                print(out.failure(&e));
-                return Err(exit::USAGE);
-            }
+    #[test]
+    fn secrets_are_masked_while_typed() {
+        let imap = LineContext::new(Protocol::Imap);
+        assert_eq!(
+            masked(&imap, "a1 LOGIN alice s3cret").as_deref(),
+            Some("a1 LOGIN alice ******")
+        );
+        assert_eq!(masked(&imap, "a1 LOGIN alice"), None);
+        assert_eq!(masked(&imap, "SELECT INBOX"), None);
+        let pop = LineContext::new(Protocol::Pop3);
+        assert_eq!(
+            masked(&pop, "PASS pässwort").as_deref(),
+            Some("PASS ********")
+        );
+        let wide = masked(&pop, "PASS 秘密").unwrap();
+        assert_eq!(wide, "PASS ****");
+        let auth = LineContext {
+            mode: InputMode::Auth,
+            ..LineContext::new(Protocol::Smtp)
         };
-        script.location = location;
-        if skip > 0 || skip_continuation {
-            let len = u64::try_from(line.len())
-                .unwrap_or(u64::MAX)
-                .saturating_add(2);
-            if skip_continuation {
-                // The literal ended with a line's CRLF: this line would have continued the
-                // refused command.
-                skip_continuation = false;
-            } else if len <= skip {
-                skip = skip.saturating_sub(len);
-                skip_continuation = skip == 0;
-            } else {
-                // The rest of this line after the literal would have continued the command.
-                skip = 0;
-            }
-            if skip == 0 && !skip_continuation {
-                let ev = Event {
-                    at: session.elapsed(),
-                    protocol,
-                    security: session.security(),
-                    kind: EventKind::Warning(
-                        "the literal's lines were not sent: the server refused the command".into(),
-                    ),
-                };
-                for l in out.lines(&ev) {
-                    print(l);
-                }
-            }
-            continue;
-        }
-        if !session.is_open() {
-            let err = if session.finished() {
-                SessionError::Closed(" (after QUIT/LOGOUT) before the input ended".into())
-            } else {
-                SessionError::Closed(" before the input ended".into())
-            };
-            return Err(report_error(&err, protocol, out, print, true));
-        }
-        match handle_line(session, &line, out, print, script) {
-            Ok(Handled {
-                flow: Flow::Quit, ..
-            }) => return Ok(()),
-            Ok(Handled {
-                flow: Flow::Abort, ..
-            }) => return Err(exit::EXPECTATION),
-            Ok(Handled {
-                flow: Flow::Fatal(code),
-                ..
-            }) => return Err(code),
-            Ok(_) => {
-                skip = session.take_refused_literal().unwrap_or(0);
-            }
-            Err(e) => {
-                let e = match (&e, &script.location) {
-                    (SessionError::Command(c), Some(loc)) => SessionError::Command(
-                        crate::proto::CommandError::Invalid(format!("{loc}: {c}")),
-                    ),
-                    _ => e,
-                };
-                return Err(report_error(&e, protocol, out, print, true));
-            }
-        }
+        assert_eq!(masked(&auth, "AGFsaWNl").as_deref(), Some("********"));
+        let smtp = LineContext::new(Protocol::Smtp);
+        assert_eq!(
+            masked(&smtp, "AUTH PLAIN AGFsaWNl").as_deref(),
+            Some("AUTH PLAIN ********")
+        );
+        assert_eq!(masked(&smtp, ":auth PLAIN alice"), None);
     }
-    Ok(())
-}
-
-/// Loads a script file (or `-` for stdin) with its includes.
-pub fn load_script(path: &Path) -> Result<Vec<ScriptLine>, String> {
-    source::load(path)
 }

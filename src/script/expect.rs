@@ -16,7 +16,6 @@
 use regex::{Regex, RegexBuilder};
 
 use crate::proto::{Outcome, Protocol, Reply};
-use crate::render::escape::visible_string;
 
 /// Longest regex pattern accepted, in bytes.
 const MAX_PATTERN: usize = 4096;
@@ -379,15 +378,9 @@ pub(crate) fn quote(text: &str) -> String {
     shown
 }
 
-/// Text made safe to print and cut to a reasonable length.
+/// Text cut to a reasonable length (made visible where it is shown).
 pub(crate) fn clip(text: &str) -> String {
-    let mut shown: String = text.chars().take(MAX_QUOTE).collect();
-    let cut = shown.len() < text.len();
-    shown = visible_string(shown.as_bytes());
-    if cut {
-        shown.push('…');
-    }
-    shown
+    crate::excerpt::excerpt(text.as_bytes(), MAX_QUOTE)
 }
 
 fn spec_matches(spec: &Spec, protocol: Protocol, reply: &Reply) -> bool {
@@ -403,21 +396,21 @@ fn spec_matches(spec: &Spec, protocol: Protocol, reply: &Reply) -> bool {
             let Some(code) = reply.code else {
                 return false;
             };
-            let actual = [code / 100 % 10, code / 10 % 10, code % 10];
-            code < 1000
-                && digits
-                    .iter()
-                    .zip(actual)
-                    .all(|(want, got)| want.map_or(true, |w| u16::from(w) == got))
+            let actual = [code.class, code.subject, code.detail];
+            digits
+                .iter()
+                .zip(actual)
+                .all(|(want, got)| want.is_none_or(|w| w == got))
         }
         Spec::Enhanced { parts, .. } => {
-            let Some(actual) = reply.enhanced.as_deref().and_then(enhanced_parts) else {
+            let Some(e) = reply.enhanced else {
                 return false;
             };
+            let actual = [u16::from(e.class), e.subject, e.detail];
             parts
                 .iter()
                 .zip(actual)
-                .all(|(want, got)| want.map_or(true, |w| w == got))
+                .all(|(want, got)| want.is_none_or(|w| w == got))
         }
         Spec::Imap(status) => {
             if protocol != Protocol::Imap {
@@ -458,16 +451,6 @@ fn is_preauth(reply: &Reply) -> bool {
     imap_status_word(reply).as_deref() == Some("PREAUTH")
 }
 
-/// `5.1.1` as numbers.
-fn enhanced_parts(text: &str) -> Option<[u16; 3]> {
-    let mut it = text.split('.').map(|p| p.parse::<u16>().ok());
-    let parts = [it.next()??, it.next()??, it.next()??];
-    if it.next().is_some() {
-        return None;
-    }
-    Some(parts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,31 +465,23 @@ mod tests {
         };
         Reply {
             outcome,
-            code: Some(code),
-            enhanced: enhanced.map(String::from),
+            code: crate::proto::smtp::Code::new(code),
+            enhanced: enhanced.and_then(crate::proto::smtp::EnhancedCode::parse),
             tag: None,
             lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            parts: Vec::new(),
         }
     }
 
     fn imap(outcome: Outcome, tag: &str, line: &str) -> Reply {
         Reply {
-            outcome,
-            code: None,
-            enhanced: None,
             tag: Some(tag.to_string()),
-            lines: vec![line.as_bytes().to_vec()],
+            ..Reply::line(outcome, line.as_bytes().to_vec())
         }
     }
 
     fn pop3(outcome: Outcome, line: &str) -> Reply {
-        Reply {
-            outcome,
-            code: None,
-            enhanced: None,
-            tag: None,
-            lines: vec![line.as_bytes().to_vec()],
-        }
+        Reply::line(outcome, line.as_bytes().to_vec())
     }
 
     fn check(args: &str, p: Protocol, r: &Reply) -> Result<(), String> {
@@ -685,15 +660,12 @@ mod tests {
     #[test]
     fn failure_messages_are_safe_and_bounded() {
         let evil = Reply {
-            outcome: Outcome::PermFail,
-            code: Some(554),
-            enhanced: None,
-            tag: None,
-            lines: vec![b"554 \x1b[2Jgone \xff".to_vec()],
+            code: crate::proto::smtp::Code::new(554),
+            ..Reply::line(Outcome::PermFail, b"554 \x1b[2Jgone \xff".to_vec())
         };
         assert_eq!(
             check("250", Protocol::Smtp, &evil),
-            Err("554 \\x1b[2Jgone \u{fffd}".to_string())
+            Err("554 \x1b[2Jgone \u{fffd}".to_string())
         );
         let long = smtp(550, None, &[&format!("550 {}", "a".repeat(1000))]);
         let err = check("250", Protocol::Smtp, &long).unwrap_err();

@@ -83,6 +83,59 @@ impl Vars {
         Ok(out)
     }
 
+    /// Checks the `${NAME}` syntax of a line without looking the names up (a script is checked
+    /// before it runs, when captured values do not exist yet).
+    pub fn check_syntax(line: &str) -> Result<(), String> {
+        let mut rest = line;
+        while let Some(i) = rest.find('$') {
+            let tail = rest.get(i..).unwrap_or("");
+            if let Some(after) = tail.strip_prefix("$${") {
+                rest = after;
+            } else if let Some(after) = tail.strip_prefix("${") {
+                let end = after.find('}').ok_or_else(|| {
+                    format!(
+                        "unterminated ${{ in \"{}\": write ${{NAME}}, or $${{ for a literal ${{",
+                        clip(line)
+                    )
+                })?;
+                let name = after.get(..end).unwrap_or("");
+                if !valid_name(name) {
+                    return Err(format!(
+                        "invalid variable name \"{}\" in ${{{}}}: {NAME_RULE}",
+                        clip(name),
+                        clip(name)
+                    ));
+                }
+                rest = after.get(end.saturating_add(1)..).unwrap_or("");
+            } else {
+                rest = tail.get(1..).unwrap_or("");
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `:capture NAME /REGEX/flags` without running it.
+    pub fn check_capture(args: &str) -> Result<(), String> {
+        let args = args.trim();
+        let (name, pattern) = match args.split_once(char::is_whitespace) {
+            Some((name, pattern)) => (name, pattern.trim()),
+            None => (args, ""),
+        };
+        if name.is_empty() || pattern.is_empty() {
+            return Err("usage: :capture NAME /REGEX/".to_string());
+        }
+        if !valid_name(name) {
+            return Err(format!(
+                "invalid variable name \"{}\": {NAME_RULE}",
+                clip(name)
+            ));
+        }
+        if pattern.contains("${") {
+            return Vars::check_syntax(pattern);
+        }
+        parse_regex(pattern).map(|_| ())
+    }
+
     /// Runs `:capture NAME /REGEX/flags` against a reply; stores and returns the value.
     pub fn capture(&mut self, args: &str, reply: Option<&Reply>) -> Result<String, String> {
         let args = args.trim();
@@ -160,11 +213,9 @@ mod tests {
 
     fn reply(lines: &[&[u8]]) -> Reply {
         Reply {
-            outcome: Outcome::Ok,
-            code: Some(250),
-            enhanced: None,
-            tag: None,
+            code: crate::proto::smtp::Code::new(250),
             lines: lines.iter().map(|l| l.to_vec()).collect(),
+            ..Reply::line(Outcome::Ok, Vec::new())
         }
     }
 
@@ -324,13 +375,13 @@ mod tests {
         let r = reply(&[b"250-one", b"250 two \x1b[31m"]);
         assert_eq!(
             v.capture("X /three/", Some(&r)),
-            Err("no match for /three/ in 250-one | 250 two \\x1b[31m".to_string())
+            Err("no match for /three/ in 250-one | 250 two \x1b[31m".to_string())
         );
         assert_eq!(v.get("X"), None);
         assert_eq!(
             v.capture("X /(a)?two/", Some(&r)),
             Err(
-                "/(a)?two/ matched \"250 two \\x1b[31m\", but group 1 took no part in the match"
+                "/(a)?two/ matched \"250 two \x1b[31m\", but group 1 took no part in the match"
                     .to_string()
             )
         );

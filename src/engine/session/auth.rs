@@ -11,9 +11,11 @@ use std::fmt;
 
 use super::{Session, SessionError, Sink};
 use crate::engine::event::EventKind;
-use crate::engine::machine::{InputMode, Machine};
+use crate::proto::imap::syntax::{astring, AString};
 use crate::proto::sasl::{self, Client, Credentials, Mechanism, SaslError};
-use crate::proto::{Capabilities, CommandError, Outcome, ProtoError, Protocol, Reply};
+use crate::proto::{
+    Capabilities, CommandError, Credential, InputMode, Outcome, ProtoError, Protocol, Reply,
+};
 use crate::secret::wipe;
 
 /// How to authenticate.
@@ -158,6 +160,58 @@ pub fn choose_method(
     }
 }
 
+/// Why authenticating cannot work on this connection as it is, before anything is sent: no
+/// AUTH offered (or only after STARTTLS), IMAP LOGINDISABLED without a mechanism.
+fn nothing_offered(
+    protocol: Protocol,
+    caps: &Capabilities,
+    requested: Option<AuthMethod>,
+    tls: bool,
+) -> Option<String> {
+    let sasl = caps.auth_mechanisms();
+    let starttls_first = !tls && caps.has(protocol.starttls_verb());
+    let after_starttls = || {
+        format!(
+            "; it offers {} first, and most servers offer authentication only after it: use \
+             :starttls (or --starttls), then authenticate",
+            protocol.starttls_verb()
+        )
+    };
+    match (protocol, requested) {
+        (Protocol::Smtp | Protocol::Lmtp, _) if sasl.is_empty() => Some(if starttls_first {
+            format!(
+                "the server offers no AUTH here (no AUTH in its EHLO reply){}",
+                after_starttls()
+            )
+        } else {
+            "the server offers no AUTH here (no AUTH in its EHLO reply): this port may not take \
+             authentication (submission is port 587 with STARTTLS, or 465)"
+                .to_string()
+        }),
+        (Protocol::Imap, None | Some(AuthMethod::ImapLogin))
+            if caps.has("LOGINDISABLED") && sasl.is_empty() =>
+        {
+            Some(if starttls_first {
+                format!(
+                    "the server disables LOGIN here (LOGINDISABLED){}",
+                    after_starttls()
+                )
+            } else {
+                "the server disables LOGIN (LOGINDISABLED) and offers no SASL mechanism".to_string()
+            })
+        }
+        (Protocol::Imap | Protocol::Pop3, Some(AuthMethod::Sasl(m)))
+            if sasl.is_empty() && starttls_first =>
+        {
+            Some(format!(
+                "the server offers no SASL mechanism here, so {m} cannot work{}",
+                after_starttls()
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn no_supported(advertised: &[String]) -> String {
     if advertised.is_empty() {
         "advertises no SASL mechanism".to_string()
@@ -186,31 +240,29 @@ pub fn check_plaintext_policy(
     ))
 }
 
-/// The method a typed command line uses to send credentials, if it does: IMAP `LOGIN`, POP3
-/// `PASS`, and `AUTH`/`AUTHENTICATE` with a mechanism (their SASL responses follow the command,
-/// so refusing the command keeps them off the wire too).
-pub fn typed_credentials(protocol: Protocol, line: &str) -> Option<AuthMethod> {
-    let mut words = line.split_ascii_whitespace();
-    let first = words.next()?;
-    let verb = if protocol == Protocol::Imap
-        && !crate::proto::IMAP_COMMANDS
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(first))
-    {
-        words.next()?
-    } else {
-        first
-    };
-    let verb = verb.to_ascii_uppercase();
-    match (protocol, verb.as_str()) {
-        (Protocol::Imap, "LOGIN") => Some(AuthMethod::ImapLogin),
-        (Protocol::Pop3, "PASS") => Some(AuthMethod::Pop3User),
-        (Protocol::Pop3, "APOP") => Some(AuthMethod::Apop),
-        (Protocol::Imap, "AUTHENTICATE") | (_, "AUTH") => {
-            Mechanism::parse(words.next()?).map(AuthMethod::Sasl)
-        }
-        _ => None,
+/// The cleartext policy for credentials in a line the user typed (IMAP `LOGIN`, POP3 `PASS`,
+/// `AUTH`/`AUTHENTICATE` with a mechanism: their SASL responses follow the command, so refusing
+/// the command keeps them off the wire too).
+pub fn check_typed_credentials(
+    cred: Credential,
+    tls: bool,
+    host: &str,
+    allow: bool,
+) -> Result<(), String> {
+    if !cred.cleartext() || tls || allow || crate::net::is_loopback_host(host) {
+        return Ok(());
     }
+    let what = match cred {
+        Credential::Sasl(Some(m)) => m.name().to_string(),
+        Credential::Sasl(None) => "these".to_string(),
+        Credential::ImapLogin => "IMAP LOGIN".to_string(),
+        Credential::Pop3Pass => "POP3 PASS".to_string(),
+        Credential::Apop => "APOP".to_string(),
+    };
+    Err(format!(
+        "refusing to send {what} credentials over a connection without TLS: use STARTTLS or \
+         TLS, or --allow-plaintext-auth to send them anyway"
+    ))
 }
 
 /// The checks of [`Client::validate`] for the methods that are not SASL.
@@ -247,39 +299,6 @@ fn validate_plain_creds(method: AuthMethod, creds: &Credentials) -> Result<(), S
     Ok(())
 }
 
-/// One IMAP string argument.
-#[derive(Debug, PartialEq, Eq)]
-enum ImapString {
-    /// A quoted string, quotes and escapes included.
-    Quoted(Vec<u8>),
-    /// Bytes that cannot be quoted (8-bit): sent as a synchronising literal.
-    Literal(Vec<u8>),
-}
-
-/// A quoted string when every byte is 7-bit (RFC 3501 `quoted`: `"` and `\` escaped), else a
-/// literal. CR, LF and NUL never get here (validated before).
-fn imap_string(s: &str) -> ImapString {
-    if !s.is_ascii() {
-        return ImapString::Literal(s.as_bytes().to_vec());
-    }
-    let mut q = Vec::with_capacity(s.len().saturating_add(2));
-    q.push(b'"');
-    for b in s.bytes() {
-        if b == b'"' || b == b'\\' {
-            q.push(b'\\');
-        }
-        q.push(b);
-    }
-    q.push(b'"');
-    ImapString::Quoted(q)
-}
-
-fn wipe_arg(arg: &mut ImapString) {
-    match arg {
-        ImapString::Quoted(v) | ImapString::Literal(v) => wipe(v),
-    }
-}
-
 fn invalid(msg: String) -> SessionError {
     SessionError::Command(CommandError::Invalid(msg))
 }
@@ -311,33 +330,25 @@ impl Session {
         req: &AuthRequest,
         sink: Sink,
     ) -> Result<AuthOutcome, SessionError> {
-        if self.transport.is_none() {
-            return Err(SessionError::NotConnected);
-        }
-        if self.machine.input_mode() != InputMode::Command {
-            return Err(invalid(
-                "finish the command in progress before authenticating".to_string(),
-            ));
-        }
+        self.ready_for_auth()?;
         let protocol = self.protocol();
         if let Some(m) = req.method {
             choose_method(protocol, self.machine.capabilities(), Some(m)).map_err(invalid)?;
             self.check_auth_allowed(m, req)?;
         }
-        if self.machine.capabilities().is_empty() {
-            let ask = self.capability_command();
-            self.command_and_wait(&ask, sink)?;
-        }
-        let caps = self.machine.capabilities().clone();
         let method = match req.method {
-            Some(m) => m,
+            Some(m) => {
+                self.ensure_capabilities(sink)?;
+                m
+            }
             None => {
-                let m = choose_method(protocol, &caps, None).map_err(invalid)?;
+                let m = self.plan_auth(None, req.allow_plaintext, sink)?;
                 sink(self.event(EventKind::Info(format!("authenticating with {m}"))));
                 self.check_auth_allowed(m, req)?;
                 m
             }
         };
+        let caps = self.machine.capabilities().clone();
         match method {
             AuthMethod::Sasl(mech) => {
                 if !caps.auth_mechanisms().iter().any(|a| a == mech.name()) {
@@ -367,15 +378,62 @@ impl Session {
         }
     }
 
+    fn ready_for_auth(&self) -> Result<(), SessionError> {
+        if !self.is_open() {
+            return Err(SessionError::NotConnected);
+        }
+        if self.machine.input_mode() != InputMode::Command {
+            return Err(invalid(
+                "finish the command in progress before authenticating".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decides how to authenticate before any secret is asked for: asks for the capabilities
+    /// when none are known, says so when the server offers no way to authenticate here (with
+    /// the step that would help, such as STARTTLS first), chooses the method and applies the
+    /// cleartext policy. Nothing but the capability request is sent.
+    pub fn plan_auth(
+        &mut self,
+        requested: Option<AuthMethod>,
+        allow_plaintext: bool,
+        sink: Sink,
+    ) -> Result<AuthMethod, SessionError> {
+        self.ready_for_auth()?;
+        let protocol = self.protocol();
+        if let Some(m) = requested {
+            choose_method(protocol, self.machine.capabilities(), Some(m)).map_err(invalid)?;
+        }
+        self.ensure_capabilities(sink)?;
+        let caps = self.machine.capabilities().clone();
+        if let Some(why) = nothing_offered(protocol, &caps, requested, self.is_tls()) {
+            return Err(invalid(why));
+        }
+        let method = choose_method(protocol, &caps, requested).map_err(invalid)?;
+        check_plaintext_policy(
+            method,
+            self.is_tls(),
+            &self.opts.target.host,
+            allow_plaintext,
+        )
+        .map_err(invalid)?;
+        Ok(method)
+    }
+
     /// The cleartext policy and the credential checks; nothing has been sent when this fails.
     fn check_auth_allowed(
         &self,
         method: AuthMethod,
         req: &AuthRequest,
     ) -> Result<(), SessionError> {
-        let tls = self.transport.as_ref().is_some_and(|t| t.is_tls());
-        check_plaintext_policy(method, tls, &self.opts.target.host, req.allow_plaintext)
-            .map_err(invalid)?;
+        check_plaintext_policy(
+            method,
+            self.is_tls(),
+            &self.opts.target.host,
+            req.allow_plaintext,
+        )
+        .map_err(invalid)?;
         match method {
             AuthMethod::Sasl(mech) => self
                 .sasl_client(mech, &req.creds)
@@ -497,30 +555,36 @@ impl Session {
 
     /// Cancels a SASL exchange with `*`, waits for the server's answer and reports `why`.
     fn cancel_sasl(&mut self, why: String, sink: Sink) -> Result<AuthOutcome, SessionError> {
-        self.command_and_wait("*", sink)?;
+        self.command_and_wait(b"*", sink)?;
         Err(invalid(format!("{why}; exchange cancelled")))
     }
 
     fn imap_login(&mut self, creds: &Credentials, sink: Sink) -> Result<AuthOutcome, SessionError> {
-        let mut args = [imap_string(&creds.user), imap_string(creds.secret.expose())];
+        let mut args = [
+            astring(creds.user.as_bytes()),
+            astring(creds.secret.expose().as_bytes()),
+        ];
         let result = self.imap_login_args(&args, sink);
         for a in args.iter_mut() {
-            wipe_arg(a);
+            match a {
+                AString::Quoted(v) | AString::Literal(v) => wipe(v),
+            }
         }
         result
     }
 
+    /// `LOGIN user password`, each a quoted string or (8-bit) a synchronising literal.
     fn imap_login_args(
         &mut self,
-        args: &[ImapString],
+        args: &[AString],
         sink: Sink,
     ) -> Result<AuthOutcome, SessionError> {
         let mut line = b"LOGIN".to_vec();
         for arg in args {
             line.push(b' ');
             match arg {
-                ImapString::Quoted(q) => line.extend_from_slice(q),
-                ImapString::Literal(bytes) => {
+                AString::Quoted(q) => line.extend_from_slice(q),
+                AString::Literal(bytes) => {
                     line.extend_from_slice(format!("{{{}}}", bytes.len()).as_bytes());
                     let reply = self.send_secret_line(std::mem::take(&mut line), sink)?;
                     if reply.outcome != Outcome::Continue {
@@ -538,7 +602,8 @@ impl Session {
     }
 
     fn pop3_user(&mut self, creds: &Credentials, sink: Sink) -> Result<AuthOutcome, SessionError> {
-        let reply = self.command_and_wait(&format!("USER {}", creds.user), sink)?;
+        let user = crate::proto::pop3::Command::User(creds.user.clone()).line();
+        let reply = self.command_and_wait(&user, sink)?;
         if reply.outcome != Outcome::Ok {
             return Ok(AuthOutcome::Failure(reply));
         }
@@ -552,10 +617,7 @@ impl Session {
     }
 
     fn apop(&mut self, creds: &Credentials, sink: Sink) -> Result<AuthOutcome, SessionError> {
-        let timestamp = match &self.machine {
-            Machine::Pop3(m) => m.apop_timestamp().map(<[u8]>::to_vec),
-            _ => None,
-        };
+        let timestamp = self.machine.apop_timestamp().map(<[u8]>::to_vec);
         let Some(timestamp) = timestamp else {
             return Err(invalid(
                 "the server's greeting has no <timestamp>, so APOP is not possible".to_string(),
@@ -563,7 +625,11 @@ impl Session {
         };
         let digest =
             sasl::apop_digest(&timestamp, &creds.secret).map_err(|e| invalid(e.to_string()))?;
-        let line = format!("APOP {} {digest}", creds.user).into_bytes();
+        let line = crate::proto::pop3::Command::Apop {
+            name: creds.user.clone(),
+            digest,
+        }
+        .line();
         let reply = self.send_secret_line(line, sink)?;
         Ok(match reply.outcome {
             Outcome::Ok => AuthOutcome::Success(reply),
@@ -572,214 +638,11 @@ impl Session {
     }
 }
 
-/// An in-process scripted server on 127.0.0.1 for the session tests.
-#[cfg(test)]
-pub(super) mod fake {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::thread::JoinHandle;
-    use std::time::Duration;
-
-    use crate::engine::event::{Event, EventKind};
-    use crate::engine::session::{Options, Session};
-    use crate::net::{Family, TlsOptions};
-    use crate::proto::Protocol;
-    use crate::target::{Target, TlsMode};
-
-    /// One accepted connection, as the script sees it.
-    pub struct Conn {
-        stream: TcpStream,
-        buf: Vec<u8>,
-        /// Every byte the client sent and the script consumed.
-        pub log: Vec<u8>,
-    }
-
-    impl Conn {
-        pub fn send(&mut self, bytes: &[u8]) {
-            self.stream.write_all(bytes).unwrap();
-        }
-
-        fn fill(&mut self) -> bool {
-            let mut chunk = [0u8; 64 * 1024];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => false,
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    true
-                }
-                Err(e) => panic!("server read failed: {e}"),
-            }
-        }
-
-        fn take(&mut self, n: usize) -> Vec<u8> {
-            let out: Vec<u8> = self.buf.drain(..n).collect();
-            self.log.extend_from_slice(&out);
-            out
-        }
-
-        /// The next line, without its CRLF.
-        pub fn line(&mut self) -> Vec<u8> {
-            loop {
-                if let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                    let mut l = self.take(pos + 2);
-                    l.truncate(pos);
-                    return l;
-                }
-                assert!(self.fill(), "client closed while a line was expected");
-            }
-        }
-
-        pub fn expect(&mut self, want: &[u8]) {
-            let got = self.line();
-            assert_eq!(
-                String::from_utf8_lossy(&got),
-                String::from_utf8_lossy(want),
-                "line from the client"
-            );
-        }
-
-        /// Exactly `n` bytes.
-        pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-            while self.buf.len() < n {
-                assert!(self.fill(), "client closed in the middle of data");
-            }
-            self.take(n)
-        }
-
-        /// Everything up to and including `\r\n.\r\n` (or a lone `.\r\n` at the start).
-        pub fn data(&mut self) -> Vec<u8> {
-            loop {
-                if self.buf.starts_with(b".\r\n") {
-                    return self.take(3);
-                }
-                if let Some(pos) = self.buf.windows(5).position(|w| w == b"\r\n.\r\n") {
-                    return self.take(pos + 5);
-                }
-                assert!(self.fill(), "client closed in the middle of DATA");
-            }
-        }
-
-        /// Asserts that the client sends nothing for `ms` milliseconds (or closes).
-        pub fn silent(&mut self, ms: u64) {
-            assert!(self.buf.is_empty(), "unexpected bytes: {:?}", self.buf);
-            self.stream
-                .set_read_timeout(Some(Duration::from_millis(ms)))
-                .unwrap();
-            let mut chunk = [0u8; 1024];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => {}
-                Ok(n) => panic!(
-                    "unexpected bytes: {:?}",
-                    String::from_utf8_lossy(&chunk[..n])
-                ),
-                Err(_) => {}
-            }
-            self.stream
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
-        }
-    }
-
-    pub struct Fake {
-        pub port: u16,
-        handle: JoinHandle<Vec<u8>>,
-    }
-
-    impl Fake {
-        /// Runs `script` on the first connection; [`Fake::join`] returns what the client sent.
-        pub fn start(script: impl FnOnce(&mut Conn) + Send + 'static) -> Fake {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let handle = std::thread::spawn(move || {
-                let (stream, _) = listener.accept().unwrap();
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(10)))
-                    .unwrap();
-                let mut conn = Conn {
-                    stream,
-                    buf: Vec::new(),
-                    log: Vec::new(),
-                };
-                script(&mut conn);
-                conn.log
-            });
-            Fake { port, handle }
-        }
-
-        /// Waits for the script; a failed assertion in it fails the test here.
-        pub fn join(self) -> Vec<u8> {
-            match self.handle.join() {
-                Ok(log) => log,
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-    }
-
-    pub fn options(protocol: Protocol, port: u16, timeout: Duration) -> Options {
-        Options {
-            target: Target {
-                protocol,
-                host: "127.0.0.1".into(),
-                port,
-                tls: TlsMode::Plain,
-            },
-            tls: TlsOptions::default(),
-            timeout,
-            family: Family::Any,
-            ehlo: "client.test".into(),
-            timing: false,
-            allow_plaintext_auth: false,
-        }
-    }
-
-    pub fn connect(protocol: Protocol, fake: &Fake, events: &mut Vec<Event>) -> Session {
-        let opts = options(protocol, fake.port, Duration::from_secs(5));
-        Session::connect(opts, &mut |e| events.push(e)).unwrap()
-    }
-
-    /// The displays of the `Sent` events, as text.
-    pub fn sent(events: &[Event]) -> Vec<String> {
-        events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Sent { display, .. } => {
-                    Some(String::from_utf8_lossy(display).into_owned())
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    pub fn infos(events: &[Event]) -> Vec<String> {
-        events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Info(t) => Some(t.clone()),
-                EventKind::Challenge(c) if c.is_empty() => Some("challenge: (empty)".into()),
-                EventKind::Challenge(c) => {
-                    Some(format!("challenge: {}", String::from_utf8_lossy(c)))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    pub fn warnings(events: &[Event]) -> Vec<String> {
-        events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Warning(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fake::{connect, infos, sent, warnings, Conn, Fake};
     use super::*;
     use crate::engine::event::Event;
+    use crate::engine::mock::{connect, infos, sent, warnings, Conn, Fake};
     use crate::secret::Secret;
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine as _;
@@ -989,17 +852,17 @@ mod tests {
     #[test]
     fn imap_strings() {
         assert_eq!(
-            imap_string("user@example.org"),
-            ImapString::Quoted(b"\"user@example.org\"".to_vec())
+            astring(b"user@example.org"),
+            AString::Quoted(b"\"user@example.org\"".to_vec())
         );
         assert_eq!(
-            imap_string(r#"a"b\c d"#),
-            ImapString::Quoted(br#""a\"b\\c d""#.to_vec())
+            astring(br#"a"b\c d"#),
+            AString::Quoted(br#""a\"b\\c d""#.to_vec())
         );
-        assert_eq!(imap_string(""), ImapString::Quoted(b"\"\"".to_vec()));
+        assert_eq!(astring(b""), AString::Quoted(b"\"\"".to_vec()));
         assert_eq!(
-            imap_string("pässwort"),
-            ImapString::Literal("pässwort".as_bytes().to_vec())
+            astring("pässwort".as_bytes()),
+            AString::Literal("pässwort".as_bytes().to_vec())
         );
     }
 
@@ -1021,11 +884,8 @@ mod tests {
     #[test]
     fn challenge_texts() {
         let r = |line: &[u8]| Reply {
-            outcome: Outcome::Continue,
-            code: None,
-            enhanced: None,
-            tag: None,
             lines: vec![line.to_vec()],
+            ..Reply::line(Outcome::Continue, Vec::new())
         };
         assert_eq!(challenge_text(Protocol::Smtp, &r(b"334 abc=")), b"abc=");
         assert_eq!(challenge_text(Protocol::Smtp, &r(b"334 ")), b"");
@@ -1046,7 +906,7 @@ mod tests {
             c.send(b"250-mx\r\n250 AUTH LOGIN PLAIN\r\n");
             c.expect(format!("AUTH PLAIN {}", b64(b"\0alice\0s3cret")).as_bytes());
             c.send(b"235 2.7.0 Authentication successful\r\n");
-            c.silent(100);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Smtp, &fake, &mut ev);
@@ -1054,7 +914,7 @@ mod tests {
             .authenticate(&req(None, "alice", "s3cret"), &mut |e| ev.push(e))
             .unwrap();
         assert!(out.is_success());
-        assert_eq!(out.reply().code, Some(235));
+        assert_eq!(out.reply().code_value(), Some(235));
         drop(s);
         fake.join();
         assert_eq!(sent(&ev), vec!["EHLO client.test", "AUTH PLAIN <redacted>"]);
@@ -1125,7 +985,7 @@ mod tests {
         let out = s
             .authenticate(&req(None, "carol", "hunter2"), &mut |e| ev.push(e))
             .unwrap();
-        assert_eq!(out.reply().code, Some(535));
+        assert_eq!(out.reply().code_value(), Some(535));
         assert!(!out.is_success());
         assert_eq!(s.input_mode(), InputMode::Command);
         fake.join();
@@ -1380,7 +1240,7 @@ mod tests {
             c.send(b"334 not*base64!\r\n");
             c.expect(b"*");
             c.send(b"501 5.7.0 Authentication aborted\r\n");
-            c.silent(100);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Smtp, &fake, &mut ev);
@@ -1395,7 +1255,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(s.input_mode(), InputMode::Command);
-        assert_eq!(s.last_reply().and_then(|r| r.code), Some(501));
+        assert_eq!(s.last_reply().and_then(|r| r.code_value()), Some(501));
         fake.join();
         assert_eq!(sent(&ev), vec!["EHLO client.test", "AUTH CRAM-MD5", "*"]);
     }
@@ -1448,7 +1308,7 @@ mod tests {
             c.send(b"* OK [CAPABILITY IMAP4rev1] ready\r\n");
             c.expect(br#"A001 LOGIN "u" {2}"#);
             c.send(b"A001 BAD no literals\r\n");
-            c.silent(100);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Imap, &fake, &mut ev);
@@ -1463,7 +1323,7 @@ mod tests {
     fn imap_logindisabled_without_sasl_is_an_error() {
         let fake = Fake::start(|c: &mut Conn| {
             c.send(b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED STARTTLS] ready\r\n");
-            c.silent(200);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Imap, &fake, &mut ev);
@@ -1538,7 +1398,7 @@ mod tests {
             c.send(b"+OK\r\nSASL GSSAPI\r\n.\r\n");
             c.expect(b"USER dave");
             c.send(b"-ERR unknown\r\n");
-            c.silent(100);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Pop3, &fake, &mut ev);
@@ -1579,7 +1439,7 @@ mod tests {
             c.send(b"+OK POP3 server ready\r\n");
             c.expect(b"CAPA");
             c.send(b"+OK\r\nUSER\r\n.\r\n");
-            c.silent(150);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Pop3, &fake, &mut ev);
@@ -1595,7 +1455,7 @@ mod tests {
             c.send(b"220 mx ESMTP\r\n");
             c.expect(b"EHLO client.test");
             c.send(b"250-mx\r\n250 AUTH PLAIN LOGIN\r\n");
-            c.silent(200);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Smtp, &fake, &mut ev);
@@ -1641,7 +1501,7 @@ mod tests {
     fn invalid_credentials_send_nothing() {
         let fake = Fake::start(|c: &mut Conn| {
             c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n");
-            c.silent(200);
+            c.silent();
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Imap, &fake, &mut ev);
@@ -1680,7 +1540,7 @@ mod tests {
         let mut s = connect(Protocol::Smtp, &fake, &mut ev);
         let r = req(Some(AuthMethod::Sasl(Mechanism::XOAuth2)), "u", "tok");
         let out = s.authenticate(&r, &mut |e| ev.push(e)).unwrap();
-        assert_eq!(out.reply().code, Some(535));
+        assert_eq!(out.reply().code_value(), Some(535));
         fake.join();
         assert_eq!(
             warnings(&ev),
@@ -1692,27 +1552,33 @@ mod tests {
 
     #[test]
     fn typed_credentials_are_recognised() {
-        use super::super::typed_credentials as t;
         use super::super::{check_plaintext_policy, AuthMethod};
         use crate::proto::sasl::Mechanism;
-        use crate::proto::Protocol;
+        use crate::proto::{classify, LineContext, Protocol};
+        let t =
+            |p: Protocol, line: &str| classify(&LineContext::new(p), line.as_bytes()).credentials;
         assert_eq!(
             t(Protocol::Imap, "a1 LOGIN u p"),
-            Some(AuthMethod::ImapLogin)
+            Some(Credential::ImapLogin)
         );
-        assert_eq!(t(Protocol::Imap, "login u p"), Some(AuthMethod::ImapLogin));
+        assert_eq!(t(Protocol::Imap, "login u p"), Some(Credential::ImapLogin));
         assert_eq!(
             t(Protocol::Imap, "AUTHENTICATE PLAIN"),
-            Some(AuthMethod::Sasl(Mechanism::Plain))
+            Some(Credential::Sasl(Some(Mechanism::Plain)))
         );
-        assert_eq!(t(Protocol::Pop3, "PASS secret"), Some(AuthMethod::Pop3User));
+        assert_eq!(t(Protocol::Pop3, "PASS secret"), Some(Credential::Pop3Pass));
         assert_eq!(t(Protocol::Pop3, "USER alice"), None);
         assert_eq!(
             t(Protocol::Smtp, "auth login"),
-            Some(AuthMethod::Sasl(Mechanism::Login))
+            Some(Credential::Sasl(Some(Mechanism::Login)))
         );
         assert_eq!(t(Protocol::Smtp, "MAIL FROM:<a@b>"), None);
         assert_eq!(t(Protocol::Smtp, "AUTH"), None);
+        // Typed credentials follow the same policy.
+        let plain = Credential::Sasl(Some(Mechanism::Plain));
+        assert!(check_typed_credentials(plain, false, "mx.example.com", false).is_err());
+        assert!(check_typed_credentials(plain, false, "::1", false).is_ok());
+        assert!(check_typed_credentials(Credential::Apop, false, "mx.example.com", false).is_ok());
         // What the policy makes of them.
         let m = AuthMethod::Sasl(Mechanism::Plain);
         assert!(check_plaintext_policy(m, false, "mx.example.com", false).is_err());

@@ -1,0 +1,101 @@
+//! The front ends that are not interactive: input read line by line from a pipe or a file,
+//! scripts (`--script`, checked whole before connecting), and one-shot send. Each line waits
+//! for its reply; at the end the session is ended as its input mode calls for.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::controller::{self, check_script, exit, script_lines, Controller, InputLine, Screen};
+use crate::render::escape::visible_string;
+use crate::render::{Line, Theme};
+use crate::script::source::ScriptLine;
+
+/// The transcript on stdout. A fatal error is said once where the user looks: on stdout, and
+/// also on stderr when stdout goes elsewhere (a file, a pipe) and stderr is a terminal.
+pub struct Terminal {
+    theme: Theme,
+    also_stderr: bool,
+}
+
+impl Terminal {
+    pub fn new(theme: Theme) -> Terminal {
+        Terminal {
+            theme,
+            also_stderr: !std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Screen for Terminal {
+    fn show(&mut self, line: &Line) {
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (| head) is not an error worth a message.
+        let _ = writeln!(stdout, "{}", self.theme.paint_line(line));
+        let _ = stdout.flush();
+    }
+
+    fn fatal(&mut self, message: &str) {
+        if self.also_stderr {
+            eprintln!("mailtalk: error: {}", visible_string(message.as_bytes()));
+        }
+    }
+}
+
+/// Lines of a reader, as they arrive.
+fn reader_lines(reader: &mut dyn BufRead) -> impl Iterator<Item = Result<InputLine, String>> + '_ {
+    let mut buf = Vec::new();
+    std::iter::from_fn(move || {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                    if buf.last() == Some(&b'\r') {
+                        buf.pop();
+                    }
+                }
+                Some(Ok((buf.clone(), None)))
+            }
+            Err(e) => Some(Err(format!("reading input: {e}"))),
+        }
+    })
+}
+
+/// Runs input that is not a terminal (or a script), then ends the session. Returns the exit
+/// status.
+pub fn run(mut c: Controller, input: Input, screen: &mut dyn Screen) -> i32 {
+    let result = c.initial_auth(screen).and_then(|()| match input {
+        Input::Reader(reader) => c.run_lines(&mut reader_lines(reader), screen),
+        Input::Script(lines) => c.run_lines(&mut script_lines(lines), screen),
+    });
+    c.finish(result, screen)
+}
+
+/// Where the lines come from.
+pub enum Input<'a> {
+    /// A pipe or file read as it arrives.
+    Reader(&'a mut dyn BufRead),
+    /// A script loaded and checked whole.
+    Script(Vec<ScriptLine>),
+}
+
+/// Checks a script before connecting; a problem is said as `FILE:LINE: …` on stderr.
+pub fn check(lines: &[ScriptLine], protocol: crate::proto::Protocol) -> Result<(), i32> {
+    check_script(lines, protocol).map_err(|e| {
+        eprintln!(
+            "mailtalk: error: {} (nothing was sent)",
+            visible_string(e.as_bytes())
+        );
+        exit::USAGE
+    })
+}
+
+/// One-shot send: connect, EHLO, STARTTLS when asked, AUTH when asked, one message, QUIT.
+pub fn oneshot(
+    c: &mut Controller,
+    send: (crate::engine::session::SendRequest, Vec<String>),
+    quit_after: Option<controller::args::QuitAfter>,
+    screen: &mut dyn Screen,
+) -> i32 {
+    c.oneshot(send, quit_after, screen)
+}

@@ -1,0 +1,173 @@
+//! Where events go: the screen (as styled lines, or JSON Lines with `--json`), the transcript
+//! file, the recorder, and the inline explanation after replies that are not a plain success.
+//! Every event is turned into lines once, here, for all of them.
+//!
+//! - [`present`]: how each event looks (styled [`Line`]s).
+//! - [`json`]: `--json` objects.
+//! - [`transcript`]: the transcript file.
+//! - [`record`]: the replayable script written while a session runs.
+
+pub mod json;
+pub mod present;
+pub mod record;
+pub mod transcript;
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+use crate::engine::{Event, EventKind};
+use crate::explain;
+use crate::proto::{Protocol, Reply};
+use crate::render::{Line, Role};
+use record::Recorder;
+use transcript::Transcript;
+
+/// The sinks of a session.
+#[derive(Default)]
+pub struct Output {
+    /// JSON Lines on the screen instead of the rendered transcript.
+    pub json: bool,
+    /// A dimmed explanation line after every reply that is not a plain success.
+    pub explain: bool,
+    /// Show the TLS details and certificate chain when TLS starts (`--show-cert`).
+    pub show_cert: bool,
+    pub transcript: Option<Transcript>,
+    pub recorder: Option<Recorder>,
+    /// The display form of the last line sent (secrets already `<redacted>`), for the recorder.
+    last_sent: Option<String>,
+    /// Replies not yet written to the recording: they follow the line that caused them.
+    pending_expects: Vec<(Protocol, Reply)>,
+}
+
+impl Output {
+    pub fn new() -> Output {
+        Output {
+            explain: true,
+            ..Output::default()
+        }
+    }
+
+    /// Handles one event: the files first, then the lines to show for it.
+    pub fn event(&mut self, ev: &Event) -> Vec<Line> {
+        match &ev.kind {
+            // Continuations (354, 334, `+`) too: meta lines stay meta lines inside message text
+            // and literals, so the `:expect` is checked before the text.
+            EventKind::Reply(reply) if self.recorder.is_some() => {
+                self.pending_expects.push((ev.protocol, reply.clone()));
+            }
+            EventKind::Sent { display, .. } => {
+                self.last_sent = Some(String::from_utf8_lossy(display).into_owned());
+            }
+            _ => {}
+        }
+        let explanation = match &ev.kind {
+            EventKind::Reply(reply) if self.explain => explain::short_line(ev.protocol, reply),
+            _ => None,
+        };
+        let mut lines = present::event_lines(ev);
+        if let (true, EventKind::TlsUp(info)) = (self.show_cert, &ev.kind) {
+            for l in present::tls_details(info) {
+                lines.push(Line::message(Role::Info, "**   ", &l));
+            }
+        }
+        if let Some(text) = &explanation {
+            lines.push(Line::message(Role::Dim, "   = ", text));
+        }
+        if let Some(t) = &mut self.transcript {
+            let _ = t.lines(ev.at, &lines);
+        }
+        if self.json {
+            let line = json::event_json(ev, explanation.as_deref());
+            return vec![Line::message(Role::Plain, "", &line)];
+        }
+        lines
+    }
+
+    /// The display form of the last line sent.
+    pub fn last_sent(&self) -> Option<&str> {
+        self.last_sent.as_deref()
+    }
+
+    /// Writes the `:expect` lines of the replies seen so far to the recording. With
+    /// `last_only`, only the last one (a macro's many replies are checked by its final one).
+    pub fn flush_expects(&mut self, last_only: bool) {
+        let pending = std::mem::take(&mut self.pending_expects);
+        let Some(r) = &mut self.recorder else {
+            return;
+        };
+        let skip = if last_only {
+            pending.len().saturating_sub(1)
+        } else {
+            0
+        };
+        for (protocol, reply) in pending.iter().skip(skip) {
+            let _ = r.reply(*protocol, reply);
+        }
+    }
+
+    /// Flushes the files. Replies no typed line asked for (the QUIT mailtalk sends at the end)
+    /// are not recorded.
+    pub fn flush(&mut self) {
+        self.pending_expects.clear();
+        if let Some(t) = &mut self.transcript {
+            let _ = t.flush();
+        }
+        if let Some(r) = &mut self.recorder {
+            let _ = r.flush();
+        }
+    }
+}
+
+/// Creates (or truncates) a file readable and writable by its owner only (mode 0600, also when
+/// the file already existed with a wider mode).
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for a point in time.
+pub(crate) fn utc_timestamp(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let at = |s: i64| utc_timestamp(jiff::Timestamp::from_second(s).unwrap());
+        assert_eq!(at(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(at(1_709_164_799), "2024-02-28 23:59:59 UTC");
+        assert_eq!(at(1_735_689_600 + 3661), "2025-01-01 01:01:01 UTC");
+        assert_eq!(at(4_107_542_400), "2100-03-01 00:00:00 UTC");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_0600_even_when_they_existed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "old contents").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(create_private(&path).unwrap());
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(meta.len(), 0);
+    }
+}
