@@ -636,6 +636,7 @@ mod tests {
             "causes.toml:\n{}",
             load_errors().join("\n")
         );
+        assert!(all().len() >= 120, "only {} entries", all().len());
         assert!(DATA.is_ascii(), "causes.toml must be ASCII");
         assert!(SAMPLES.is_ascii(), "reply_samples.tsv must be ASCII");
     }
@@ -665,6 +666,13 @@ mod tests {
             assert!(!c.explain.trim().is_empty(), "{}: empty explain", c.id);
             assert!(!c.checks.is_empty(), "{}: no checks", c.id);
             assert!(!c.protocols().is_empty(), "{}: no protocols", c.id);
+        }
+        // Every category is used.
+        for cat in &cats {
+            assert!(
+                all().iter().any(|c| c.category == *cat),
+                "category {cat} is unused"
+            );
         }
     }
 
