@@ -10,6 +10,7 @@
 //! are shown back are made printable first.
 
 pub mod caps;
+pub mod causes;
 mod notes;
 #[rustfmt::skip]
 mod tables;
