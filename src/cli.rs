@@ -186,6 +186,48 @@ pub enum ColorWhen {
     Never,
 }
 
+/// The tokens left, and the `--color` and `--protocol` found among them.
+pub type ExplainOptions = (Vec<String>, Option<ColorWhen>, Option<ProtocolArg>);
+
+/// The options of `explain` that a pasted line swallows: its tokens take values starting
+/// with `-` (`-ERR …`), so `--color WHEN` and `-p`/`--protocol PROTOCOL` given after them
+/// arrive as tokens. They are taken out here, wherever they are.
+pub fn explain_options(tokens: &[String]) -> Result<ExplainOptions, String> {
+    let mut rest = Vec::new();
+    let mut color = None;
+    let mut protocol = None;
+    let mut it = tokens.iter();
+    while let Some(t) = it.next() {
+        let (name, inline) = match t.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (t.as_str(), None),
+        };
+        if !matches!(name, "--color" | "-p" | "--protocol") {
+            rest.push(t.clone());
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))?,
+        };
+        if name == "--color" {
+            color = Some(
+                ColorWhen::from_str(&value, true)
+                    .map_err(|_| format!("--color takes auto, always or never, not {value:?}"))?,
+            );
+        } else {
+            protocol =
+                Some(ProtocolArg::from_str(&value, true).map_err(|_| {
+                    format!("{name} takes smtp, lmtp, imap or pop3, not {value:?}")
+                })?);
+        }
+    }
+    Ok((rest, color, protocol))
+}
+
 /// Writes completions for every supported shell and the man page.
 pub fn generate(dir: &std::path::Path) -> std::io::Result<()> {
     use clap::CommandFactory;

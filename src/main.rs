@@ -72,27 +72,42 @@ fn default_hostname() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// `mailtalk explain TOKEN...`: codes, or the words of one pasted reply line.
+/// `mailtalk explain TOKEN...`: codes, or one pasted reply line: the cause its text states
+/// first, then what its codes mean.
 fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color: bool) -> i32 {
     use mailtalk::explain;
     let joined = tokens.join(" ");
+    let causes = explain::pasted_causes(&joined, protocol);
     let explanations = explain::explain_pasted(&joined, protocol);
     let theme = Theme::new(color);
-    if explanations.is_empty() {
+    if explanations.is_empty() && causes.is_empty() {
         return usage(format!(
-            "nothing to explain in {joined:?}: no reply code found"
+            "nothing to explain in {joined:?}: no reply code found, and the text names no \
+             cause mailtalk knows"
         ));
     }
-    let mut text = String::new();
+    let mut blocks: Vec<String> = Vec::new();
+    if let Some((best, others)) = causes.split_first() {
+        let mut block = explain::render_cause(best);
+        if !others.is_empty() {
+            let titles: Vec<&str> = others.iter().map(|c| c.title.as_str()).collect();
+            block.push_str(&format!("  Also possible: {}\n", titles.join("; ")));
+        }
+        blocks.push(block);
+    }
     let mut all_known = true;
-    for (n, e) in explanations.iter().enumerate() {
+    for e in &explanations {
+        all_known &= e.known;
+        blocks.push(explain::render_text(e));
+    }
+    let mut text = String::new();
+    for (n, block) in blocks.iter().enumerate() {
         if n > 0 {
             text.push('\n');
         }
-        all_known &= e.known;
-        for (i, line) in explain::render_text(e).lines().enumerate() {
+        for (i, line) in block.lines().enumerate() {
             let role = if i == 0 { Role::Info } else { Role::Plain };
-            text.push_str(&theme.paint_one(role, line));
+            text.push_str(&theme.paint_one(role, &visible_string(line.as_bytes())));
             text.push('\n');
         }
     }
@@ -118,7 +133,19 @@ fn run() -> i32 {
         }
     };
     if let Some(Command::Explain { tokens, protocol }) = &cli.command {
-        return explain(tokens, protocol.map(Into::into), use_color(cli.color));
+        let (tokens, color, late_protocol) = match mailtalk::cli::explain_options(tokens) {
+            Ok(found) => found,
+            Err(e) => return usage(e),
+        };
+        if tokens.is_empty() {
+            return usage("explain needs a code or a reply line");
+        }
+        let protocol = late_protocol.or(*protocol);
+        return explain(
+            &tokens,
+            protocol.map(Into::into),
+            use_color(color.unwrap_or(cli.color)),
+        );
     }
     if let Some(dir) = &cli.generate {
         return match mailtalk::cli::generate(dir) {

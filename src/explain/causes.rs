@@ -468,7 +468,7 @@ impl BasicPattern {
                 .0
                 .iter()
                 .zip(digits)
-                .all(|(p, d)| p.map_or(true, |p| p == *d))
+                .all(|(p, d)| p.is_none_or(|p| p == *d))
     }
 }
 
@@ -506,9 +506,9 @@ impl EnhancedPattern {
 
     fn matches(&self, (class, subject, detail): (u8, u16, u16)) -> bool {
         let [c, s, d] = self.0;
-        c.map_or(true, |c| c == u16::from(class))
-            && s.map_or(true, |s| s == subject)
-            && d.map_or(true, |d| d == detail)
+        c.is_none_or(|c| c == u16::from(class))
+            && s.is_none_or(|s| s == subject)
+            && d.is_none_or(|d| d == detail)
     }
 }
 

@@ -1055,12 +1055,78 @@ pub fn explain_reply(protocol: Protocol, line: &[u8]) -> Vec<Explanation> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Causes stated by the text.
+
+/// The text of a reply as [`causes`] searches it: its lines joined with line breaks, cut at
+/// [`causes::MAX_TEXT`] bytes.
+fn reply_text(lines: &[Vec<u8>]) -> String {
+    let mut text = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if text.len() >= causes::MAX_TEXT {
+            break;
+        }
+        if i > 0 {
+            text.push('\n');
+        }
+        let room = causes::MAX_TEXT.saturating_sub(text.len());
+        let piece = line.get(..line.len().min(room)).unwrap_or(&[]);
+        text.push_str(&String::from_utf8_lossy(piece));
+    }
+    text
+}
+
+/// The causes the text of a reply states, best first; empty when its text says nothing the
+/// knowledge base knows (and always for SMTP successes and prompts).
+pub fn reply_causes(protocol: Protocol, reply: &Reply) -> Vec<&'static causes::Cause> {
+    let text = reply_text(&reply.lines);
+    causes::find(&causes::Query {
+        protocol,
+        code: reply.code_value(),
+        enhanced: reply.enhanced.map(|e| (e.class, e.subject, e.detail)),
+        text: &text,
+    })
+}
+
+/// The causes a pasted reply line states (see [`explain_pasted`] for what is accepted).
+pub fn pasted_causes(text: &str, protocol: Option<Protocol>) -> Vec<&'static causes::Cause> {
+    let line = strip_transcript_prefix(text);
+    let Some(protocol) = protocol.or_else(|| line_protocol(line.as_bytes())) else {
+        return Vec::new();
+    };
+    let parsed = match protocol {
+        Protocol::Smtp | Protocol::Lmtp => ReplyLine::parse(line.as_bytes()),
+        _ => None,
+    };
+    let text = reply_text(&[line.as_bytes().to_vec()]);
+    causes::find(&causes::Query {
+        protocol,
+        code: parsed.map(|l| l.code.value()),
+        enhanced: parsed
+            .and_then(|l| l.enhanced)
+            .map(|e| (e.class, e.subject, e.detail)),
+        text: &text,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Short lines.
 
-/// One short line to show (dimmed) after a reply that is not a plain success, e.g.
-/// `550 5.1.1: permanent failure - the mailbox does not exist (bad destination mailbox address,
-/// RFC 3463)`. None for SMTP 2xx/3xx, IMAP OK/PREAUTH and continuations, POP3 +OK and `+ `.
+/// One short line to show (dimmed) after a reply that is not a plain success: the cause its
+/// text states, if the knowledge base knows it, then what the codes mean, e.g. `AUTH is not
+/// offered here; 503 5.5.1: permanent failure - ...` or `550 5.1.1: permanent failure - the
+/// mailbox does not exist (bad destination mailbox address, RFC 3463)`. None for SMTP
+/// 2xx/3xx, IMAP OK/PREAUTH and continuations, POP3 +OK and `+ `.
 pub fn short_line(protocol: Protocol, reply: &Reply) -> Option<String> {
+    let codes = code_short_line(protocol, reply)?;
+    Some(match reply_causes(protocol, reply).first() {
+        // The cause the text states comes first: it is what the user needs to read.
+        Some(cause) => format!("{}; {codes}", cause.title),
+        None => codes,
+    })
+}
+
+/// The codes part of [`short_line`].
+fn code_short_line(protocol: Protocol, reply: &Reply) -> Option<String> {
     if matches!(reply.outcome, Outcome::Ok | Outcome::Continue) {
         return None;
     }
@@ -1257,6 +1323,30 @@ fn render_list(out: &mut String, heading: &str, items: &[String]) {
     for item in items {
         wrap_into(out, "    - ", "      ", item);
     }
+}
+
+/// Multi-line plain text for a cause the text of a reply states (no colours): shown before
+/// the explanations of its codes.
+///
+/// ```text
+/// Cause: AUTH is not offered here (auth; wording of Postfix)
+///   The server has SMTP authentication switched off ...
+///   What to check:
+///     - ...
+/// ```
+pub fn render_cause(c: &causes::Cause) -> String {
+    let mut out = String::new();
+    let mut head = format!("Cause: {} ({}", c.title, c.category);
+    if !c.servers.is_empty() {
+        head.push_str("; wording of ");
+        head.push_str(&c.servers.join(", "));
+    }
+    head.push(')');
+    out.push_str(&head);
+    out.push('\n');
+    wrap_into(&mut out, "  ", "  ", &c.explain);
+    render_list(&mut out, "What to check", &c.checks);
+    out
 }
 
 /// Multi-line plain text for `mailtalk explain` (no colours).

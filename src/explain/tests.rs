@@ -615,14 +615,14 @@ fn short_line_smtp() {
         b"550 5.1.1 <x@example.org>: Recipient address rejected",
     );
     assert_eq!(
-        short_line(Protocol::Smtp, &r).unwrap(),
+        code_short_line(Protocol::Smtp, &r).unwrap(),
         "550 5.1.1: permanent failure - the mailbox does not exist (bad destination mailbox \
          address, RFC 3463)"
     );
     // The enhanced code is taken from the line when the reply does not carry it.
     let r = reply(Outcome::TempFail, Some(451), None, b"451 4.7.1 Greylisted");
     assert_eq!(
-        short_line(Protocol::Smtp, &r).unwrap(),
+        code_short_line(Protocol::Smtp, &r).unwrap(),
         "451 4.7.1: temporary failure - greylisted, retry later (delivery not authorized, \
          message refused, RFC 3463)"
     );
@@ -633,18 +633,18 @@ fn short_line_smtp() {
         b"550 5.7.26 DMARC",
     );
     assert_eq!(
-        short_line(Protocol::Smtp, &r).unwrap(),
+        code_short_line(Protocol::Smtp, &r).unwrap(),
         "550 5.7.26: permanent failure - several authentication checks failed (multiple \
          authentication checks failed, RFC 7372)"
     );
     let r = reply(Outcome::TempFail, Some(421), None, b"421 closing");
     assert_eq!(
-        short_line(Protocol::Smtp, &r).unwrap(),
+        code_short_line(Protocol::Smtp, &r).unwrap(),
         "421: temporary failure - service not available, connection closing (RFC 5321)"
     );
     let r = reply(Outcome::PermFail, Some(599), None, b"599 what");
     assert_eq!(
-        short_line(Protocol::Smtp, &r).unwrap(),
+        code_short_line(Protocol::Smtp, &r).unwrap(),
         "599: permanent failure - unknown reply code"
     );
     let r = reply(
@@ -654,26 +654,26 @@ fn short_line_smtp() {
         b"550 5.1.99 x",
     );
     assert_eq!(
-        short_line(Protocol::Smtp, &r).unwrap(),
+        code_short_line(Protocol::Smtp, &r).unwrap(),
         "550 5.1.99: permanent failure - refused; 5.1.99 is not a registered code (addressing \
          status)"
     );
     let r = reply(Outcome::PermFail, Some(550), Some("4.7.1"), b"550 4.7.1 x");
-    let s = short_line(Protocol::Smtp, &r).unwrap();
+    let s = code_short_line(Protocol::Smtp, &r).unwrap();
     assert!(s.ends_with("[class 4 of 4.7.1 does not match 550]"), "{s}");
     // Without the parsed code, the line is read.
     let r = reply(Outcome::PermFail, None, None, b"554 5.7.1 spam");
-    let s = short_line(Protocol::Smtp, &r).unwrap();
+    let s = code_short_line(Protocol::Smtp, &r).unwrap();
     assert!(s.starts_with("554 5.7.1: permanent failure - message or sender rejected"));
     let r = reply(Outcome::Unknown, None, None, b"garbage");
-    assert_eq!(short_line(Protocol::Smtp, &r), None);
+    assert_eq!(code_short_line(Protocol::Smtp, &r), None);
     let r = reply(
         Outcome::PermFail,
         Some(552),
         Some("5.2.2"),
         b"552 5.2.2 full",
     );
-    assert!(short_line(Protocol::Lmtp, &r)
+    assert!(code_short_line(Protocol::Lmtp, &r)
         .unwrap()
         .starts_with("552 5.2.2: permanent failure - the mailbox is full"));
 }
@@ -683,47 +683,110 @@ fn short_line_imap_and_pop3() {
     let mut r = reply(Outcome::No, None, None, b"A1 NO [OVERQUOTA] Quota exceeded");
     r.tag = Some("A1".into());
     assert_eq!(
-        short_line(Protocol::Imap, &r).unwrap(),
+        code_short_line(Protocol::Imap, &r).unwrap(),
         "NO [OVERQUOTA]: the operation would exceed a quota (RFC 5530, RFC 9051)"
     );
     let r = reply(Outcome::No, None, None, b"A1 NO nope");
     assert_eq!(
-        short_line(Protocol::Imap, &r).unwrap(),
+        code_short_line(Protocol::Imap, &r).unwrap(),
         "NO: the command failed; the server gave no response code"
     );
     let r = reply(Outcome::Bad, None, None, b"A1 BAD [CLIENTBUG] x");
-    assert!(short_line(Protocol::Imap, &r)
+    assert!(code_short_line(Protocol::Imap, &r)
         .unwrap()
         .starts_with("BAD [CLIENTBUG]: "));
     let r = reply(Outcome::Bye, None, None, b"* BYE shutting down");
     assert_eq!(
-        short_line(Protocol::Imap, &r).unwrap(),
+        code_short_line(Protocol::Imap, &r).unwrap(),
         "BYE: the server is closing the connection"
     );
     let r = reply(Outcome::No, None, None, b"A1 NO [XFOO] x");
-    assert!(short_line(Protocol::Imap, &r)
+    assert!(code_short_line(Protocol::Imap, &r)
         .unwrap()
         .contains("unregistered"));
 
     let r = reply(Outcome::PermFail, None, None, b"-ERR [IN-USE] locked");
     assert_eq!(
-        short_line(Protocol::Pop3, &r).unwrap(),
+        code_short_line(Protocol::Pop3, &r).unwrap(),
         "-ERR [IN-USE]: the maildrop is locked by another session (RFC 2449)"
     );
     let r = reply(Outcome::PermFail, None, None, b"-ERR [SYS/TEMP/DISK] x");
     assert_eq!(
-        short_line(Protocol::Pop3, &r).unwrap(),
+        code_short_line(Protocol::Pop3, &r).unwrap(),
         "-ERR [SYS/TEMP/DISK]: unregistered code, read as SYS/PERM or SYS/TEMP (SYS response \
          code)"
     );
     let r = reply(Outcome::PermFail, None, None, b"-ERR no");
     assert_eq!(
-        short_line(Protocol::Pop3, &r).unwrap(),
+        code_short_line(Protocol::Pop3, &r).unwrap(),
         "-ERR: the command failed; the server gave no response code"
     );
 }
 
 // --- render_text() ----------------------------------------------------------------------------
+
+/// The cause the text states comes before the codes, for every protocol; a text the
+/// knowledge base does not know gives the codes alone.
+#[test]
+fn short_line_puts_the_stated_cause_first() {
+    let r = reply(
+        Outcome::PermFail,
+        Some(503),
+        Some("5.5.1"),
+        b"503 5.5.1 Error: authentication not enabled",
+    );
+    let s = short_line(Protocol::Smtp, &r).unwrap();
+    assert!(
+        s.starts_with("AUTH is not offered here; 503 5.5.1: permanent failure - "),
+        "{s}"
+    );
+    let r = reply(
+        Outcome::PermFail,
+        Some(554),
+        Some("5.5.1"),
+        b"554 5.5.1 Error: no valid recipients",
+    );
+    let s = short_line(Protocol::Smtp, &r).unwrap();
+    assert!(
+        s.starts_with("Every recipient was refused; 554 5.5.1: "),
+        "{s}"
+    );
+    let mut r = reply(Outcome::No, None, None, b"A1 NO [OVERQUOTA] Quota exceeded");
+    r.tag = Some("A1".into());
+    assert_eq!(
+        short_line(Protocol::Imap, &r).unwrap(),
+        "Mailbox over quota; NO [OVERQUOTA]: the operation would exceed a quota (RFC 5530, \
+         RFC 9051)"
+    );
+    let r = reply(
+        Outcome::PermFail,
+        None,
+        None,
+        b"-ERR [IN-USE] Unable to lock maildrop",
+    );
+    let s = short_line(Protocol::Pop3, &r).unwrap();
+    assert!(
+        s.starts_with("Mailbox locked by another session; -ERR [IN-USE]: "),
+        "{s}"
+    );
+    // Unknown wording: the codes alone.
+    let r = reply(
+        Outcome::PermFail,
+        Some(550),
+        Some("5.0.0"),
+        b"550 5.0.0 zorglub",
+    );
+    let s = short_line(Protocol::Smtp, &r).unwrap();
+    assert!(s.starts_with("550 5.0.0: permanent failure"), "{s}");
+    // A success never gets a cause, whatever its text says.
+    let r = reply(
+        Outcome::Ok,
+        Some(250),
+        None,
+        b"250 relay access denied, just kidding",
+    );
+    assert_eq!(short_line(Protocol::Smtp, &r), None);
+}
 
 #[test]
 fn render_text_layout() {
