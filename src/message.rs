@@ -35,7 +35,6 @@ const B64_BLOCK_LINES: usize = 128;
 const B64_BLOCK_INPUT: usize = B64_LINE_INPUT * B64_BLOCK_LINES;
 /// Output bytes of one full refill: 76 characters and CRLF per line.
 const B64_BLOCK_OUTPUT: usize = 78 * B64_BLOCK_LINES;
-const B64_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /// Bytes of UTF-8 text carried by one RFC 2047 encoded-word (60 base64 characters, so the
 /// word stays within the 75-character limit).
 const ENCODED_WORD_INPUT: usize = 45;
@@ -152,33 +151,29 @@ pub fn build(spec: &MessageSpec) -> Result<Message, MessageError> {
     }
 }
 
-/// Formats `t` as an RFC 5322 date in UTC, e.g. `Sat, 28 Nov 2026 17:21:53 +0000`. Times
-/// before 1970 are shown as the epoch, times after 9999 as the last second of 9999.
-pub fn rfc5322_date(t: SystemTime) -> String {
-    let c = civil(t);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
-        c.weekday, c.day, c.month, c.year, c.hour, c.minute, c.second
-    )
+/// `t` as an RFC 5322 date in the time zone `tz`, e.g. `Sat, 28 Nov 2026 18:21:53 +0100`.
+pub fn rfc5322_date(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let zoned = t.to_zoned_datetime(tz.clone());
+    jiff::fmt::rfc2822::to_string(&zoned)
+        .unwrap_or_else(|_| zoned.strftime("%a, %d %b %Y %H:%M:%S %z").to_string())
+}
+
+/// The Date header of a message made now: local time with its offset from UTC.
+fn date_now() -> String {
+    rfc5322_date(jiff::Timestamp::now(), &jiff::tz::TimeZone::system())
 }
 
 /// A new Message-ID: `<YYYYMMDDhhmmss.RANDOM@hostname>` with 16 random hex digits (UTC time).
 /// An empty `hostname` becomes `localhost`.
 pub fn message_id(hostname: &str) -> String {
-    let c = civil(SystemTime::now());
     let host = if hostname.is_empty() {
         "localhost"
     } else {
         hostname
     };
     format!(
-        "<{:04}{:02}{:02}{:02}{:02}{:02}.{}@{}>",
-        c.year,
-        c.month_number,
-        c.day,
-        c.hour,
-        c.minute,
-        c.second,
+        "<{}.{}@{}>",
+        jiff::Timestamp::now().strftime("%Y%m%d%H%M%S"),
         random_hex(8),
         host
     )
@@ -287,7 +282,7 @@ fn standard_headers(spec: &MessageSpec, present: &[String]) -> HeaderBlock {
         block.push("Subject", &encode_header_text(subject));
     }
     if !has("date") {
-        block.push("Date", &rfc5322_date(SystemTime::now()));
+        block.push("Date", &date_now());
     }
     if !has("message-id") {
         block.push("Message-ID", &message_id(&spec.hostname));
@@ -793,26 +788,16 @@ impl<R: Read> Read for Base64Reader<R> {
 
 /// Appends the standard base64 encoding (with padding) of `input` to `out`.
 fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
-    let sym = |v: u32| {
-        let i = usize::try_from(v & 0x3f).unwrap_or(0);
-        B64_ALPHABET.get(i).copied().unwrap_or(b'=')
-    };
-    for chunk in input.chunks(3) {
-        let (v, n) = match *chunk {
-            [a, b, c] => (u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c), 3),
-            [a, b] => (u32::from(a) << 16 | u32::from(b) << 8, 2),
-            [a] => (u32::from(a) << 16, 1),
-            _ => continue,
-        };
-        out.push(sym(v >> 18));
-        out.push(sym(v >> 12));
-        out.push(if n > 1 { sym(v >> 6) } else { b'=' });
-        out.push(if n > 2 { sym(v) } else { b'=' });
-    }
+    use base64::Engine as _;
+    out.extend_from_slice(
+        base64::engine::general_purpose::STANDARD
+            .encode(input)
+            .as_bytes(),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
-// Time and randomness
+// Randomness
 
 /// `n` random bytes as lower-case hex. Falls back to the clock if the random source fails.
 fn random_hex(n: usize) -> String {
@@ -829,67 +814,12 @@ fn random_hex(n: usize) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A UTC calendar time.
-struct Civil {
-    weekday: &'static str,
-    year: u64,
-    month: &'static str,
-    month_number: u64,
-    day: u64,
-    hour: u64,
-    minute: u64,
-    second: u64,
-}
-
-/// The last second of the year 9999.
-const MAX_SECONDS: u64 = 253_402_300_799;
-
-/// Converts `t` to a UTC calendar time with the days-to-civil algorithm (proleptic Gregorian
-/// calendar, eras of 400 years).
-// Every intermediate value is bounded by MAX_SECONDS, so the arithmetic cannot overflow.
-#[allow(clippy::arithmetic_side_effects)]
-fn civil(t: SystemTime) -> Civil {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-        .min(MAX_SECONDS);
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month_number = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month_number <= 2);
-    let month_index = usize::try_from(month_number - 1).unwrap_or(0);
-    let weekday_index = usize::try_from(days % 7).unwrap_or(0);
-    Civil {
-        weekday: WEEKDAYS.get(weekday_index).copied().unwrap_or("Thu"),
-        year,
-        month: MONTHS.get(month_index).copied().unwrap_or("Jan"),
-        month_number,
-        day,
-        hour: rem / 3_600,
-        minute: rem % 3_600 / 60,
-        second: rem % 60,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine as _;
     use std::io::Write;
-    use std::time::Duration;
 
     fn spec() -> MessageSpec {
         MessageSpec {
@@ -974,7 +904,7 @@ mod tests {
             ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"].contains(&parts[0]),
             "{date}"
         );
-        assert!(parts[1].len() == 2 && parts[1].bytes().all(|b| b.is_ascii_digit()));
+        assert!((1..=2).contains(&parts[1].len()) && parts[1].bytes().all(|b| b.is_ascii_digit()));
         let months = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
@@ -988,7 +918,13 @@ mod tests {
                 "{date}"
             );
         }
-        assert_eq!(parts[5], "+0000");
+        let zone = parts[5].as_bytes();
+        assert!(
+            zone.len() == 5
+                && matches!(zone[0], b'+' | b'-')
+                && zone[1..].iter().all(u8::is_ascii_digit),
+            "{date}"
+        );
     }
 
     fn assert_message_id_shape(id: &str, host: &str) {
@@ -1673,20 +1609,20 @@ mod tests {
 
     #[test]
     fn rfc5322_dates() {
-        let at = |s: u64| rfc5322_date(UNIX_EPOCH + Duration::from_secs(s));
-        assert_eq!(at(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(at(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
-        assert_eq!(at(4_102_444_800), "Fri, 01 Jan 2100 00:00:00 +0000");
-        assert_eq!(at(1_795_886_513), "Sat, 28 Nov 2026 17:21:53 +0000");
-        assert_eq!(at(951_868_799), "Tue, 29 Feb 2000 23:59:59 +0000");
-        assert_eq!(at(951_868_800), "Wed, 01 Mar 2000 00:00:00 +0000");
-        assert_eq!(at(1_709_251_199), "Thu, 29 Feb 2024 23:59:59 +0000");
-        assert_eq!(at(MAX_SECONDS), "Fri, 31 Dec 9999 23:59:59 +0000");
-        assert_eq!(at(u64::MAX / 2), "Fri, 31 Dec 9999 23:59:59 +0000");
-        assert_eq!(
-            rfc5322_date(UNIX_EPOCH - Duration::from_secs(10)),
-            "Thu, 01 Jan 1970 00:00:00 +0000"
-        );
+        use jiff::tz::{Offset, TimeZone};
+        let utc = |s: i64| rfc5322_date(jiff::Timestamp::from_second(s).unwrap(), &TimeZone::UTC);
+        assert_eq!(utc(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(utc(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+        assert_eq!(utc(1_795_886_513), "Sat, 28 Nov 2026 17:21:53 +0000");
+        assert_eq!(utc(951_868_800), "Wed, 1 Mar 2000 00:00:00 +0000");
+        let t = jiff::Timestamp::from_second(1_795_886_513).unwrap();
+        let east = TimeZone::fixed(Offset::from_hours(1).unwrap());
+        assert_eq!(rfc5322_date(t, &east), "Sat, 28 Nov 2026 18:21:53 +0100");
+        let west = TimeZone::fixed(Offset::from_seconds(-(9 * 3600 + 30 * 60)).unwrap());
+        assert_eq!(rfc5322_date(t, &west), "Sat, 28 Nov 2026 07:51:53 -0930");
+        // The header of a generated message parses back as a date.
+        let now = date_now();
+        assert!(jiff::fmt::rfc2822::parse(&now).is_ok(), "{now}");
     }
 
     #[test]
