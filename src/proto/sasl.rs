@@ -10,9 +10,9 @@
 //! [`Client::verify_success`], which is where SCRAM checks that the server knows the password.
 //!
 //! Everything the server sends is untrusted: challenges are size-checked and parsed without
-//! panicking. Passwords are used as the UTF-8 they were given in: SASLprep (RFC 4013) is not
-//! applied, so a SCRAM password with characters that SASLprep would map must be given in its
-//! prepared form.
+//! panicking. SCRAM passwords are prepared with SASLprep (RFC 4013, as RFC 5802 asks): a
+//! password SASLprep refuses (a prohibited or unassigned character) is used as given, as
+//! other clients do, so that the server's own preparation decides.
 
 use std::fmt;
 
@@ -212,6 +212,16 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+/// A SCRAM password after SASLprep (RFC 4013): mapped and NFKC-normalised; as given when
+/// SASLprep refuses it. The copy is wiped when dropped.
+fn scram_password(password: &str) -> zeroize::Zeroizing<String> {
+    let prepared = match stringprep::saslprep(password) {
+        Ok(p) => p.into_owned(),
+        Err(_) => password.to_string(),
+    };
+    zeroize::Zeroizing::new(prepared)
 }
 
 fn quote(bytes: &[u8]) -> String {
@@ -559,8 +569,9 @@ impl Client {
         let mut salted = vec![0u8; md.size()];
         let iterations = usize::try_from(first.iterations)
             .map_err(|_| SaslError::Protocol("iteration count too large".to_string()))?;
+        let prepared = scram_password(self.creds.secret.expose());
         openssl::pkcs5::pbkdf2_hmac(
-            self.creds.secret.expose().as_bytes(),
+            prepared.as_bytes(),
             &first.salt,
             iterations,
             md,
@@ -1310,6 +1321,27 @@ mod tests {
             apop_digest(b"<1896.697170952@dbc.mtview.ca.us>", &secret).unwrap(),
             "c4c9334bac560ecc979e58001b3e22fb"
         );
+    }
+
+    #[test]
+    fn scram_passwords_are_prepared_with_saslprep() {
+        // RFC 4013 section 3 examples: soft hyphen mapped to nothing, NBSP to space, NFKC.
+        assert_eq!(scram_password("I\u{ad}X").as_str(), "IX");
+        assert_eq!(scram_password("user").as_str(), "user");
+        assert_eq!(scram_password("a\u{a0}b").as_str(), "a b");
+        assert_eq!(scram_password("\u{aa}").as_str(), "a");
+        assert_eq!(scram_password("\u{2168}").as_str(), "IX");
+        // Prohibited (a control character): used as given.
+        assert_eq!(scram_password("a\u{7}b").as_str(), "a\u{7}b");
+        // The proof is the one of the prepared password.
+        let proof_of = |pw: &str| {
+            let mut c = client(Mechanism::ScramSha256, "user", pw)
+                .with_nonce("rOprNGfwEbeRWgbNEkqO".into());
+            c.initial_response().unwrap();
+            c.respond(SHA256_FIRST).unwrap()
+        };
+        assert_eq!(proof_of("pencil"), proof_of("pen\u{ad}cil"));
+        assert_ne!(proof_of("pencil"), proof_of("pencils"));
     }
 
     #[test]
