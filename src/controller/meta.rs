@@ -442,6 +442,9 @@ fn sleep_secs(args: &str) -> Result<f64, String> {
 fn sleep(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
     let secs = sleep_secs(args).map_err(|e| invalid(format!(":sleep {e}")))?;
     let until = crate::net::deadline_after(Duration::from_secs_f64(secs));
+    if secs >= 1.0 {
+        c.info(screen, &format!("sleeping {secs} s"));
+    }
     loop {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {

@@ -200,13 +200,22 @@ fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, lin
         return;
     }
     let cols = usize::from(rl.dimensions().map(|(c, _)| c).unwrap_or(80)).max(1);
-    let width = prompt
-        .chars()
-        .chain(line.chars())
-        .map(|c| c.width().unwrap_or(0))
-        .sum::<usize>()
-        .max(1);
-    let rows = u16::try_from(width.div_ceil(cols).max(1)).unwrap_or(u16::MAX);
+    // A pasted block shows each of its lines on rows of its own; the first after the prompt.
+    let rows: usize = line
+        .split('\n')
+        .enumerate()
+        .map(|(i, piece)| {
+            let lead = if i == 0 { prompt } else { "" };
+            let width = lead
+                .chars()
+                .chain(piece.chars())
+                .map(|c| c.width().unwrap_or(0))
+                .sum::<usize>()
+                .max(1);
+            width.div_ceil(cols).max(1)
+        })
+        .sum();
+    let rows = u16::try_from(rows.max(1)).unwrap_or(u16::MAX);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.queue(cursor::MoveUp(rows));
     let _ = stdout.queue(cursor::MoveToColumn(0));
@@ -263,8 +272,11 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
 
     let watching = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
+    // What the watcher saw when the server closed the connection, shown by the main loop.
+    let closing: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let watcher = rl.create_external_printer().ok().map(|mut printer| {
         let controller = controller.clone();
+        let closing = closing.clone();
         let watching = watching.clone();
         let stop = stop.clone();
         let theme = theme.clone();
@@ -295,12 +307,13 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                     }
                     !open
                 };
-                if !out.lines.is_empty() {
-                    let _ = printer.print(out.lines.join("\n"));
-                }
                 if closed && watching.load(Ordering::Acquire) {
-                    // Ends the line being edited, so the prompt says the session is closed.
+                    // Ends the line being edited; the main loop shows why, then the prompt
+                    // that says the session is closed.
+                    *lock(&closing) = out.lines;
                     let _ = signal_hook::low_level::raise(signal_hook::consts::SIGINT);
+                } else if !out.lines.is_empty() {
+                    let _ = printer.print(out.lines.join("\n"));
                 }
             }
         })
@@ -325,32 +338,61 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                     status = c.finish(Ok(()), &mut screen);
                     break;
                 }
-                let secret = c.typed_secret(&line);
-                if secret {
+                // A pasted block of lines (bracketed paste) is taken line by line, as if each
+                // had been typed and entered in turn.
+                let pieces: Vec<&str> = line
+                    .split('\n')
+                    .map(|p| p.strip_suffix('\r').unwrap_or(p))
+                    .collect();
+                if pieces.iter().any(|p| c.typed_secret(p)) {
                     erase_typed_line(&mut rl, &prompt, &line);
                 }
-                let commandish =
-                    !c.line_context().mode.is_content() && c.line_context().mode != InputMode::Auth;
-                let h = c.handle(line.as_bytes(), &mut screen);
-                if !h.secret && !secret && commandish && !line.trim().is_empty() {
-                    let _ = rl.add_history_entry(line.as_str());
-                    if let Some(path) = &history_file {
-                        let _ = rl.append_history(path);
+                let mut ended = None;
+                for piece in pieces {
+                    let secret = c.typed_secret(piece);
+                    let commandish = !c.line_context().mode.is_content()
+                        && c.line_context().mode != InputMode::Auth;
+                    let h = c.handle(piece.as_bytes(), &mut screen);
+                    if !h.secret && !secret && commandish && !piece.trim().is_empty() {
+                        let _ = rl.add_history_entry(piece);
+                        if let Some(path) = &history_file {
+                            let _ = rl.append_history(path);
+                        }
+                    }
+                    match h.flow {
+                        Flow::Quit => {
+                            ended = Some(c.finish(Ok(()), &mut screen));
+                            break;
+                        }
+                        Flow::Error { code, fatal: true } if !c.is_open() => {
+                            ended = Some(c.finish(Err(code), &mut screen));
+                            break;
+                        }
+                        // The rest of a pasted block is not sent after an error.
+                        Flow::Abort | Flow::Error { .. } => break,
+                        Flow::Continue => {}
                     }
                 }
-                match h.flow {
-                    Flow::Quit => {
-                        status = c.finish(Ok(()), &mut screen);
-                        break;
-                    }
-                    Flow::Error { code, fatal: true } if !c.is_open() => {
-                        status = c.finish(Err(code), &mut screen);
-                        break;
-                    }
-                    Flow::Continue | Flow::Abort | Flow::Error { .. } => {}
+                if let Some(code) = ended {
+                    status = code;
+                    break;
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Interrupted) => {
+                let shown = std::mem::take(&mut *lock(&closing));
+                if shown.is_empty() && c.is_open() {
+                    c.info(
+                        &mut screen,
+                        "Ctrl-C drops the line being typed; Ctrl-D or :quit leaves",
+                    );
+                }
+                for l in shown {
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = writeln!(stdout, "{l}");
+                    let _ = stdout.flush();
+                }
+                continue;
+            }
             Err(ReadlineError::Eof) => {
                 status = c.finish(Ok(()), &mut screen);
                 break;

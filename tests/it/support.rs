@@ -35,6 +35,7 @@ pub const EXIT_TLS: i32 = 4;
 pub const EXIT_TIMEOUT: i32 = 5;
 pub const EXIT_PROTOCOL: i32 = 6;
 pub const EXIT_CLOSED: i32 = 7;
+pub const EXIT_ABANDONED: i32 = 10;
 
 /// How long a server read waits for the client before giving up.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);

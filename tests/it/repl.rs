@@ -1,0 +1,413 @@
+//! The interactive REPL on a real (pseudo-)terminal: keys typed, what the terminal shows, what
+//! the server received. Each test waits for text, never for time.
+
+use crate::support::*;
+use crate::terminal::Term;
+
+/// The REPL without colours (escape sequences of the line editor remain).
+fn repl(home: &std::path::Path, url: &str) -> Term {
+    Term::start(home, &["--color", "never", "--timeout", "10", url], &[])
+}
+
+#[test]
+fn message_text_takes_a_typed_tab_and_shows_the_stuffed_wire_form() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"DATA\r\n");
+        c.send(b"354 go ahead\r\n");
+        let mut data = Vec::new();
+        loop {
+            let l = c.read_line().unwrap();
+            if l == b".\r\n" {
+                break;
+            }
+            data.extend_from_slice(&l);
+        }
+        c.record("data", &data);
+        c.send(b"250 2.0.0 queued\r\n");
+        smtp_loop(c, false, false);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("DATA");
+    t.expect("S: 354");
+    t.expect("message (");
+    t.line("Subject: folded");
+    t.line("X-Long: first part");
+    // TAB starts the folded continuation line: typed into the text, not completed.
+    t.line("\tsecond part");
+    t.line("");
+    t.line(".starts with a dot");
+    t.expect("C: ..starts with a dot");
+    t.line(".");
+    t.expect("S: 250 2.0.0 queued");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert_eq!(
+        log.record_strs("data"),
+        vec![
+            "Subject: folded\r\nX-Long: first part\r\n\tsecond part\r\n\r\n..starts with a dot\r\n"
+        ],
+        "{seen}"
+    );
+}
+
+#[test]
+fn ctrl_d_in_message_text_abandons_the_message_with_exit_10() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"DATA\r\n");
+        c.send(b"354 go ahead\r\n");
+        let rest = c.drain();
+        c.record("rest", &rest);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("DATA");
+    t.expect("message (");
+    t.line("Subject: never sent whole");
+    t.expect("C: Subject: never sent whole");
+    t.ctrl('d');
+    t.expect("abandoned");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_ABANDONED), "{seen}");
+    // The connection was closed without the final dot: nothing can be delivered.
+    assert_eq!(
+        log.record_strs("rest"),
+        vec!["Subject: never sent whole\r\n"],
+        "{seen}"
+    );
+}
+
+#[test]
+fn ctrl_c_interrupts_a_wait_and_the_session_goes_on() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"NOOP\r\n");
+        // No answer until the user has typed the next command after Ctrl-C.
+        c.expect_line(b"RSET\r\n");
+        c.send(b"250 2.0.0 late noop\r\n250 2.0.0 rset\r\n");
+        smtp_loop(c, false, false);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("NOOP");
+    t.expect("C: NOOP");
+    t.ctrl('c');
+    t.expect("interrupted: no longer waiting for the reply");
+    t.expect("smtp 127.0.0.1 plain › ");
+    t.line("RSET");
+    t.expect("S: 250 2.0.0 late noop");
+    t.expect("S: 250 2.0.0 rset");
+    // Ctrl-C at the prompt does not leave either.
+    t.expect("smtp 127.0.0.1 plain › ");
+    t.ctrl('c');
+    t.expect("Ctrl-C drops the line being typed; Ctrl-D or :quit leaves");
+    t.line("NOOP");
+    t.expect("C: NOOP");
+    t.expect("S: 250");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert!(log.has_note("quit"), "{log:?}\n{seen}");
+}
+
+#[test]
+fn ctrl_c_interrupts_a_sleep() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, false, false));
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    // Far longer than the hang limit of a wait: only Ctrl-C can end it in time.
+    t.line(":sleep 3600");
+    t.expect("** sleeping 3600 s");
+    t.ctrl('c');
+    t.expect("interrupted");
+    t.expect("smtp 127.0.0.1 plain › ");
+    t.line("NOOP");
+    t.expect("S: 250");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+}
+
+#[test]
+fn history_is_written_as_each_line_is_entered() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, false, false));
+    let home = tempfile::tempdir().unwrap();
+    let history = home.path().join(".local/share/mailtalk/history");
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("NOOP");
+    t.expect("S: 250");
+    t.line("VRFY postmaster");
+    t.expect("S: 252");
+    // No clean exit: the history must already be on disk.
+    t.kill(rexpect::process::Signal::SIGKILL);
+    let (_, seen) = t.finish();
+    s.join();
+    let text = std::fs::read_to_string(&history)
+        .unwrap_or_else(|e| panic!("no history at {}: {e}\n{seen}", history.display()));
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(lines.ends_with(&["NOOP", "VRFY postmaster"]), "{text:?}");
+}
+
+#[test]
+fn a_typed_password_never_stays_on_the_terminal_even_after_ctrl_l() {
+    const PW: &str = "Wonder-Land-42";
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| imap_auth(c, "alice", PW));
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("imap"));
+    t.expect("S: * OK");
+    t.expect("imap 127.0.0.1 plain › ");
+    t.send("LOGIN alice Wonder-");
+    // Redraw the screen in the middle of the password, then finish typing it.
+    t.ctrl('l');
+    t.send("Land-42");
+    t.ctrl('l');
+    t.send("\r");
+    t.expect("OK");
+    t.expect("imap 127.0.0.1 plain › ");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert!(log.has_note("auth ok"), "{log:?}\n{seen}");
+    for piece in [PW, "Wonder-", "Land-42"] {
+        assert!(
+            !seen.contains(piece),
+            "{piece:?} was shown on the terminal\n{}",
+            seen.escape_debug()
+        );
+    }
+    let history = home.path().join(".local/share/mailtalk/history");
+    let text = std::fs::read_to_string(&history).unwrap_or_default();
+    assert!(!text.contains("Land-42"), "{text}");
+}
+
+#[test]
+fn the_repl_says_when_the_server_closed_and_ends_with_exit_7() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"NOOP\r\n");
+        c.send(b"421 4.3.2 shutting down\r\n");
+        c.close();
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("NOOP");
+    t.expect("S: 421 4.3.2 shutting down");
+    t.expect("closed (:reconnect opens it again; Enter or Ctrl-D leaves) › ");
+    t.line("");
+    let (code, seen) = t.finish();
+    s.join();
+    assert_eq!(code, Some(EXIT_CLOSED), "{seen}");
+}
+
+#[test]
+fn reconnect_opens_the_same_target_again() {
+    let certs = TestCerts::new();
+    let s = Server::start_multi(Mode::Plain, &certs.good, 2, |c, n| {
+        c.send(SMTP_GREETING);
+        if n == 0 {
+            c.expect_line(b"NOOP\r\n");
+            c.send(b"421 4.3.2 bye\r\n");
+            c.close();
+        } else {
+            smtp_loop(c, false, false);
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("NOOP");
+    t.expect("closed (:reconnect");
+    t.line(":reconnect");
+    t.expect("S: 220");
+    t.expect("smtp 127.0.0.1 plain › ");
+    t.line("NOOP");
+    t.expect("S: 250");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let logs = s.join_all();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert_eq!(logs.len(), 2, "{seen}");
+}
+
+#[test]
+fn an_imap_literal_typed_by_hand_asks_for_the_rest_of_the_command() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(&imap_greeting(false));
+        c.expect_line(b"A001 APPEND INBOX {7}\r\n");
+        c.send(b"+ Ready for literal data\r\n");
+        let lit = c.read_exact(7).unwrap();
+        c.record("literal", &lit);
+        c.expect_line(b"\r\n");
+        c.send(b"A001 OK APPEND completed\r\n");
+        c.expect_line(b"A002 NOOP\r\n");
+        c.send(b"A002 OK NOOP completed\r\n");
+        imap_loop(c, false);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("imap"));
+    t.expect("imap 127.0.0.1 plain › ");
+    t.line("APPEND INBOX {7}");
+    t.expect("literal (7 bytes left) › ");
+    t.line("hello");
+    t.expect("rest of the command line after the literal (Enter ends the command) › ");
+    t.line("");
+    t.expect("S: A001 OK APPEND completed");
+    t.line("NOOP");
+    t.expect("S: A002 OK NOOP completed");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert_eq!(log.record_strs("literal"), vec!["hello\r\n"]);
+}
+
+#[test]
+fn smtp_bdat_typed_by_hand_counts_the_bytes_left() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"EHLO me.test\r\n");
+        c.send(b"250-localhost\r\n250-CHUNKING\r\n250 PIPELINING\r\n");
+        c.expect_line(b"BDAT 14 LAST\r\n");
+        let chunk = c.read_exact(14).unwrap();
+        c.record("chunk", &chunk);
+        c.send(b"250 2.0.0 queued\r\n");
+        smtp_loop(c, false, false);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("EHLO me.test");
+    t.expect("S: 250 PIPELINING");
+    t.line("BDAT 14 LAST");
+    t.expect("chunk (14 bytes left) › ");
+    t.line("hello");
+    t.expect("chunk (7 bytes left) › ");
+    t.line("world");
+    t.expect("S: 250 2.0.0 queued");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert_eq!(log.record_strs("chunk"), vec!["hello\r\nworld\r\n"]);
+}
+
+#[test]
+fn completion_offers_what_the_server_advertised_by_context() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"EHLO me.test\r\n");
+        c.send(b"250-localhost\r\n250-SIZE 1000\r\n250-DSN\r\n250 8BITMIME\r\n");
+        smtp_loop(c, false, false);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("EHLO me.test");
+    t.expect("S: 250 8BITMIME");
+    // After RCPT TO:<…> the RCPT parameters of DSN; the only one starting with N is NOTIFY=.
+    t.send("RCPT TO:<a@b> N\t");
+    t.expect("NOTIFY=");
+    t.ctrl('u');
+    // MAIL parameters: SIZE= is advertised; SMTPUTF8 is not, so S completes to SIZE= alone.
+    t.send("MAIL FROM:<a@b> S\t");
+    t.expect("SIZE=");
+    t.ctrl('u');
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+}
+
+#[test]
+fn auth_without_an_advertised_mechanism_says_so_without_asking_for_a_password() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, false, true));
+    let home = tempfile::tempdir().unwrap();
+    let mut t = Term::start(
+        home.path(),
+        &["--color", "never", "--user", "alice", &s.url("smtp")],
+        &[],
+    );
+    t.expect("S: 220");
+    t.line("EHLO me.test");
+    t.expect("S: 250 ");
+    t.line(":auth");
+    t.expect(":starttls");
+    t.expect("smtp 127.0.0.1 plain › ");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert!(!seen.to_lowercase().contains("password:"), "{seen}");
+    assert!(
+        !log.plain_str().contains("AUTH"),
+        "AUTH was sent\n{}",
+        log.plain_str()
+    );
+}
+
+#[test]
+fn a_pasted_block_of_lines_is_taken_line_by_line() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"MAIL FROM:<a@example.test>\r\n");
+        c.send(b"250 2.1.0 Ok\r\n");
+        c.expect_line(b"RCPT TO:<b@example.test>\r\n");
+        c.send(b"250 2.1.5 Ok\r\n");
+        c.expect_line(b"DATA\r\n");
+        c.send(b"354 go ahead\r\n");
+        let mut data = Vec::new();
+        loop {
+            let l = c.read_line().unwrap();
+            if l == b".\r\n" {
+                break;
+            }
+            data.extend_from_slice(&l);
+        }
+        c.record("data", &data);
+        c.send(b"250 2.0.0 queued\r\n");
+        smtp_loop(c, false, false);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    // A terminal's bracketed paste: the block between ESC [200~ and ESC [201~, its line
+    // breaks as CR, then Enter.
+    t.send("\x1b[200~MAIL FROM:<a@example.test>\rRCPT TO:<b@example.test>\rDATA\rSubject: pasted\r\rbody\r.\x1b[201~");
+    t.send("\r");
+    t.expect("S: 250 2.0.0 queued");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert_eq!(
+        log.record_strs("data"),
+        vec!["Subject: pasted\r\n\r\nbody\r\n"],
+        "{seen}"
+    );
+}
