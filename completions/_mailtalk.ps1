@@ -36,7 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name to authenticate as (implies --auth)')
             [CompletionResult]::new('--authzid', '--authzid', [CompletionResultType]::ParameterName, 'Authorisation identity (SASL authzid) to act as')
             [CompletionResult]::new('--password-cmd', '--password-cmd', [CompletionResultType]::ParameterName, 'Command whose standard output is the password or token (e.g. a password manager)')
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender (MAIL FROM) and From header; with --to, send one message and exit')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender (MAIL FROM) and From header; '''' for the null sender <>. Without it the sender is USER@HOST of this machine (said when used). With --to, send one message and exit')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Recipient (RCPT TO and To header); repeat for several')
             [CompletionResult]::new('--subject', '--subject', [CompletionResultType]::ParameterName, 'Subject header (default: mailtalk test)')
             [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Body text (default: a short test message)')
@@ -66,6 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Add SIZE= with the message size when the server offers SIZE')
             [CompletionResult]::new('--bdat', '--bdat', [CompletionResultType]::ParameterName, 'Send with BDAT when the server offers CHUNKING')
             [CompletionResult]::new('--pipeline', '--pipeline', [CompletionResultType]::ParameterName, 'Pipeline MAIL, RCPT and DATA when the server offers PIPELINING')
+            [CompletionResult]::new('--require-all-rcpts', '--require-all-rcpts', [CompletionResultType]::ParameterName, 'If any recipient is refused, deliver to nobody: RSET before DATA (after a pipelined 354 the connection is closed before the end of the data). By default the message goes to the recipients the server accepted')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -77,6 +78,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
         'mailtalk;explain' {
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Protocol of a pasted reply line (guessed when not given)')
             [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Protocol of a pasted reply line (guessed when not given)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -33,7 +33,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --user 'User name to authenticate as (implies --auth)'
             cand --authzid 'Authorisation identity (SASL authzid) to act as'
             cand --password-cmd 'Command whose standard output is the password or token (e.g. a password manager)'
-            cand --from 'Envelope sender (MAIL FROM) and From header; with --to, send one message and exit'
+            cand --from 'Envelope sender (MAIL FROM) and From header; '''' for the null sender <>. Without it the sender is USER@HOST of this machine (said when used). With --to, send one message and exit'
             cand --to 'Recipient (RCPT TO and To header); repeat for several'
             cand --subject 'Subject header (default: mailtalk test)'
             cand --body 'Body text (default: a short test message)'
@@ -63,6 +63,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --size 'Add SIZE= with the message size when the server offers SIZE'
             cand --bdat 'Send with BDAT when the server offers CHUNKING'
             cand --pipeline 'Pipeline MAIL, RCPT and DATA when the server offers PIPELINING'
+            cand --require-all-rcpts 'If any recipient is refused, deliver to nobody: RSET before DATA (after a pipelined 354 the connection is closed before the end of the data). By default the message goes to the recipients the server accepted'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -73,6 +74,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
         &'mailtalk;explain'= {
             cand -p 'Protocol of a pasted reply line (guessed when not given)'
             cand --protocol 'Protocol of a pasted reply line (guessed when not given)'
+            cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
             cand -h 'Print help'
             cand --help 'Print help'
         }

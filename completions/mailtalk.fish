@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history script= keep-going record= transcript= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline quit-after= generate= h/help V/version
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history script= keep-going record= transcript= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -42,7 +42,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l auth -d 'Authenticate
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l user -d 'User name to authenticate as (implies --auth)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l authzid -d 'Authorisation identity (SASL authzid) to act as' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l password-cmd -d 'Command whose standard output is the password or token (e.g. a password manager)' -r
-complete -c mailtalk -n "__fish_mailtalk_needs_command" -l from -d 'Envelope sender (MAIL FROM) and From header; with --to, send one message and exit' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l from -d 'Envelope sender (MAIL FROM) and From header; \'\' for the null sender <>. Without it the sender is USER@HOST of this machine (said when used). With --to, send one message and exit' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l to -d 'Recipient (RCPT TO and To header); repeat for several' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l subject -d 'Subject header (default: mailtalk test)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l body -d 'Body text (default: a short test message)' -r
@@ -78,6 +78,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l smtputf8 -d 'Declare 
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l size -d 'Add SIZE= with the message size when the server offers SIZE'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l bdat -d 'Send with BDAT when the server offers CHUNKING'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l pipeline -d 'Pipeline MAIL, RCPT and DATA when the server offers PIPELINING'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l require-all-rcpts -d 'If any recipient is refused, deliver to nobody: RSET before DATA (after a pipelined 354 the connection is closed before the end of the data). By default the message goes to the recipients the server accepted'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s V -l version -d 'Print version'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "explain" -d 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
@@ -86,6 +87,9 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -s p -l proto
 lmtp\t''
 imap\t''
 pop3\t''"
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain help" -f -a "explain" -d 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -218,6 +218,14 @@ fn run() -> i32 {
             Err(e) => return usage(format!("--record {}: {e}", path.display())),
         }
     }
+    for (what, value) in [
+        ("--user", cli.auth.user.as_deref()),
+        ("--authzid", cli.auth.authzid.as_deref()),
+    ] {
+        if let Some(Err(e)) = value.map(|v| mailtalk::proto::check_line(v.as_bytes())) {
+            return usage(format!("{what}: {e}"));
+        }
+    }
     let settings = Settings {
         target: raw_target.to_string(),
         keep_going: cli.keep_going,

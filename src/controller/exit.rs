@@ -166,22 +166,25 @@ pub fn hint(err: &SessionError, opts: &Options) -> Option<String> {
             }
             CertProblem::Other => "to look at the certificate anyway use --insecure".to_string(),
         }),
-        SessionError::Net(NetError::Timeout(Step::Reply)) => {
+        SessionError::Net(NetError::Timeout(Step::Greeting)) => {
+            let tls = format!(
+                "{}://{}:{}",
+                tls_scheme(t.protocol),
+                host_text(&t.host),
+                t.port
+            );
             if t.tls != TlsMode::Implicit && implicit_tls_port(t.port).is_some() {
                 Some(format!(
-                    "no greeting: port {} speaks TLS from the first byte; use {}://{}:{}",
-                    t.port,
-                    tls_scheme(t.protocol),
-                    host_text(&t.host),
+                    "no greeting: port {} speaks TLS from the first byte; use {tls}",
                     t.port
                 ))
+            } else if t.tls != TlsMode::Implicit {
+                Some(format!(
+                    "no greeting: a port that expects TLS from the first byte is silent like \
+                     this, so try {tls}; a slow server needs a longer --timeout SECS"
+                ))
             } else {
-                Some(
-                    "the server did not answer in time (a server that waits for a TLS \
-                     handshake is silent too: try the implicit-TLS scheme); --timeout SECS \
-                     allows longer"
-                        .to_string(),
-                )
+                Some("the server sent no greeting in time; --timeout SECS allows longer".into())
             }
         }
         SessionError::Net(NetError::Timeout(Step::Resolve(_))) => Some(
@@ -277,10 +280,18 @@ mod tests {
         let o = opts(Protocol::Smtp, "mx.example.com", 465, TlsMode::Plain);
         let w = plaintext_on_tls_port(&o).unwrap();
         assert!(w.contains("smtps://mx.example.com:465"), "{w}");
-        let err = SessionError::Net(NetError::Timeout(Step::Reply));
+        let err = SessionError::Net(NetError::Timeout(Step::Greeting));
         let h = hint(&err, &o).unwrap();
         assert!(h.contains("smtps://mx.example.com:465"), "{h}");
         assert_eq!(code(&err), TIMEOUT);
+        // Any port: silence before the greeting is what a TLS port does.
+        let o = opts(Protocol::Pop3, "mx.example.com", 2110, TlsMode::Plain);
+        let h = hint(&err, &o).unwrap();
+        assert!(h.contains("try pop3s://mx.example.com:2110"), "{h}");
+        // A reply late in the session is not about TLS.
+        let late = SessionError::Net(NetError::Timeout(Step::Reply));
+        let h = hint(&late, &o).unwrap();
+        assert!(!h.contains("pop3s://"), "{h}");
         assert!(plaintext_on_tls_port(&opts(Protocol::Smtp, "h", 25, TlsMode::Plain)).is_none());
         assert!(
             plaintext_on_tls_port(&opts(Protocol::Imap, "h", 993, TlsMode::Implicit)).is_none()

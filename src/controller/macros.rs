@@ -216,15 +216,17 @@ impl Controller {
     ) -> Result<bool, SessionError> {
         let opts = self.settings.auth.clone();
         let requested = method(method_name.or(opts.method.as_deref())).map_err(invalid)?;
+        // What the server offers decides first: with nothing offered there is no point in a
+        // user name or a password.
+        let planned = self.with_session(screen, |s, sink| {
+            s.plan_auth(requested, opts.allow_plaintext, sink)
+        })?;
         let user = user
             .map(str::to_string)
             .or_else(|| opts.user.clone())
             .ok_or_else(|| invalid("a user name is needed: :auth METHOD USER, or --user USER"))?;
         crate::proto::check_line(user.as_bytes())
             .map_err(|e| invalid(format!("user name: {e}")))?;
-        let planned = self.with_session(screen, |s, sink| {
-            s.plan_auth(requested, opts.allow_plaintext, sink)
-        })?;
         let secret = read_secret(&opts, &user).map_err(invalid)?;
         let req = AuthRequest {
             method: Some(planned),

@@ -657,13 +657,11 @@ impl Controller {
     pub fn finish(&mut self, result: Result<(), i32>, screen: &mut dyn Screen) -> i32 {
         let status = match result {
             Ok(()) => self.end_of_input(screen),
-            Err(exit::EXPECTATION) => {
-                if self.session.is_open() && self.session.input_mode() == InputMode::Command {
-                    let _ = self.with_session(screen, |s, sink| s.quit(sink));
-                } else {
-                    self.with_session(screen, |s, sink| s.close(sink));
-                }
-                exit::EXPECTATION
+            // After a TLS failure nothing more is said in plaintext; otherwise a session in
+            // good order is ended politely.
+            Err(code) if code != exit::TLS && self.session.can_quit() => {
+                self.end_of_input(screen);
+                code
             }
             Err(code) => {
                 self.with_session(screen, |s, sink| s.close(sink));

@@ -235,7 +235,12 @@ impl Session {
         if self.opts.target.tls == TlsMode::Implicit {
             self.handshake(sink)?;
         }
-        let greeting = self.wait(sink)?;
+        let greeting = self.wait(sink).map_err(|e| match e {
+            SessionError::Net(NetError::Timeout(Step::Reply)) => {
+                SessionError::Net(NetError::Timeout(Step::Greeting))
+            }
+            other => other,
+        })?;
         if greeting.outcome != Outcome::Ok {
             self.refused(sink);
             return Err(SessionError::Refused(greeting));
@@ -274,6 +279,19 @@ impl Session {
 
     pub fn is_open(&self) -> bool {
         self.stream.is_some()
+    }
+
+    /// Whether the session can be ended politely now: the connection is open, the protocol
+    /// state is intact, and either nothing is awaited in command mode (QUIT/LOGOUT next) or
+    /// IMAP IDLE runs (DONE, then LOGOUT). Not in the middle of a message, literal or exchange.
+    pub fn can_quit(&self) -> bool {
+        self.stream.is_some()
+            && self.machine.core().failed.is_none()
+            && match self.machine.input_mode() {
+                InputMode::Command => !self.machine.awaiting(),
+                InputMode::Idle => true,
+                _ => false,
+            }
     }
 
     /// QUIT/LOGOUT was answered: the session ended the way it should.

@@ -134,7 +134,9 @@ pub enum Step {
     /// Connecting to these addresses.
     Connect(Vec<SocketAddr>),
     Handshake,
-    /// Waiting for a reply (or the greeting).
+    /// Waiting for the server's greeting.
+    Greeting,
+    /// Waiting for a reply.
     Reply,
     Send,
 }
@@ -145,11 +147,12 @@ impl fmt::Display for Step {
             Step::Resolve(host) => write!(f, "resolving {host}"),
             Step::Connect(addrs) => {
                 let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-                write!(f, "connect to {}", list.join(", "))
+                write!(f, "connecting to {}", list.join(", "))
             }
-            Step::Handshake => f.write_str("TLS handshake"),
-            Step::Reply => f.write_str("reply"),
-            Step::Send => f.write_str("send"),
+            Step::Handshake => f.write_str("during the TLS handshake"),
+            Step::Greeting => f.write_str("waiting for the greeting"),
+            Step::Reply => f.write_str("waiting for a reply"),
+            Step::Send => f.write_str("sending"),
         }
     }
 }
@@ -255,7 +258,7 @@ pub enum NetError {
     /// Every address failed.
     #[error("cannot connect: {}", attempts_text(.0))]
     Connect(Vec<Attempt>),
-    #[error("timed out: {0}")]
+    #[error("timed out {0}")]
     Timeout(Step),
     /// The certificate chain or host name did not verify.
     #[error("certificate verification failed: {0}")]
@@ -353,7 +356,7 @@ mod tests {
         assert_eq!(
             NetError::Timeout(Step::Connect(vec![SocketAddr::from(([127, 0, 0, 1], 25))]))
                 .to_string(),
-            "timed out: connect to 127.0.0.1:25"
+            "timed out connecting to 127.0.0.1:25"
         );
     }
 }

@@ -12,6 +12,7 @@ mod fuzz_checks;
 
 mod addresses;
 mod diagnostics;
+mod flows;
 mod generated;
 mod harness;
 mod hostile;

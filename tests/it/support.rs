@@ -29,6 +29,7 @@ use rcgen::{
 // Exit codes of the contract.
 
 pub const EXIT_OK: i32 = 0;
+pub const EXIT_EXPECTATION: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_CONNECT: i32 = 3;
 pub const EXIT_TLS: i32 = 4;
