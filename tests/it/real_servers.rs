@@ -3,7 +3,8 @@
 //!
 //! The servers are described by the variables of start.sh's env file (MAILTALK_SMTP_PORT,
 //! MAILTALK_CA, MAILTALK_USER, MAILTALK_TEST_PASSWORD, ...). Without them every test prints that
-//! it was skipped and passes, unless MAILTALK_REQUIRE_REAL_SERVERS=1: then it fails. The binary
+//! it was skipped and passes, unless MAILTALK_REQUIRE=1 (set by `.ci/run`: nothing a test needs
+//! may be missing there): then it fails. The binary
 //! gets the password in MAILTALK_PASSWORD only where a test means to give it.
 //!
 //! Every test stands alone: messages carry a unique Message-ID and are found by it, and a
@@ -20,7 +21,7 @@ use serde_json::Value;
 
 const SKIPPED: &str =
     "skipped: no Postfix/Dovecot (run tests/servers/start.sh and source its env file)";
-const REQUIRE: &str = "MAILTALK_REQUIRE_REAL_SERVERS";
+const REQUIRE: &str = "MAILTALK_REQUIRE";
 
 const EXIT_OK: i32 = 0;
 const EXIT_EXPECTATION: i32 = 1;
@@ -133,7 +134,7 @@ impl Servers {
 }
 
 /// The servers, or `None` (after saying so) when the environment does not describe any.
-/// With MAILTALK_REQUIRE_REAL_SERVERS=1 a missing or incomplete description fails the test.
+/// With MAILTALK_REQUIRE=1 a missing or incomplete description fails the test.
 fn servers() -> Option<Servers> {
     let required = std::env::var(REQUIRE).is_ok_and(|v| v == "1");
     let any_set = PORT_VARS.iter().any(|v| std::env::var_os(v).is_some());
@@ -1535,4 +1536,37 @@ fn imap_and_pop3_script_expectations() {
         .has_line("S# -ERR ")
         .has("expectation failed")
         .has("pop3.mts:7");
+}
+
+/// The require switch: without the servers a test skips (and says so), but with
+/// MAILTALK_REQUIRE=1 the same test fails. Runs this test binary on one real-server test with
+/// the servers' environment taken away.
+#[test]
+fn without_the_servers_a_test_skips_but_fails_when_required() {
+    let run = |require: bool| {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "real_servers::smtp_plain", "--nocapture"]);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("MAILTALK_") {
+                cmd.env_remove(k);
+            }
+        }
+        if require {
+            cmd.env("MAILTALK_REQUIRE", "1");
+        }
+        cmd.output().unwrap()
+    };
+    let skipped = run(false);
+    let text = String::from_utf8_lossy(&skipped.stdout).into_owned();
+    assert!(skipped.status.success(), "{text}");
+    assert!(text.contains(SKIPPED), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+    let required = run(true);
+    let text = String::from_utf8_lossy(&required.stdout).into_owned()
+        + &String::from_utf8_lossy(&required.stderr);
+    assert!(!required.status.success(), "{text}");
+    assert!(
+        text.contains("MAILTALK_REQUIRE=1 but the servers are not usable"),
+        "{text}"
+    );
 }

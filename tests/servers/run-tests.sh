@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run mailtalk's tests against a private Postfix and Dovecot on 127.0.0.1: start them, run
-# `cargo test --test real_servers` with their environment, stop them again (also on failure or
-# Ctrl-C).
+# the real_servers tests of `cargo test --test it` with their environment, stop them again
+# (also on failure or Ctrl-C).
 #
-#   tests/servers/run-tests.sh [ARGUMENTS FOR THE TEST BINARY...]
-#       e.g.  tests/servers/run-tests.sh imap_       only the tests whose name contains imap_
+#   tests/servers/run-tests.sh [NAME-PREFIX...] [OPTIONS FOR THE TEST BINARY...]
+#       e.g.  tests/servers/run-tests.sh imap_       only the tests whose name starts with imap_
 #             tests/servers/run-tests.sh --nocapture show the tests' notes
 #
 #   MAILTALK_SERVERS_DIR=DIR  state directory (default /tmp/mailtalk-run-tests)
@@ -41,12 +41,21 @@ set -a
 # shellcheck disable=SC1091
 . "$MAILTALK_SERVERS_DIR/env"
 set +a
-export MAILTALK_REQUIRE_REAL_SERVERS=1
+export MAILTALK_REQUIRE=1
 
 cd "$root"
 started=$EPOCHREALTIME
 status=0
-cargo test --test real_servers -- "$@" || status=$?
+filters=()
+flags=()
+for arg in "$@"; do
+    case $arg in
+        -*) flags+=("$arg") ;;
+        *) filters+=("real_servers::$arg") ;;
+    esac
+done
+[[ ${#filters[@]} -gt 0 ]] || filters=("real_servers::")
+cargo test --test it -- "${filters[@]}" ${flags[@]+"${flags[@]}"} || status=$?
 elapsed=$(awk -v a="$EPOCHREALTIME" -v b="$started" 'BEGIN { printf "%.1f", a - b }')
-echo "run-tests.sh: cargo test --test real_servers took ${elapsed}s (exit status $status)"
+echo "run-tests.sh: the real_servers tests took ${elapsed}s (exit status $status)"
 exit "$status"
