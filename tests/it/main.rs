@@ -17,6 +17,7 @@ mod generated;
 mod harness;
 mod hostile;
 mod imap;
+mod layers;
 mod lmtp;
 mod oneshot;
 mod pop3;
