@@ -63,7 +63,7 @@ pub enum SessionError {
     #[error("the server refused the session: {}", .0.last_text())]
     Refused(Reply),
     /// The command was not sent (CR/LF/NUL, nothing to send …); the session goes on.
-    #[error("not sent: {0}")]
+    #[error("{0}")]
     Command(#[from] CommandError),
     /// The server closed the connection while a reply was expected.
     #[error("the server closed the connection{0}")]

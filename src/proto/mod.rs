@@ -403,7 +403,7 @@ pub struct Outgoing {
 /// Errors a command line can have before anything is sent.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CommandError {
-    #[error("a line may not contain {0}")]
+    #[error("a line may not contain {0} (nothing was sent)")]
     ForbiddenByte(&'static str),
     #[error("{0}")]
     Invalid(String),

@@ -222,7 +222,7 @@ fn during_idle_only_done_is_sent() {
     out.assert_code(EXIT_USAGE);
     assert!(log.has_note("logout"), "{log:?}\n{out:?}");
     let w = out
-        .index_starting("!! error: not sent: IDLE is active")
+        .index_starting("!! error: IDLE is active")
         .unwrap_or_else(|| panic!("no warning\n{out:?}"));
     assert!(out.lines()[w].contains("DONE"), "{out:?}");
     assert!(!out.has_line("C: NOOP"), "{out:?}");

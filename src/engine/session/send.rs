@@ -2072,7 +2072,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "not sent: sending a message needs SMTP or LMTP, not pop3"
+            "sending a message needs SMTP or LMTP, not pop3"
         );
         fake.join();
     }
