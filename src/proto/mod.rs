@@ -716,6 +716,67 @@ pub trait Machine: Send {
     }
 }
 
+/// RFC 5034 §4: a POP3 `AUTH` command line is at most 255 octets, CRLF included.
+pub const POP3_MAX_AUTH_LINE: usize = 253;
+
+/// The text of a SASL challenge in the last line of `reply`: after `334 ` (SMTP/LMTP) or
+/// `+ ` (IMAP, POP3); empty when there is none.
+pub fn challenge_text(protocol: Protocol, reply: &Reply) -> &[u8] {
+    let line = reply.last_line();
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => smtp::ReplyLine::parse(line).map_or(&[], |l| l.text),
+        Protocol::Imap | Protocol::Pop3 => {
+            let rest = line.strip_prefix(b"+").unwrap_or(&[]);
+            rest.strip_prefix(b" ").unwrap_or(rest)
+        }
+    }
+}
+
+/// The command that starts a SASL exchange: `AUTH MECH [IR]` (SMTP, LMTP, POP3) or
+/// `AUTHENTICATE MECH [IR]` (IMAP; the machine adds the tag), `initial` already base64 (or
+/// `=`). The caller wipes the line after sending it; the copies made here are wiped too.
+pub fn auth_command(protocol: Protocol, mechanism: &str, initial: Option<&str>) -> Vec<u8> {
+    use zeroize::Zeroize as _;
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => {
+            let mut cmd = smtp::Command::Auth {
+                mechanism: mechanism.to_string(),
+                initial: initial.map(str::to_string),
+            };
+            let line = cmd.line();
+            if let smtp::Command::Auth {
+                initial: Some(ir), ..
+            } = &mut cmd
+            {
+                ir.zeroize();
+            }
+            line
+        }
+        Protocol::Pop3 => {
+            let mut cmd = pop3::syntax::Command::Auth {
+                mechanism: Some(mechanism.to_string()),
+                initial: initial.map(str::to_string),
+            };
+            let line = cmd.line();
+            if let pop3::syntax::Command::Auth {
+                initial: Some(ir), ..
+            } = &mut cmd
+            {
+                ir.zeroize();
+            }
+            line
+        }
+        Protocol::Imap => {
+            let mut line = format!("AUTHENTICATE {mechanism}").into_bytes();
+            if let Some(ir) = initial {
+                line.push(b' ');
+                line.extend_from_slice(ir.as_bytes());
+            }
+            line
+        }
+    }
+}
+
 /// A machine for a new connection: it awaits the greeting.
 pub fn machine(protocol: Protocol) -> Box<dyn Machine> {
     match protocol {
@@ -729,6 +790,42 @@ pub fn machine(protocol: Protocol) -> Box<dyn Machine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sasl_framing() {
+        let r = |line: &[u8]| Reply {
+            lines: vec![line.to_vec()],
+            ..Reply::line(Outcome::Continue, Vec::new())
+        };
+        assert_eq!(challenge_text(Protocol::Smtp, &r(b"334 abc=")), b"abc=");
+        assert_eq!(challenge_text(Protocol::Smtp, &r(b"334 ")), b"");
+        assert_eq!(challenge_text(Protocol::Smtp, &r(b"334")), b"");
+        assert_eq!(challenge_text(Protocol::Imap, &r(b"+ abc=")), b"abc=");
+        assert_eq!(challenge_text(Protocol::Imap, &r(b"+")), b"");
+        assert_eq!(challenge_text(Protocol::Pop3, &r(b"+ ")), b"");
+        assert_eq!(challenge_text(Protocol::Pop3, &r(b"+ x y")), b"x y");
+    }
+
+    #[test]
+    fn auth_commands() {
+        assert_eq!(auth_command(Protocol::Smtp, "PLAIN", None), b"AUTH PLAIN");
+        assert_eq!(
+            auth_command(Protocol::Lmtp, "PLAIN", Some("AGEAYg==")),
+            b"AUTH PLAIN AGEAYg=="
+        );
+        assert_eq!(
+            auth_command(Protocol::Pop3, "LOGIN", Some("=")),
+            b"AUTH LOGIN ="
+        );
+        assert_eq!(
+            auth_command(Protocol::Imap, "SCRAM-SHA-1", None),
+            b"AUTHENTICATE SCRAM-SHA-1"
+        );
+        assert_eq!(
+            auth_command(Protocol::Imap, "PLAIN", Some("x")),
+            b"AUTHENTICATE PLAIN x"
+        );
+    }
 
     #[test]
     fn check_line_rejects_cr_lf_nul() {

@@ -11,7 +11,7 @@ use std::fmt;
 
 use super::{Session, SessionError, Sink};
 use crate::engine::event::EventKind;
-use crate::proto::imap::syntax::{astring, AString};
+use crate::proto::imap::syntax::command_pieces;
 use crate::proto::sasl::{self, Client, Credentials, Mechanism, SaslError};
 use crate::proto::{
     Capabilities, CommandError, Credential, InputMode, Outcome, ProtoError, Protocol, Reply,
@@ -101,9 +101,6 @@ const AUTO_ORDER: [Mechanism; 5] = [
 
 /// At most this many challenges are answered in one exchange.
 const MAX_ROUNDS: usize = 16;
-
-/// RFC 5034 §4: a POP3 `AUTH` command line is at most 255 octets, CRLF included.
-const POP3_MAX_AUTH_LINE: usize = 253;
 
 /// A method by name (case-insensitive): the SASL mechanisms (`PLAIN`, `LOGIN`, `CRAM-MD5`,
 /// `XOAUTH2`, `OAUTHBEARER`, `SCRAM-SHA-1`, `SCRAM-SHA-256`), `IMAP-LOGIN` (the IMAP `LOGIN`
@@ -303,18 +300,6 @@ fn invalid(msg: String) -> SessionError {
     SessionError::Command(CommandError::Invalid(msg))
 }
 
-/// The text of a challenge: after `334 ` (SMTP) or `+ ` (IMAP, POP3).
-fn challenge_text(protocol: Protocol, reply: &Reply) -> &[u8] {
-    let line = reply.lines.last().map(Vec::as_slice).unwrap_or(&[]);
-    match protocol {
-        Protocol::Smtp | Protocol::Lmtp => line.get(4..).unwrap_or(&[]),
-        Protocol::Imap | Protocol::Pop3 => {
-            let rest = line.strip_prefix(b"+").unwrap_or(line);
-            rest.strip_prefix(b" ").unwrap_or(rest)
-        }
-    }
-}
-
 impl Session {
     /// Authenticates with `req`. Returns [`AuthOutcome::Failure`] when the server refuses;
     /// errors are for what could not be done: a refused cleartext method, invalid credentials,
@@ -474,11 +459,7 @@ impl Session {
         let protocol = self.protocol();
         let mut client = self.sasl_client(mech, creds);
         client.validate().map_err(|e| invalid(e.to_string()))?;
-        let verb = match protocol {
-            Protocol::Imap => "AUTHENTICATE",
-            _ => "AUTH",
-        };
-        let mut line = format!("{verb} {mech}").into_bytes();
+        let mut line = crate::proto::auth_command(protocol, &mech.to_string(), None);
         let ir_allowed = match protocol {
             Protocol::Smtp | Protocol::Lmtp | Protocol::Pop3 => true,
             Protocol::Imap => caps.has("SASL-IR"),
@@ -488,15 +469,14 @@ impl Session {
         let mut held_back: Option<Vec<u8>> = None;
         if ir_allowed && mech.client_first() {
             if let Some(mut ir) = client.initial_response() {
-                let mut encoded = sasl::encode_initial(&ir).into_bytes();
+                let encoded = zeroize::Zeroizing::new(sasl::encode_initial(&ir));
                 let len = line.len().saturating_add(1).saturating_add(encoded.len());
-                if protocol == Protocol::Pop3 && len > POP3_MAX_AUTH_LINE {
+                if protocol == Protocol::Pop3 && len > crate::proto::POP3_MAX_AUTH_LINE {
                     held_back = Some(std::mem::take(&mut ir));
                 } else {
-                    line.push(b' ');
-                    line.extend_from_slice(&encoded);
+                    wipe(&mut line);
+                    line = crate::proto::auth_command(protocol, &mech.to_string(), Some(&encoded));
                 }
-                wipe(&mut encoded);
                 wipe(&mut ir);
             }
         }
@@ -522,16 +502,18 @@ impl Session {
                     sink,
                 );
             }
-            let challenge = match sasl::decode_challenge(challenge_text(protocol, &reply)) {
-                Ok(c) => c,
-                Err(e) => {
-                    let detail = match e {
-                        SaslError::BadChallenge(d) => d,
-                        other => other.to_string(),
-                    };
-                    return self.cancel_sasl(format!("invalid base64 challenge ({detail})"), sink);
-                }
-            };
+            let challenge =
+                match sasl::decode_challenge(crate::proto::challenge_text(protocol, &reply)) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let detail = match e {
+                            SaslError::BadChallenge(d) => d,
+                            other => other.to_string(),
+                        };
+                        return self
+                            .cancel_sasl(format!("invalid base64 challenge ({detail})"), sink);
+                    }
+                };
             sink(self.event(EventKind::Challenge(challenge.clone())));
             let response = match held_back.take() {
                 Some(first) if challenge.is_empty() => Ok(first),
@@ -559,46 +541,38 @@ impl Session {
         Err(invalid(format!("{why}; exchange cancelled")))
     }
 
-    fn imap_login(&mut self, creds: &Credentials, sink: Sink) -> Result<AuthOutcome, SessionError> {
-        let mut args = [
-            astring(creds.user.as_bytes()),
-            astring(creds.secret.expose().as_bytes()),
-        ];
-        let result = self.imap_login_args(&args, sink);
-        for a in args.iter_mut() {
-            match a {
-                AString::Quoted(v) | AString::Literal(v) => wipe(v),
-            }
-        }
-        result
-    }
-
     /// `LOGIN user password`, each a quoted string or (8-bit) a synchronising literal.
-    fn imap_login_args(
-        &mut self,
-        args: &[AString],
-        sink: Sink,
-    ) -> Result<AuthOutcome, SessionError> {
-        let mut line = b"LOGIN".to_vec();
-        for arg in args {
-            line.push(b' ');
-            match arg {
-                AString::Quoted(q) => line.extend_from_slice(q),
-                AString::Literal(bytes) => {
-                    line.extend_from_slice(format!("{{{}}}", bytes.len()).as_bytes());
-                    let reply = self.send_secret_line(std::mem::take(&mut line), sink)?;
-                    if reply.outcome != Outcome::Continue {
-                        return Ok(AuthOutcome::Failure(reply));
-                    }
-                    line.extend_from_slice(bytes);
+    fn imap_login(&mut self, creds: &Credentials, sink: Sink) -> Result<AuthOutcome, SessionError> {
+        let mut pieces = command_pieces(
+            "LOGIN",
+            &[creds.user.as_bytes(), creds.secret.expose().as_bytes()],
+        );
+        let last = pieces.len().saturating_sub(1);
+        let mut result = None;
+        for (i, piece) in pieces.iter_mut().enumerate() {
+            let sent = self.send_secret_line(std::mem::take(piece), sink);
+            match sent {
+                Err(e) => {
+                    result = Some(Err(e));
+                    break;
                 }
+                Ok(reply) if i == last => {
+                    result = Some(Ok(match reply.outcome {
+                        Outcome::Ok => AuthOutcome::Success(reply),
+                        _ => AuthOutcome::Failure(reply),
+                    }));
+                }
+                Ok(reply) if reply.outcome != Outcome::Continue => {
+                    result = Some(Ok(AuthOutcome::Failure(reply)));
+                    break;
+                }
+                Ok(_) => {}
             }
         }
-        let reply = self.send_secret_line(line, sink)?;
-        Ok(match reply.outcome {
-            Outcome::Ok => AuthOutcome::Success(reply),
-            _ => AuthOutcome::Failure(reply),
-        })
+        for p in pieces.iter_mut() {
+            wipe(p);
+        }
+        result.unwrap_or_else(|| Err(invalid("LOGIN could not be sent".to_string())))
     }
 
     fn pop3_user(&mut self, creds: &Credentials, sink: Sink) -> Result<AuthOutcome, SessionError> {
@@ -607,8 +581,11 @@ impl Session {
         if reply.outcome != Outcome::Ok {
             return Ok(AuthOutcome::Failure(reply));
         }
-        let mut line = b"PASS ".to_vec();
-        line.extend_from_slice(creds.secret.expose().as_bytes());
+        let mut pass = crate::proto::pop3::Command::Pass(creds.secret.expose().to_string());
+        let line = pass.line();
+        if let crate::proto::pop3::Command::Pass(p) = &mut pass {
+            zeroize::Zeroize::zeroize(p);
+        }
         let reply = self.send_secret_line(line, sink)?;
         Ok(match reply.outcome {
             Outcome::Ok => AuthOutcome::Success(reply),
@@ -850,23 +827,6 @@ mod tests {
     }
 
     #[test]
-    fn imap_strings() {
-        assert_eq!(
-            astring(b"user@example.org"),
-            AString::Quoted(b"\"user@example.org\"".to_vec())
-        );
-        assert_eq!(
-            astring(br#"a"b\c d"#),
-            AString::Quoted(br#""a\"b\\c d""#.to_vec())
-        );
-        assert_eq!(astring(b""), AString::Quoted(b"\"\"".to_vec()));
-        assert_eq!(
-            astring("pässwort".as_bytes()),
-            AString::Literal("pässwort".as_bytes().to_vec())
-        );
-    }
-
-    #[test]
     fn plain_credential_checks() {
         let m = AuthMethod::Pop3User;
         assert_eq!(validate_plain_creds(m, &creds("u", "p")), Ok(()));
@@ -879,21 +839,6 @@ mod tests {
         let mut c = creds("u", "p");
         c.authzid = Some("admin".into());
         assert!(validate_plain_creds(AuthMethod::ImapLogin, &c).is_err());
-    }
-
-    #[test]
-    fn challenge_texts() {
-        let r = |line: &[u8]| Reply {
-            lines: vec![line.to_vec()],
-            ..Reply::line(Outcome::Continue, Vec::new())
-        };
-        assert_eq!(challenge_text(Protocol::Smtp, &r(b"334 abc=")), b"abc=");
-        assert_eq!(challenge_text(Protocol::Smtp, &r(b"334 ")), b"");
-        assert_eq!(challenge_text(Protocol::Smtp, &r(b"334")), b"");
-        assert_eq!(challenge_text(Protocol::Imap, &r(b"+ abc=")), b"abc=");
-        assert_eq!(challenge_text(Protocol::Imap, &r(b"+")), b"");
-        assert_eq!(challenge_text(Protocol::Pop3, &r(b"+ ")), b"");
-        assert_eq!(challenge_text(Protocol::Pop3, &r(b"+ x y")), b"x y");
     }
 
     // ----- end to end -----

@@ -204,6 +204,34 @@ pub fn astring(s: &[u8]) -> AString {
     AString::Quoted(q)
 }
 
+/// A command whose arguments are astrings (`LOGIN user password`), in the pieces to send:
+/// every piece but the last ends with a synchronising literal's `{n}`, after which the
+/// server's `+` is awaited before the next piece (the literal's bytes and the rest of the
+/// line). Without the tag, which the machine adds to the first piece. The pieces may hold
+/// secrets: the caller wipes them once sent; the copies made here are wiped.
+pub fn command_pieces(verb: &str, args: &[&[u8]]) -> Vec<Vec<u8>> {
+    use zeroize::Zeroize as _;
+    let mut pieces = Vec::new();
+    let mut line = verb.as_bytes().to_vec();
+    for arg in args {
+        line.push(b' ');
+        match astring(arg) {
+            AString::Quoted(mut q) => {
+                line.extend_from_slice(&q);
+                q.zeroize();
+            }
+            AString::Literal(mut bytes) => {
+                line.extend_from_slice(format!("{{{}}}", bytes.len()).as_bytes());
+                pieces.push(std::mem::take(&mut line));
+                line.extend_from_slice(&bytes);
+                bytes.zeroize();
+            }
+        }
+    }
+    pieces.push(line);
+    pieces
+}
+
 /// Where an astring starting at `s` ends: the index after it, or `None` when malformed.
 pub fn astring_end(s: &[u8]) -> Option<usize> {
     match s.first()? {
@@ -361,6 +389,46 @@ fn code_at(body: &[u8], at: usize) -> Option<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imap_strings() {
+        assert_eq!(
+            astring(b"user@example.org"),
+            AString::Quoted(b"\"user@example.org\"".to_vec())
+        );
+        assert_eq!(
+            astring(br#"a"b\c d"#),
+            AString::Quoted(br#""a\"b\\c d""#.to_vec())
+        );
+        assert_eq!(astring(b""), AString::Quoted(b"\"\"".to_vec()));
+        assert_eq!(
+            astring("pässwort".as_bytes()),
+            AString::Literal("pässwort".as_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn command_pieces_split_at_synchronising_literals() {
+        assert_eq!(
+            command_pieces("LOGIN", &[b"alice", b"pa\"ss"]),
+            vec![b"LOGIN \"alice\" \"pa\\\"ss\"".to_vec()]
+        );
+        assert_eq!(
+            command_pieces("LOGIN", &[b"alice", "pässwort".as_bytes()]),
+            vec![
+                b"LOGIN \"alice\" {9}".to_vec(),
+                "pässwort".as_bytes().to_vec()
+            ]
+        );
+        assert_eq!(
+            command_pieces("LOGIN", &["ü".as_bytes(), b"a\rb"]),
+            vec![
+                b"LOGIN {2}".to_vec(),
+                ["ü".as_bytes(), b" {3}"].concat(),
+                b"a\rb".to_vec()
+            ]
+        );
+    }
 
     #[test]
     fn tags_and_verbs() {
