@@ -3,6 +3,7 @@
 //! - [`escape`]: control bytes, invalid UTF-8 and text-reordering characters made visible.
 //! - [`lexer`]: protocol lines split into [`Span`]s with [`Role`]s (with the grammars of
 //!   `proto`).
+//! - [`terminal`]: cursor control for the line editor (erasing a typed secret).
 //! - [`theme`]: roles painted as ANSI colours, or as plain text. It is one backend of the
 //!   spans; a full-screen front end maps the same roles to its own styles.
 //!
@@ -11,6 +12,7 @@
 
 pub mod escape;
 pub mod lexer;
+pub mod terminal;
 pub mod theme;
 
 pub use lexer::{Role, Span};

@@ -5,7 +5,7 @@
 //! its own (IMAP IDLE updates, a 421 before closing) without breaking the line being edited.
 
 use std::borrow::Cow;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -195,10 +195,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Moves the cursor up over the prompt and the typed line and clears to the end of the screen
 /// (the transcript line that follows shows the line redacted).
 fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, line: &str) {
-    use crossterm::{cursor, terminal, QueueableCommand};
-    if !std::io::stdout().is_terminal() || std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
-        return;
-    }
     let cols = usize::from(rl.dimensions().map(|(c, _)| c).unwrap_or(80)).max(1);
     // A pasted block shows each of its lines on rows of its own; the first after the prompt.
     let rows: usize = line
@@ -215,12 +211,7 @@ fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, lin
             width.div_ceil(cols).max(1)
         })
         .sum();
-    let rows = u16::try_from(rows.max(1)).unwrap_or(u16::MAX);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.queue(cursor::MoveUp(rows));
-    let _ = stdout.queue(cursor::MoveToColumn(0));
-    let _ = stdout.queue(terminal::Clear(terminal::ClearType::FromCursorDown));
-    let _ = stdout.flush();
+    crate::render::terminal::erase_rows(u16::try_from(rows.max(1)).unwrap_or(u16::MAX));
 }
 
 /// Runs the REPL over a connected controller. Returns the exit status.

@@ -1,0 +1,19 @@
+//! Terminal control for the line-editor front end: the one place, with the theme, that writes
+//! escape sequences to the terminal.
+
+use std::io::{IsTerminal, Write};
+
+use crossterm::{cursor, terminal, QueueableCommand};
+
+/// Moves the cursor up over the last `rows` rows and clears from there to the end of the
+/// screen. Nothing happens when standard output is not a terminal (or TERM=dumb).
+pub fn erase_rows(rows: u16) {
+    if !std::io::stdout().is_terminal() || std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.queue(cursor::MoveUp(rows.max(1)));
+    let _ = stdout.queue(cursor::MoveToColumn(0));
+    let _ = stdout.queue(terminal::Clear(terminal::ClearType::FromCursorDown));
+    let _ = stdout.flush();
+}
