@@ -8,7 +8,12 @@
 //!
 //! Everything generated here ends its lines with CRLF. Bytes taken from a data source keep the
 //! line endings they have; CRLF normalisation and dot-stuffing are the job of
-//! [`crate::proto::dot::DotStuffer`].
+//! [`crate::proto::dot::Encoder`].
+//!
+//! Why not a MIME crate: mail-builder and lettre build every part in memory before writing, so
+//! a large attachment or `--data` file would be held whole; this builder streams, which is what
+//! a test tool that sends big messages on purpose needs. What it writes is small: a header
+//! block, a multipart boundary, base64 bodies (the `base64` crate), RFC 2047 encoded words.
 
 use std::collections::VecDeque;
 use std::fs::File;

@@ -1,4 +1,8 @@
 //! The TARGET argument: `SCHEME://HOST[:PORT]`, or `HOST[:PORT]` with `--protocol`.
+//!
+//! Parsed here rather than with the `url` crate: a target has no path, query, user info or
+//! percent-encoding, the schemes are ours (with their default ports and TLS modes), and a
+//! general URL parser would accept and silently drop what a mail target must refuse.
 
 use crate::proto::Protocol;
 

@@ -13,6 +13,9 @@
 //! panicking. SCRAM passwords are prepared with SASLprep (RFC 4013, as RFC 5802 asks): a
 //! password SASLprep refuses (a prohibited or unassigned character) is used as given, as
 //! other clients do, so that the server's own preparation decides.
+//!
+//! The hashes, HMAC and PBKDF2 come from OpenSSL, which the TLS layer links anyway: one
+//! audited implementation of the crypto instead of a second set of crates.
 
 use std::fmt;
 
