@@ -36,10 +36,14 @@ pub const EXIT_TIMEOUT: i32 = 5;
 pub const EXIT_PROTOCOL: i32 = 6;
 pub const EXIT_CLOSED: i32 = 7;
 
-/// How long a server read waits for the client before giving up.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the binary may run before it is killed.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
+/// How long a server read or write waits for the client before giving up: longer than the
+/// binary may run, so that it never ends a session before the client does. A client that hangs
+/// is killed by [`mailtalk`] at [`RUN_LIMIT`]; its socket closes and the server sees EOF.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(RUN_LIMIT.as_secs() + 15);
+/// A byte count for [`Conn::stream`] that is never reached.
+pub const ENDLESS: u64 = u64::MAX;
 /// How long a server waits for its connection once [`Server::join`] is called.
 const ACCEPT_GRACE: Duration = Duration::from_millis(300);
 
@@ -428,7 +432,7 @@ impl Conn {
         log.notes.push("read timeout".to_string());
     }
 
-    /// Reads one line, including its LF (and CR if any). Waits up to 10 s.
+    /// Reads one line, including its LF (and CR if any). Waits up to [`READ_TIMEOUT`].
     /// Returns None on EOF or timeout (a final fragment without LF is returned
     /// as is before that).
     pub fn read_line(&mut self) -> Option<Vec<u8>> {
@@ -468,7 +472,7 @@ impl Conn {
         );
     }
 
-    /// Reads exactly `n` bytes (waits up to 10 s); None on EOF or timeout.
+    /// Reads exactly `n` bytes (waits up to [`READ_TIMEOUT`]); None on EOF or timeout.
     pub fn read_exact(&mut self, n: usize) -> Option<Vec<u8>> {
         let deadline = Instant::now() + READ_TIMEOUT;
         while self.buf.len() < n {
@@ -508,7 +512,8 @@ impl Conn {
         &self.buf
     }
 
-    /// Reads everything until EOF (or 10 s of silence) and returns it.
+    /// Reads everything until the client closes the connection and returns it. A client that
+    /// never closes is killed by [`mailtalk`] at [`RUN_LIMIT`], before this gives up.
     pub fn drain(&mut self) -> Vec<u8> {
         loop {
             match self.fill(READ_TIMEOUT) {
@@ -563,9 +568,10 @@ impl Conn {
     }
 
     /// Writes `bytes` without keeping them in the log (for large streams); returns false when
-    /// the write failed (the client went away) or took longer than 5 s.
+    /// the write failed (the client went away; one that stops reading but stays is killed by
+    /// [`mailtalk`] before the write gives up at [`READ_TIMEOUT`]).
     pub fn send_quiet(&mut self, bytes: &[u8]) -> bool {
-        let limit = Some(Duration::from_secs(5));
+        let limit = Some(READ_TIMEOUT);
         let r = match &mut self.stream {
             Stream::Plain(s) => {
                 s.set_write_timeout(limit).ok();
@@ -581,13 +587,13 @@ impl Conn {
     }
 
     /// Writes `chunk` again and again, without keeping it in the log, until `max_bytes` were
-    /// written, `max_time` passed or a write failed. Returns the bytes written and notes
-    /// `streamed N bytes` (and `stream stopped by the client` when a write failed).
-    pub fn stream(&mut self, chunk: &[u8], max_bytes: u64, max_time: Duration) -> u64 {
-        let start = Instant::now();
+    /// written or a write failed (the client went away). Returns the bytes written and notes
+    /// `streamed N bytes` (and `stream stopped by the client` when a write failed). With
+    /// [`ENDLESS`] only the client ends it: by closing, or by being killed at [`RUN_LIMIT`].
+    pub fn stream(&mut self, chunk: &[u8], max_bytes: u64) -> u64 {
         let mut written: u64 = 0;
         let mut stopped = false;
-        while written < max_bytes && start.elapsed() < max_time {
+        while written < max_bytes {
             let left = usize::try_from(max_bytes - written).unwrap_or(usize::MAX);
             let piece = &chunk[..chunk.len().min(left)];
             if !self.send_quiet(piece) {
@@ -905,6 +911,20 @@ impl Output {
     #[track_caller]
     pub fn assert_code(&self, code: i32) {
         assert_eq!(self.code, Some(code), "unexpected exit code\n{self:?}");
+    }
+
+    /// Asserts that the client gave up by its own `--timeout` while waiting for `step`
+    /// (`reply`, `TLS handshake`, `send`): exit 5 and one fatal `timed out: STEP` error, not a
+    /// kill at [`RUN_LIMIT`].
+    #[track_caller]
+    pub fn assert_timed_out(&self, step: &str) {
+        assert!(
+            !self.timed_out,
+            "the client did not time out by itself: killed after {RUN_LIMIT:?}\n{self:?}"
+        );
+        self.assert_code(EXIT_TIMEOUT);
+        self.assert_fatal();
+        self.assert_line(&format!("!! error: timed out: {step}"));
     }
 
     /// Asserts stdout has the exact line.
