@@ -240,6 +240,46 @@ fn server_without_a_client_returns_quickly() {
 }
 
 #[test]
+fn arrived_sees_bytes_already_sent_and_keeps_them() {
+    let certs = TestCerts::new();
+    for mode in [Mode::Plain, Mode::ImplicitTls] {
+        let s = Server::start(mode, &certs.good, |c| {
+            assert!(c.arrived().is_empty());
+            c.send(b"go\r\n");
+            // Both lines came in one segment: once the first is read the second is there.
+            c.expect_line(b"one\r\n");
+            assert_eq!(c.arrived(), b"two\r\n");
+            c.expect_line(b"two\r\n");
+            c.send(b"more\r\n");
+            c.expect_line(b"three\r\n");
+            assert_eq!(c.read_line(), None);
+        });
+        let tcp = TcpStream::connect(("127.0.0.1", s.port())).unwrap();
+        let mut client: Box<dyn ReadWrite> = match mode {
+            Mode::Plain => Box::new(tcp),
+            Mode::ImplicitTls => Box::new(
+                connector(Some(&certs.ca_file))
+                    .connect("127.0.0.1", tcp)
+                    .unwrap(),
+            ),
+        };
+        let mut b = [0u8; 4];
+        client.read_exact(&mut b).unwrap();
+        client.write_all(b"one\r\ntwo\r\n").unwrap();
+        let mut b = [0u8; 6];
+        client.read_exact(&mut b).unwrap();
+        client.write_all(b"three\r\n").unwrap();
+        drop(client);
+        let log = s.join();
+        assert_eq!(log.all_received(), b"one\r\ntwo\r\nthree\r\n");
+        assert!(!log.read_timed_out);
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+#[test]
 fn quiet_for_sees_bytes_and_keeps_them() {
     let certs = TestCerts::new();
     let s = Server::start(Mode::Plain, &certs.good, |c| {

@@ -368,26 +368,43 @@ impl Conn {
         self.log.lock().unwrap().notes.push(note.into());
     }
 
-    /// Reads more bytes into the buffer, waiting at most `timeout`.
-    /// Returns Ok(n) with n > 0, Ok(0) on EOF, Err(()) on timeout.
-    fn fill(&mut self, timeout: Duration) -> Result<usize, ()> {
+    /// Reads more bytes into the buffer, waiting at most `timeout` (not at all for None: then
+    /// only bytes that have already arrived are read).
+    /// Returns Ok(n) with n > 0, Ok(0) on EOF, Err(()) on timeout (or nothing there yet).
+    fn fill(&mut self, timeout: Option<Duration>) -> Result<usize, ()> {
         if self.eof {
             return Ok(0);
         }
-        let timeout = timeout.max(Duration::from_millis(1));
+        let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
         // Plaintext is read one byte at a time so that no byte after a STARTTLS
         // command is taken away from a following TLS handshake.
         let mut chunk = [0u8; 4096];
         let r = loop {
             let r = match &mut self.stream {
-                Stream::Plain(s) => {
-                    s.set_read_timeout(Some(timeout)).ok();
-                    s.read(&mut chunk[..1])
-                }
-                Stream::Tls(s) => {
-                    s.get_ref().set_read_timeout(Some(timeout)).ok();
-                    s.read(&mut chunk)
-                }
+                Stream::Plain(s) => match timeout {
+                    Some(t) => {
+                        s.set_read_timeout(Some(t)).ok();
+                        s.read(&mut chunk[..1])
+                    }
+                    None => {
+                        s.set_nonblocking(true).ok();
+                        let r = s.read(&mut chunk[..1]);
+                        s.set_nonblocking(false).ok();
+                        r
+                    }
+                },
+                Stream::Tls(s) => match timeout {
+                    Some(t) => {
+                        s.get_ref().set_read_timeout(Some(t)).ok();
+                        s.read(&mut chunk)
+                    }
+                    None => {
+                        s.get_ref().set_nonblocking(true).ok();
+                        let r = s.read(&mut chunk);
+                        s.get_ref().set_nonblocking(false).ok();
+                        r
+                    }
+                },
                 Stream::Closed => Ok(0),
             };
             match r {
@@ -446,7 +463,7 @@ impl Conn {
                 self.timed_out();
                 return None;
             }
-            match self.fill(left) {
+            match self.fill(Some(left)) {
                 Ok(0) => {
                     if self.buf.is_empty() {
                         return None;
@@ -481,7 +498,7 @@ impl Conn {
                 self.timed_out();
                 return None;
             }
-            match self.fill(left) {
+            match self.fill(Some(left)) {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(()) => {
@@ -501,7 +518,7 @@ impl Conn {
         }
         // One read with the whole wait as its timeout: data ends it early,
         // EOF means nothing more can arrive.
-        match self.fill(Duration::from_millis(ms)) {
+        match self.fill(Some(Duration::from_millis(ms))) {
             Ok(0) | Err(()) => self.buf.is_empty(),
             Ok(_) => false,
         }
@@ -512,11 +529,26 @@ impl Conn {
         &self.buf
     }
 
+    /// Reads, without waiting, every byte the client sent that has already arrived, and
+    /// returns all bytes read but not yet consumed (they stay buffered for later reads).
+    ///
+    /// Nothing here waits for bytes still on their way: use it only to catch a client that sent
+    /// too early (a correct client has not sent them, so the check cannot misfire), never to
+    /// decide that a client did send something.
+    pub fn arrived(&mut self) -> &[u8] {
+        while let Ok(n) = self.fill(None) {
+            if n == 0 {
+                break;
+            }
+        }
+        &self.buf
+    }
+
     /// Reads everything until the client closes the connection and returns it. A client that
     /// never closes is killed by [`mailtalk`] at [`RUN_LIMIT`], before this gives up.
     pub fn drain(&mut self) -> Vec<u8> {
         loop {
-            match self.fill(READ_TIMEOUT) {
+            match self.fill(Some(READ_TIMEOUT)) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(()) => {
@@ -1264,9 +1296,13 @@ pub fn imap_greeting(starttls: bool) -> Vec<u8> {
 }
 
 /// Reads one IMAP command, honouring synchronising literals: after a line
-/// ending in `{n}` it checks for 300 ms that nothing arrives (recording
-/// "early-literal" with the bytes otherwise), sends `+ Ready`, and reads the
+/// ending in `{n}` it records "early-literal" with any bytes that have already
+/// arrived after it (see [`Conn::arrived`]), sends `+ Ready`, and reads the
 /// literal ("literal") and the rest of the command. Returns the whole command.
+///
+/// A test that the client waits for `+` withholds it instead (and lets the
+/// client time out): "early-literal" only catches a client that sent its
+/// literal together with the line.
 pub fn imap_read_command(conn: &mut Conn) -> Option<Vec<u8>> {
     let mut cmd = conn.read_line()?;
     loop {
@@ -1274,8 +1310,8 @@ pub fn imap_read_command(conn: &mut Conn) -> Option<Vec<u8>> {
         let Some(n) = literal_size(&line) else {
             return Some(cmd);
         };
-        if !conn.quiet_for(300) {
-            let early = conn.pending().to_vec();
+        let early = conn.arrived().to_vec();
+        if !early.is_empty() {
             conn.record("early-literal", &early);
         }
         conn.send(b"+ Ready for literal data\r\n");
@@ -1525,9 +1561,17 @@ pub struct SmtpConfig {
     pub end_reply: Option<String>,
     /// LMTP: recipients refused after the data (`552 5.2.2`).
     pub lmtp_refuse_at_end: Vec<String>,
-    /// After MAIL, wait up to 300 ms for more commands before answering; records "pipelined"
-    /// with every line that arrived before the MAIL reply (nothing when none did).
-    pub probe_pipelining: bool,
+    /// What MAIL checks about pipelining (nothing when None).
+    ///
+    /// `Some(true)`: the client must pipeline. MAIL is not answered until the rest of the
+    /// transaction (every line up to DATA) has been read; those lines are recorded under
+    /// "pipelined". A client that waits for the MAIL reply gets none and runs into its
+    /// `--timeout`.
+    ///
+    /// `Some(false)`: the client must not pipeline. Bytes that have already arrived after MAIL
+    /// when it is read (see [`Conn::arrived`]) are recorded under "pipelined"; a client that
+    /// waits for the reply has not sent them.
+    pub expect_pipelining: Option<bool>,
 }
 
 impl SmtpConfig {
@@ -1552,7 +1596,7 @@ impl SmtpConfig {
             data_reply: None,
             end_reply: None,
             lmtp_refuse_at_end: Vec::new(),
-            probe_pipelining: false,
+            expect_pipelining: None,
         }
     }
 
@@ -1690,7 +1734,7 @@ pub fn smtp_full(conn: &mut Conn, cfg: &SmtpConfig) {
 ///
 /// Records: "command" (each command line with its CRLF), "auth" (each AUTH response line),
 /// "data" (raw bytes after 354 up to and including ".\r\n"), "message" (the same without the
-/// final ".\r\n"), "bdat" (each BDAT chunk), "pipelined" (see [`SmtpConfig::probe_pipelining`]).
+/// final ".\r\n"), "bdat" (each BDAT chunk), "pipelined" (see [`SmtpConfig::expect_pipelining`]).
 /// Notes: "auth ok", "auth failed", "auth cancelled", "quit".
 pub fn smtp_full_loop(conn: &mut Conn, cfg: &SmtpConfig) {
     let mut queue: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
@@ -1735,20 +1779,28 @@ pub fn smtp_full_loop(conn: &mut Conn, cfg: &SmtpConfig) {
                 }
             }
             "MAIL" => {
-                if cfg.probe_pipelining {
-                    let mut early = Vec::new();
-                    while !conn.quiet_for(300) {
-                        let Some(l) = conn.read_line() else { break };
-                        early.extend_from_slice(&l);
-                        let done = trim_eol(&l).eq_ignore_ascii_case(b"DATA");
-                        queue.push_back(l);
-                        if done {
-                            break;
+                match cfg.expect_pipelining {
+                    Some(true) => {
+                        let mut early = Vec::new();
+                        while let Some(l) = conn.read_line() {
+                            early.extend_from_slice(&l);
+                            let done = trim_eol(&l).eq_ignore_ascii_case(b"DATA");
+                            queue.push_back(l);
+                            if done {
+                                break;
+                            }
+                        }
+                        if !early.is_empty() {
+                            conn.record("pipelined", &early);
                         }
                     }
-                    if !early.is_empty() {
-                        conn.record("pipelined", &early);
+                    Some(false) => {
+                        let early = conn.arrived().to_vec();
+                        if !early.is_empty() {
+                            conn.record("pipelined", &early);
+                        }
                     }
+                    None => {}
                 }
                 match &cfg.mail_reply {
                     Some(r) => conn.send(format!("{r}\r\n").as_bytes()),
