@@ -1,6 +1,8 @@
 //! A hostile or broken server against the built binary: each case is exact bytes, delays and
 //! closes, checked against security.md items 1–18. What the client sent, its exit status and
-//! what it printed are asserted; memory and time are measured where the item is a bound.
+//! what it printed are asserted; memory is measured where the item is a bound. Time is printed
+//! (`[measure]` lines) but decides nothing: a misbehaviour lasts until the client goes, so a
+//! client without its deadline is killed at the run limit and fails on its exit status.
 //!
 //! Also runs the fuzz targets' checks (fuzz/src/lib.rs) on their seed corpora.
 
@@ -263,9 +265,10 @@ fn starttls_without_an_answer_stops_for_every_protocol() {
             p.up_to_starttls(c);
             c.drain();
         });
+        // The server waits until the client closes: one without a deadline would be killed
+        // at the run limit (no exit status).
         assert_starttls_stopped(&out, &log, p.prefix(), true);
         assert_eq!(log.plain_str(), p.prefix(), "{out:?}");
-        assert!(out.elapsed < Duration::from_millis(2000), "{out:?}");
     }
 }
 
@@ -1679,13 +1682,22 @@ fn imap_literal_sizes_from_zero_to_overflow() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 10: deadlines.
+// Item 10: deadlines. Each misbehaviour lasts until the client goes (longer than the run
+// limit), so a client without the deadline is killed and has no exit status: the exit status
+// and the error naming the step decide, not how long the run took.
 
+/// Asserts that the client waited out its whole `--timeout` of `secs` before giving up. Only a
+/// lower bound: a client that keeps its deadline cannot end sooner however busy the machine is,
+/// so this cannot misfire; nothing but the clock tells a kept deadline from one cut short.
 #[track_caller]
-fn assert_took(out: &Output, at_least: Duration, at_most: Duration) {
+fn assert_waited_the_timeout(out: &Output, secs: u64) {
+    eprintln!(
+        "[measure] --timeout {secs}: exit {:?} after {:?}",
+        out.code, out.elapsed
+    );
     assert!(
-        out.elapsed >= at_least && out.elapsed <= at_most,
-        "took {:?}, expected {at_least:?}..{at_most:?}\n{out:?}",
+        out.elapsed >= Duration::from_secs(secs),
+        "gave up after {:?}, before its --timeout {secs}\n{out:?}",
         out.elapsed
     );
 }
@@ -1697,17 +1709,8 @@ fn a_silent_server_costs_the_timeout_and_no_more() {
         let s = Server::start(Mode::Plain, &certs.good, silent);
         let m = measured(&["--timeout", "1", &s.url(proto)], &input(&["NOOP"]));
         let log = s.join_for(&m.out);
-        eprintln!(
-            "[measure] silent {proto} greeting, --timeout 1: {:?}",
-            m.out.elapsed
-        );
-        m.out.assert_code(EXIT_TIMEOUT);
-        m.out.assert_fatal();
-        assert_took(
-            &m.out,
-            Duration::from_millis(950),
-            Duration::from_millis(1500),
-        );
+        m.out.assert_timed_out("reply");
+        assert_waited_the_timeout(&m.out, 1);
         assert!(log.plain.is_empty(), "{log:?}");
     }
     // Silent after a command, and silent in an implicit TLS handshake.
@@ -1720,90 +1723,80 @@ fn a_silent_server_costs_the_timeout_and_no_more() {
         &input(&["NOOP", "NOOP"]),
     );
     let log = s.join_for(&out);
-    out.assert_code(EXIT_TIMEOUT);
-    assert_took(
-        &out,
-        Duration::from_millis(950),
-        Duration::from_millis(1500),
-    );
+    out.assert_timed_out("reply");
+    assert_waited_the_timeout(&out, 1);
     assert_eq!(log.plain_str(), "A001 NOOP\r\n");
     for scheme in ["imaps", "smtps", "pop3s"] {
         let s = Server::start(Mode::Plain, &certs.good, silent);
         let out = run(&["--timeout", "1", &s.url(scheme)], &input(&["NOOP"]));
         s.join_for(&out);
-        eprintln!(
-            "[measure] silent {scheme} handshake, --timeout 1: {:?}",
-            out.elapsed
-        );
-        out.assert_code(EXIT_TIMEOUT);
-        assert_took(
-            &out,
-            Duration::from_millis(950),
-            Duration::from_millis(1500),
-        );
+        out.assert_timed_out("TLS handshake");
+        assert_waited_the_timeout(&out, 1);
     }
+}
+
+/// One byte every 300 ms: 150 bytes take 45 s, longer than the run limit.
+const DRIP_GAP: Duration = Duration::from_millis(300);
+
+/// `head`, then dots up to 148 bytes, then CRLF.
+fn dripped_line(head: &str) -> Vec<u8> {
+    let mut line = head.as_bytes().to_vec();
+    line.resize(148, b'.');
+    line.extend_from_slice(b"\r\n");
+    assert!(DRIP_GAP * line.len() as u32 > RUN_LIMIT + Duration::from_secs(10));
+    line
 }
 
 #[test]
 fn a_server_dripping_one_byte_every_300_ms_cannot_hold_the_client() {
     let certs = TestCerts::new();
     for proto in ["smtp", "imap", "pop3"] {
-        // The greeting, dripped: 40 bytes would take 12 s.
+        // The greeting, dripped until the client goes.
         let s = Server::start(Mode::Plain, &certs.good, move |c| {
-            let g: &[u8] = match proto {
-                "smtp" => b"220 a greeting that takes twelve secs...\r\n",
-                "imap" => b"* OK a greeting that takes twelve secs..\r\n",
-                _ => b"+OK a greeting that takes twelve secs....\r\n",
-            };
-            c.drip(g, Duration::from_millis(300));
+            let g = dripped_line(match proto {
+                "smtp" => "220 a greeting that takes 45 s",
+                "imap" => "* OK a greeting that takes 45 s",
+                _ => "+OK a greeting that takes 45 s",
+            });
+            c.drip(&g, DRIP_GAP);
         });
         let m = measured(&["--timeout", "2", &s.url(proto)], &input(&["NOOP"]));
         let log = s.join_for(&m.out);
-        eprintln!(
-            "[measure] drip {proto} greeting, --timeout 2: {:?}",
-            m.out.elapsed
-        );
-        m.out.assert_code(EXIT_TIMEOUT);
-        assert_took(
-            &m.out,
-            Duration::from_millis(1950),
-            Duration::from_millis(3000),
-        );
+        m.out.assert_timed_out("reply");
+        assert_waited_the_timeout(&m.out, 2);
         assert!(log.plain.is_empty(), "{log:?}");
     }
     // A reply dripped after a command: the deadline runs from the command.
     let s = Server::start(Mode::Plain, &certs.good, |c| {
         c.send(SMTP_GREETING);
         c.read_line();
-        c.drip(
-            b"250-dripping\r\n250-more\r\n250-and more\r\n250 end\r\n",
-            Duration::from_millis(300),
-        );
+        let mut reply = b"250-dripping\r\n".to_vec();
+        reply.extend(dripped_line("250-more"));
+        reply.extend_from_slice(b"250 end\r\n");
+        c.drip(&reply, DRIP_GAP);
     });
     let out = run(
         &["--timeout", "2", &s.url("smtp")],
         &input(&["NOOP", "NOOP"]),
     );
     let log = s.join_for(&out);
-    out.assert_code(EXIT_TIMEOUT);
-    assert_took(
-        &out,
-        Duration::from_millis(1950),
-        Duration::from_millis(3000),
-    );
+    out.assert_timed_out("reply");
+    assert_waited_the_timeout(&out, 2);
     assert_eq!(log.plain_str(), "NOOP\r\n");
 }
 
 #[test]
 fn a_slow_but_valid_server_works() {
     // Every line 200 ms after the previous one: each reply is well within --timeout 2, the
-    // whole session is not.
+    // whole session is not (the pauses alone add up to more, counted below).
+    const PAUSE_MS: u64 = 200;
     let certs = TestCerts::new();
     for proto in ["smtp", "imap", "pop3"] {
         let s = Server::start(Mode::Plain, &certs.good, move |c| {
             let slow = |c: &mut Conn, lines: &[&str]| {
                 for l in lines {
-                    c.sleep(200);
+                    c.sleep(PAUSE_MS);
+                    c.note("pause");
                     c.send(l.as_bytes());
                 }
             };
@@ -1867,11 +1860,12 @@ fn a_slow_but_valid_server_works() {
             _ => vec!["CAPA", "RETR 1", "UIDL"],
         };
         let out = run(&["--timeout", "2", &s.url(proto)], &input(&lines));
-        s.join_for(&out);
+        let log = s.join_for(&out);
         out.assert_code(EXIT_OK);
+        let paused = PAUSE_MS * log.notes.iter().filter(|n| *n == "pause").count() as u64;
         assert!(
-            out.elapsed > Duration::from_millis(2200),
-            "the session was not longer than one --timeout: this proves nothing\n{out:?}"
+            paused > 2200,
+            "the pauses add up to {paused} ms, not more than one --timeout: this proves nothing"
         );
     }
 }
@@ -2442,11 +2436,12 @@ fn a_server_that_closes_at_once_or_speaks_plaintext_on_a_tls_port() {
             c.send(greeting);
             c.drain();
         });
+        // The server says no more and waits until the client goes: only a client that judged
+        // the plaintext at once exits 4 (one that waited for more would time out).
         let out = run(&["--timeout", "3", &s.url(scheme)], &input(&["NOOP"]));
         let log = s.join_for(&out);
         out.assert_code(EXIT_TLS);
         out.assert_fatal();
-        assert!(out.elapsed < Duration::from_secs(2), "{out:?}");
         assert!(log.plain.is_empty() || log.plain[0] == 0x16, "{log:?}");
         assert!(!log.plain_str().contains("NOOP"), "{log:?}");
     }
@@ -2557,17 +2552,18 @@ fn a_scram_iteration_count_is_bounded() {
         } else {
             assert_eq!(answer, vec!["*\r\n"], "{out:?}");
         }
-        assert!(out.elapsed < Duration::from_secs(20), "{out:?}");
     }
 }
 
 #[test]
 fn a_tls_handshake_dripped_one_byte_every_300_ms_hits_the_timeout() {
-    // A TLS record header announcing a long ServerHello, then its bytes one at a time.
+    // A TLS record header announcing a long ServerHello, then its bytes one at a time, for
+    // longer than the run limit (until the client goes).
     let mut record = vec![
         0x16, 0x03, 0x03, 0x10, 0x00, 0x02, 0x00, 0x0f, 0xfc, 0x03, 0x03,
     ];
-    record.extend(std::iter::repeat_n(0x41, 40));
+    record.extend(std::iter::repeat_n(0x41, 140));
+    assert!(DRIP_GAP * record.len() as u32 > RUN_LIMIT + Duration::from_secs(10));
     let certs = TestCerts::new();
     for scheme in ["imaps", "smtp-starttls"] {
         let r = record.clone();
@@ -2578,8 +2574,7 @@ fn a_tls_handshake_dripped_one_byte_every_300_ms_hits_the_timeout() {
             }
             // Wait for the ClientHello, so the first byte is not taken as an injection.
             c.read_exact(5);
-            c.drip(&r, Duration::from_millis(300));
-            c.drain();
+            c.drip(&r, DRIP_GAP);
         });
         let url = s.url(if scheme == "imaps" { "imaps" } else { "smtp" });
         let mut args = vec!["--timeout", "2", "--ehlo", "client.test"];
@@ -2589,17 +2584,8 @@ fn a_tls_handshake_dripped_one_byte_every_300_ms_hits_the_timeout() {
         args.push(&url);
         let out = run(&args, &input(&["NOOP"]));
         s.join_for(&out);
-        eprintln!(
-            "[measure] dripped TLS handshake ({scheme}), --timeout 2: {:?}",
-            out.elapsed
-        );
-        out.assert_code(EXIT_TIMEOUT);
-        out.assert_fatal();
-        assert_took(
-            &out,
-            Duration::from_millis(1950),
-            Duration::from_millis(3000),
-        );
+        out.assert_timed_out("TLS handshake");
+        assert_waited_the_timeout(&out, 2);
     }
 }
 
@@ -2618,7 +2604,9 @@ fn a_server_that_stops_reading_during_data_cannot_hold_the_client() {
     }
     std::fs::write(&file, &body).unwrap();
     drop(body);
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
+    // Told when the client has gone (the sender is dropped once the run is over).
+    let (gone, client_gone) = std::sync::mpsc::channel::<()>();
+    let s = Server::start(Mode::Plain, &certs.good, move |c| {
         c.send(SMTP_GREETING);
         for reply in [
             &b"250-localhost\r\n250 SIZE 100000000\r\n"[..],
@@ -2629,8 +2617,9 @@ fn a_server_that_stops_reading_during_data_cannot_hold_the_client() {
             c.read_line();
             c.send(reply);
         }
-        // Never read again; wait until the client is gone.
-        c.sleep(4000);
+        // Never read again; wait until the client is gone (killed at the run limit when it
+        // cannot stop its writes).
+        client_gone.recv().ok();
     });
     let data = format!("@{}", file.display());
     let out = run(
@@ -2647,14 +2636,13 @@ fn a_server_that_stops_reading_during_data_cannot_hold_the_client() {
         ],
         b"",
     );
+    drop(gone);
     s.join_for(&out);
     eprintln!(
         "[measure] server stops reading during DATA, --timeout 2: exit {:?} after {:?}",
         out.code, out.elapsed
     );
-    out.assert_code(EXIT_TIMEOUT);
-    out.assert_fatal();
-    assert!(out.elapsed < Duration::from_millis(3500), "{out:?}");
+    out.assert_timed_out("send");
 }
 
 // ---------------------------------------------------------------------------
@@ -2740,7 +2728,7 @@ fn the_interactive_repl_shows_server_controls_visibly() {
         if let Some(st) = child.try_wait().unwrap() {
             break Some(st);
         }
-        if start.elapsed() > Duration::from_secs(15) {
+        if start.elapsed() > RUN_LIMIT {
             child.kill().ok();
             break None;
         }

@@ -353,7 +353,6 @@ fn literal_with_an_overflowing_size_is_a_protocol_violation() {
     out.assert_code(EXIT_PROTOCOL);
     out.assert_fatal();
     assert_eq!(log.plain_str(), "A001 FETCH 1 BODY[]\r\n", "{out:?}");
-    assert!(out.elapsed < std::time::Duration::from_secs(3), "{out:?}");
 }
 
 #[test]
