@@ -510,20 +510,6 @@ impl Conn {
         Some(self.buf.drain(..n).collect())
     }
 
-    /// Waits `ms` milliseconds and returns true if the client sent nothing in
-    /// that time (bytes that arrive stay buffered for later reads).
-    pub fn quiet_for(&mut self, ms: u64) -> bool {
-        if !self.buf.is_empty() {
-            return false;
-        }
-        // One read with the whole wait as its timeout: data ends it early,
-        // EOF means nothing more can arrive.
-        match self.fill(Some(Duration::from_millis(ms))) {
-            Ok(0) | Err(()) => self.buf.is_empty(),
-            Ok(_) => false,
-        }
-    }
-
     /// Bytes read but not yet consumed by a read_* call.
     pub fn pending(&self) -> &[u8] {
         &self.buf
