@@ -1,6 +1,8 @@
 //! A hostile or broken server against the built binary: each case is exact bytes, delays and
 //! closes, checked against security.md items 1–18. What the client sent, its exit status and
-//! what it printed are asserted; memory and time are measured where the item is a bound.
+//! what it printed are asserted; memory is measured where the item is a bound. Time is printed
+//! (`[measure]` lines) but decides nothing: a misbehaviour lasts until the client goes, so a
+//! client without its deadline is killed at the run limit and fails on its exit status.
 //!
 //! Also runs the fuzz targets' checks (fuzz/src/lib.rs) on their seed corpora.
 
@@ -263,9 +265,10 @@ fn starttls_without_an_answer_stops_for_every_protocol() {
             p.up_to_starttls(c);
             c.drain();
         });
+        // The server waits until the client closes: one without a deadline would be killed
+        // at the run limit (no exit status).
         assert_starttls_stopped(&out, &log, p.prefix(), true);
         assert_eq!(log.plain_str(), p.prefix(), "{out:?}");
-        assert!(out.elapsed < Duration::from_millis(2000), "{out:?}");
     }
 }
 
@@ -341,13 +344,13 @@ fn starttls_injection_of_a_partial_line_stops_for_every_protocol() {
 
 #[test]
 fn starttls_injection_in_a_later_segment_breaks_the_handshake() {
-    // The injected bytes come 50 ms after the positive reply: the client is in its handshake
-    // by then and must take them as a broken handshake, never as a reply.
+    // The injected bytes come after the ClientHello has begun to arrive: the client is in its
+    // handshake by then and must take them as a broken handshake, never as a reply.
     for p in P::ALL {
         let (out, log) = starttls_case(p.scheme(), "3", move |c| {
             let tag = p.up_to_starttls(c);
             c.send(p.go(&tag).as_bytes());
-            c.sleep(50);
+            c.read_exact(5);
             c.send(b"250 AUTH PLAIN\r\n* OK [CAPABILITY AUTH=PLAIN] x\r\n+OK x\r\n");
             c.drain();
         });
@@ -1313,11 +1316,7 @@ fn a_100_mb_line_is_refused_with_memory_flat_for_every_protocol() {
                 "imap" => b"A001 OK ",
                 _ => b"+OK ",
             });
-            c.stream(
-                &filler(b'a', 64 * 1024),
-                HUNDRED_MB,
-                Duration::from_secs(20),
-            );
+            c.stream(&filler(b'a', 64 * 1024), HUNDRED_MB);
             c.drain();
         });
         let m = measured(
@@ -1335,16 +1334,11 @@ fn a_100_mb_line_is_refused_with_memory_flat_for_every_protocol() {
         );
         assert!(log.has_note("stream stopped by the client"), "{log:?}");
         assert_eq!(log.plain_str().matches("NOOP").count(), 1, "{log:?}");
-        assert!(m.out.elapsed < Duration::from_secs(5), "{:?}", m.out);
     }
     // The same as a greeting.
     let s = Server::start(Mode::Plain, &certs.good, |c| {
         c.send(b"220 ");
-        c.stream(
-            &filler(b'x', 64 * 1024),
-            HUNDRED_MB,
-            Duration::from_secs(20),
-        );
+        c.stream(&filler(b'x', 64 * 1024), HUNDRED_MB);
         c.drain();
     });
     let m = measured(&["--timeout", "10", &s.url("smtp")], &input(&["NOOP"]));
@@ -1361,7 +1355,7 @@ fn an_endless_multiline_reply_is_cut_with_memory_flat() {
         c.send(SMTP_GREETING);
         c.read_line();
         let chunk: Vec<u8> = b"250-x\r\n".repeat(4096);
-        c.stream(&chunk, HUNDRED_MB, Duration::from_secs(20));
+        c.stream(&chunk, HUNDRED_MB);
         c.drain();
     });
     let m = measured(
@@ -1382,7 +1376,7 @@ fn an_endless_multiline_reply_is_cut_with_memory_flat() {
         let mut line = b"250-".to_vec();
         line.extend(filler(b'y', 60 * 1024));
         line.extend_from_slice(b"\r\n");
-        c.stream(&line, HUNDRED_MB, Duration::from_secs(20));
+        c.stream(&line, HUNDRED_MB);
         c.drain();
     });
     let m = measured(
@@ -1401,9 +1395,10 @@ fn an_endless_imap_untagged_flood_hits_the_timeout_with_memory_flat() {
     let s = Server::start(Mode::Plain, &certs.good, |c| {
         c.send(b"* OK hi\r\n");
         c.read_line();
+        // Until the client goes: one without a deadline for the whole reply would read on
+        // until it is killed at the run limit.
         let chunk: Vec<u8> = b"* OK x\r\n".repeat(8192);
-        c.stream(&chunk, 10 * HUNDRED_MB, Duration::from_secs(15));
-        c.drain();
+        c.stream(&chunk, ENDLESS);
     });
     let m = measured(
         &["--timeout", "2", &s.url("imap")],
@@ -1411,13 +1406,8 @@ fn an_endless_imap_untagged_flood_hits_the_timeout_with_memory_flat() {
     );
     let log = s.join_for(&m.out);
     assert_memory_flat("imap untagged flood", &m, &log);
-    m.out.assert_code(EXIT_TIMEOUT);
-    m.out.assert_fatal();
-    assert!(
-        m.out.elapsed < Duration::from_millis(3500),
-        "the flood held the client past its deadline\n{:?}",
-        m.out
-    );
+    m.out.assert_timed_out("reply");
+    assert!(log.has_note("stream stopped by the client"), "{log:?}");
     assert_eq!(log.plain_str().matches("NOOP").count(), 1, "{log:?}");
 }
 
@@ -1428,15 +1418,15 @@ fn an_endless_pop3_body_hits_the_timeout_with_memory_flat() {
         c.send(POP3_GREETING);
         c.read_line();
         c.send(b"+OK message follows\r\n");
+        // Until the client goes, as above.
         let chunk: Vec<u8> = b"a body line that never ends\r\n".repeat(2048);
-        c.stream(&chunk, 10 * HUNDRED_MB, Duration::from_secs(15));
-        c.drain();
+        c.stream(&chunk, ENDLESS);
     });
     let m = measured(&["--timeout", "2", &s.url("pop3")], &input(&["RETR 1"]));
     let log = s.join_for(&m.out);
     assert_memory_flat("pop3 endless body", &m, &log);
-    m.out.assert_code(EXIT_TIMEOUT);
-    assert!(m.out.elapsed < Duration::from_millis(3500), "{:?}", m.out);
+    m.out.assert_timed_out("reply");
+    assert!(log.has_note("stream stopped by the client"), "{log:?}");
 }
 
 #[test]
@@ -1446,15 +1436,13 @@ fn a_huge_imap_literal_is_streamed_with_memory_flat() {
         c.send(b"* OK hi\r\n");
         c.read_line();
         c.send(b"* 1 FETCH (BODY[] {4294967296}\r\n");
-        c.stream(
-            &filler(b'z', 64 * 1024),
-            HUNDRED_MB,
-            Duration::from_secs(20),
-        );
+        c.stream(&filler(b'z', 64 * 1024), HUNDRED_MB);
         c.close();
     });
+    // The client's deadline covers the whole response, and 100 MB take a while on a busy
+    // machine: a --timeout past the run limit leaves only the harness's hard limit.
     let m = measured(
-        &["--timeout", "20", &s.url("imap")],
+        &["--timeout", "60", &s.url("imap")],
         &input(&["FETCH 1 BODY[]"]),
     );
     let log = s.join_for(&m.out);
@@ -1480,9 +1468,9 @@ fn an_imap_response_that_never_ends_through_literals_is_bounded() {
         c.send(b"* OK hi\r\n");
         c.read_line();
         c.send(b"* 1 FETCH (BODY[] {0}\r\n");
+        // Until the client goes: one without a bound would read on until its --timeout.
         let chunk: Vec<u8> = b" X {0}\r\n".repeat(8192);
-        c.stream(&chunk, HUNDRED_MB, Duration::from_secs(15));
-        c.drain();
+        c.stream(&chunk, ENDLESS);
     });
     let m = measured(
         &["--timeout", "10", &s.url("imap")],
@@ -1491,7 +1479,7 @@ fn an_imap_response_that_never_ends_through_literals_is_bounded() {
     let log = s.join_for(&m.out);
     assert_memory_flat("imap endless {0} continuation", &m, &log);
     m.out.assert_code(EXIT_PROTOCOL);
-    assert!(m.out.elapsed < Duration::from_secs(8), "{:?}", m.out);
+    assert!(log.has_note("stream stopped by the client"), "{log:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1696,13 +1684,22 @@ fn imap_literal_sizes_from_zero_to_overflow() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 10: deadlines.
+// Item 10: deadlines. Each misbehaviour lasts until the client goes (longer than the run
+// limit), so a client without the deadline is killed and has no exit status: the exit status
+// and the error naming the step decide, not how long the run took.
 
+/// Asserts that the client waited out its whole `--timeout` of `secs` before giving up. Only a
+/// lower bound: a client that keeps its deadline cannot end sooner however busy the machine is,
+/// so this cannot misfire; nothing but the clock tells a kept deadline from one cut short.
 #[track_caller]
-fn assert_took(out: &Output, at_least: Duration, at_most: Duration) {
+fn assert_waited_the_timeout(out: &Output, secs: u64) {
+    eprintln!(
+        "[measure] --timeout {secs}: exit {:?} after {:?}",
+        out.code, out.elapsed
+    );
     assert!(
-        out.elapsed >= at_least && out.elapsed <= at_most,
-        "took {:?}, expected {at_least:?}..{at_most:?}\n{out:?}",
+        out.elapsed >= Duration::from_secs(secs),
+        "gave up after {:?}, before its --timeout {secs}\n{out:?}",
         out.elapsed
     );
 }
@@ -1714,17 +1711,8 @@ fn a_silent_server_costs_the_timeout_and_no_more() {
         let s = Server::start(Mode::Plain, &certs.good, silent);
         let m = measured(&["--timeout", "1", &s.url(proto)], &input(&["NOOP"]));
         let log = s.join_for(&m.out);
-        eprintln!(
-            "[measure] silent {proto} greeting, --timeout 1: {:?}",
-            m.out.elapsed
-        );
-        m.out.assert_code(EXIT_TIMEOUT);
-        m.out.assert_fatal();
-        assert_took(
-            &m.out,
-            Duration::from_millis(950),
-            Duration::from_millis(1500),
-        );
+        m.out.assert_timed_out("reply");
+        assert_waited_the_timeout(&m.out, 1);
         assert!(log.plain.is_empty(), "{log:?}");
     }
     // Silent after a command, and silent in an implicit TLS handshake.
@@ -1737,90 +1725,80 @@ fn a_silent_server_costs_the_timeout_and_no_more() {
         &input(&["NOOP", "NOOP"]),
     );
     let log = s.join_for(&out);
-    out.assert_code(EXIT_TIMEOUT);
-    assert_took(
-        &out,
-        Duration::from_millis(950),
-        Duration::from_millis(1500),
-    );
+    out.assert_timed_out("reply");
+    assert_waited_the_timeout(&out, 1);
     assert_eq!(log.plain_str(), "A001 NOOP\r\n");
     for scheme in ["imaps", "smtps", "pop3s"] {
         let s = Server::start(Mode::Plain, &certs.good, silent);
         let out = run(&["--timeout", "1", &s.url(scheme)], &input(&["NOOP"]));
         s.join_for(&out);
-        eprintln!(
-            "[measure] silent {scheme} handshake, --timeout 1: {:?}",
-            out.elapsed
-        );
-        out.assert_code(EXIT_TIMEOUT);
-        assert_took(
-            &out,
-            Duration::from_millis(950),
-            Duration::from_millis(1500),
-        );
+        out.assert_timed_out("TLS handshake");
+        assert_waited_the_timeout(&out, 1);
     }
+}
+
+/// One byte every 300 ms: 150 bytes take 45 s, longer than the run limit.
+const DRIP_GAP: Duration = Duration::from_millis(300);
+
+/// `head`, then dots up to 148 bytes, then CRLF.
+fn dripped_line(head: &str) -> Vec<u8> {
+    let mut line = head.as_bytes().to_vec();
+    line.resize(148, b'.');
+    line.extend_from_slice(b"\r\n");
+    assert!(DRIP_GAP * line.len() as u32 > RUN_LIMIT + Duration::from_secs(10));
+    line
 }
 
 #[test]
 fn a_server_dripping_one_byte_every_300_ms_cannot_hold_the_client() {
     let certs = TestCerts::new();
     for proto in ["smtp", "imap", "pop3"] {
-        // The greeting, dripped: 40 bytes would take 12 s.
+        // The greeting, dripped until the client goes.
         let s = Server::start(Mode::Plain, &certs.good, move |c| {
-            let g: &[u8] = match proto {
-                "smtp" => b"220 a greeting that takes twelve secs...\r\n",
-                "imap" => b"* OK a greeting that takes twelve secs..\r\n",
-                _ => b"+OK a greeting that takes twelve secs....\r\n",
-            };
-            c.drip(g, Duration::from_millis(300));
+            let g = dripped_line(match proto {
+                "smtp" => "220 a greeting that takes 45 s",
+                "imap" => "* OK a greeting that takes 45 s",
+                _ => "+OK a greeting that takes 45 s",
+            });
+            c.drip(&g, DRIP_GAP);
         });
         let m = measured(&["--timeout", "2", &s.url(proto)], &input(&["NOOP"]));
         let log = s.join_for(&m.out);
-        eprintln!(
-            "[measure] drip {proto} greeting, --timeout 2: {:?}",
-            m.out.elapsed
-        );
-        m.out.assert_code(EXIT_TIMEOUT);
-        assert_took(
-            &m.out,
-            Duration::from_millis(1950),
-            Duration::from_millis(3000),
-        );
+        m.out.assert_timed_out("reply");
+        assert_waited_the_timeout(&m.out, 2);
         assert!(log.plain.is_empty(), "{log:?}");
     }
     // A reply dripped after a command: the deadline runs from the command.
     let s = Server::start(Mode::Plain, &certs.good, |c| {
         c.send(SMTP_GREETING);
         c.read_line();
-        c.drip(
-            b"250-dripping\r\n250-more\r\n250-and more\r\n250 end\r\n",
-            Duration::from_millis(300),
-        );
+        let mut reply = b"250-dripping\r\n".to_vec();
+        reply.extend(dripped_line("250-more"));
+        reply.extend_from_slice(b"250 end\r\n");
+        c.drip(&reply, DRIP_GAP);
     });
     let out = run(
         &["--timeout", "2", &s.url("smtp")],
         &input(&["NOOP", "NOOP"]),
     );
     let log = s.join_for(&out);
-    out.assert_code(EXIT_TIMEOUT);
-    assert_took(
-        &out,
-        Duration::from_millis(1950),
-        Duration::from_millis(3000),
-    );
+    out.assert_timed_out("reply");
+    assert_waited_the_timeout(&out, 2);
     assert_eq!(log.plain_str(), "NOOP\r\n");
 }
 
 #[test]
 fn a_slow_but_valid_server_works() {
     // Every line 200 ms after the previous one: each reply is well within --timeout 2, the
-    // whole session is not.
+    // whole session is not (the pauses alone add up to more, counted below).
+    const PAUSE_MS: u64 = 200;
     let certs = TestCerts::new();
     for proto in ["smtp", "imap", "pop3"] {
         let s = Server::start(Mode::Plain, &certs.good, move |c| {
             let slow = |c: &mut Conn, lines: &[&str]| {
                 for l in lines {
-                    c.sleep(200);
+                    c.sleep(PAUSE_MS);
+                    c.note("pause");
                     c.send(l.as_bytes());
                 }
             };
@@ -1884,11 +1862,12 @@ fn a_slow_but_valid_server_works() {
             _ => vec!["CAPA", "RETR 1", "UIDL"],
         };
         let out = run(&["--timeout", "2", &s.url(proto)], &input(&lines));
-        s.join_for(&out);
+        let log = s.join_for(&out);
         out.assert_code(EXIT_OK);
+        let paused = PAUSE_MS * log.notes.iter().filter(|n| *n == "pause").count() as u64;
         assert!(
-            out.elapsed > Duration::from_millis(2200),
-            "the session was not longer than one --timeout: this proves nothing\n{out:?}"
+            paused > 2200,
+            "the pauses add up to {paused} ms, not more than one --timeout: this proves nothing"
         );
     }
 }
@@ -2046,59 +2025,58 @@ fn a_literal_is_not_sent_when_the_continuation_never_comes() {
         &input(&["LOGIN alice {5}", "hello", "NOOP"]),
     );
     let log = s.join_for(&out);
-    out.assert_code(EXIT_TIMEOUT);
-    assert_took(
-        &out,
-        Duration::from_millis(950),
-        Duration::from_millis(1500),
-    );
+    out.assert_timed_out("reply");
     assert_eq!(log.plain_str(), "A001 LOGIN alice {5}\r\n", "{out:?}");
 }
 
 #[test]
 fn a_generated_login_literal_waits_for_the_continuation() {
     // A password that cannot be quoted goes as a synchronising literal (no LITERAL+ offered);
-    // a server that refuses instead of sending `+` must never see it.
+    // a server that never sends `+`, or refuses instead, must never see it.
     let certs = TestCerts::new();
     let pw = "pässwort-9";
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
-        c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n");
-        let line = c.read_line().unwrap();
-        c.record("line", &line);
-        let tag = tag_of(&line);
-        let quiet = c.quiet_for(500);
-        c.record("quiet", if quiet { b"yes" } else { b"no" });
-        c.send(format!("{tag} NO [AUTHENTICATIONFAILED] not today\r\n").as_bytes());
-        imap_loop(c, false);
-    });
-    let home = tempfile::tempdir().unwrap();
-    let out = mailtalk_env(
-        home.path(),
-        &[
-            "--color",
-            "never",
-            "--timeout",
-            "5",
-            "--auth",
-            "IMAP-LOGIN",
-            "--user",
-            USER,
-            &s.url("imap"),
-        ],
-        &input(&["NOOP"]),
-        &[("MAILTALK_PASSWORD", pw)],
-    );
-    let log = s.join_for(&out);
-    let line = log.record_strs("line");
-    assert_eq!(line.len(), 1, "{log:?}\n{out:?}");
-    assert!(line[0].ends_with("{11}\r\n"), "{line:?}\n{out:?}");
-    assert_eq!(
-        log.record_strs("quiet"),
-        vec!["yes"],
-        "sent before +\n{log:?}"
-    );
-    assert!(!log.plain_str().contains("pässwort"), "{log:?}");
-    out.assert_nowhere("pässwort");
+    for refuse in [false, true] {
+        let s = Server::start(Mode::Plain, &certs.good, move |c| {
+            c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n");
+            let line = c.read_line().unwrap();
+            c.record("line", &line);
+            if refuse {
+                let tag = tag_of(&line);
+                c.send(format!("{tag} NO [AUTHENTICATIONFAILED] not today\r\n").as_bytes());
+                imap_loop(c, false);
+            } else {
+                c.drain();
+            }
+        });
+        let home = tempfile::tempdir().unwrap();
+        let out = mailtalk_env(
+            home.path(),
+            &[
+                "--color",
+                "never",
+                "--timeout",
+                if refuse { "5" } else { "1" },
+                "--auth",
+                "IMAP-LOGIN",
+                "--user",
+                USER,
+                &s.url("imap"),
+            ],
+            &input(&["NOOP"]),
+            &[("MAILTALK_PASSWORD", pw)],
+        );
+        let log = s.join_for(&out);
+        let line = log.record_strs("line");
+        assert_eq!(line.len(), 1, "{log:?}\n{out:?}");
+        assert!(line[0].ends_with("{11}\r\n"), "{line:?}\n{out:?}");
+        if !refuse {
+            // No `+`: nothing after the line until the client gives up.
+            out.assert_timed_out("reply");
+            assert_eq!(log.plain_str(), line[0], "sent before +\n{out:?}");
+        }
+        assert!(!log.plain_str().contains("pässwort"), "{log:?}");
+        out.assert_nowhere("pässwort");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -2461,11 +2439,12 @@ fn a_server_that_closes_at_once_or_speaks_plaintext_on_a_tls_port() {
             c.send(greeting);
             c.drain();
         });
+        // The server says no more and waits until the client goes: only a client that judged
+        // the plaintext at once exits 4 (one that waited for more would time out).
         let out = run(&["--timeout", "3", &s.url(scheme)], &input(&["NOOP"]));
         let log = s.join_for(&out);
         out.assert_code(EXIT_TLS);
         out.assert_fatal();
-        assert!(out.elapsed < Duration::from_secs(2), "{out:?}");
         assert!(log.plain.is_empty() || log.plain[0] == 0x16, "{log:?}");
         assert!(!log.plain_str().contains("NOOP"), "{log:?}");
     }
@@ -2477,53 +2456,54 @@ fn an_unrequested_continuation_does_not_swallow_the_next_command() {
     // raw continuation data: `LOGIN alice PASSWORD` would go out untagged and be shown and
     // recorded in clear (item 17).
     let certs = TestCerts::new();
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
-        c.send(b"* OK hi\r\n");
-        let first = c.read_line().unwrap();
-        let tag = tag_of(&first);
-        c.send(b"+ go ahead\r\n");
-        if c.quiet_for(300) {
-            c.send(format!("{tag} OK done\r\n").as_bytes());
+    for answer in [false, true] {
+        let s = Server::start(Mode::Plain, &certs.good, move |c| {
+            c.send(b"* OK hi\r\n");
+            let first = c.read_line().unwrap();
+            let tag = tag_of(&first);
+            c.send(b"+ go ahead\r\n");
+            if answer {
+                c.send(format!("{tag} OK done\r\n").as_bytes());
+                imap_loop(c, false);
+            } else {
+                // NOOP stays unanswered: nothing may follow it until the client gives up.
+                c.drain();
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let transcript = dir.path().join("t.log");
+        let out = run(
+            &[
+                "--timeout",
+                if answer { "5" } else { "1" },
+                "--transcript",
+                transcript.to_str().unwrap(),
+                &s.url("imap"),
+            ],
+            &input(&["NOOP", &format!("LOGIN {USER} {PW}"), "NOOP"]),
+        );
+        let log = s.join_for(&out);
+        assert_no_secret("stdout", &out.stdout);
+        assert_no_secret(
+            "the transcript",
+            &std::fs::read(&transcript).unwrap_or_default(),
+        );
+        if answer {
+            assert!(
+                log.record_strs("command")
+                    .iter()
+                    .any(|c| c.contains(" LOGIN alice ")),
+                "LOGIN was not sent as a tagged command\n{log:?}\n{out:?}"
+            );
         } else {
-            let second = c.read_line().unwrap();
-            c.record("second", &second);
-            c.send(format!("{tag} OK done\r\n").as_bytes());
+            out.assert_timed_out("reply");
+            assert_eq!(
+                log.plain_str(),
+                "A001 NOOP\r\n",
+                "the command went out as continuation data\n{out:?}"
+            );
         }
-        imap_loop(c, false);
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let transcript = dir.path().join("t.log");
-    let out = run(
-        &[
-            "--timeout",
-            "5",
-            "--transcript",
-            transcript.to_str().unwrap(),
-            &s.url("imap"),
-        ],
-        &input(&["NOOP", &format!("LOGIN {USER} {PW}"), "NOOP"]),
-    );
-    let log = s.join_for(&out);
-    assert_no_secret("stdout", &out.stdout);
-    assert_no_secret(
-        "the transcript",
-        &std::fs::read(&transcript).unwrap_or_default(),
-    );
-    let untagged: Vec<String> = log
-        .record_strs("second")
-        .into_iter()
-        .filter(|l| l.starts_with("LOGIN"))
-        .collect();
-    assert!(
-        untagged.is_empty(),
-        "the command went out as continuation data: {untagged:?}\n{out:?}"
-    );
-    assert!(
-        log.record_strs("command")
-            .iter()
-            .any(|c| c.contains(" LOGIN alice ")),
-        "LOGIN was not sent as a tagged command\n{log:?}\n{out:?}"
-    );
+    }
 }
 
 #[test]
@@ -2575,17 +2555,18 @@ fn a_scram_iteration_count_is_bounded() {
         } else {
             assert_eq!(answer, vec!["*\r\n"], "{out:?}");
         }
-        assert!(out.elapsed < Duration::from_secs(20), "{out:?}");
     }
 }
 
 #[test]
 fn a_tls_handshake_dripped_one_byte_every_300_ms_hits_the_timeout() {
-    // A TLS record header announcing a long ServerHello, then its bytes one at a time.
+    // A TLS record header announcing a long ServerHello, then its bytes one at a time, for
+    // longer than the run limit (until the client goes).
     let mut record = vec![
         0x16, 0x03, 0x03, 0x10, 0x00, 0x02, 0x00, 0x0f, 0xfc, 0x03, 0x03,
     ];
-    record.extend(std::iter::repeat_n(0x41, 40));
+    record.extend(std::iter::repeat_n(0x41, 140));
+    assert!(DRIP_GAP * record.len() as u32 > RUN_LIMIT + Duration::from_secs(10));
     let certs = TestCerts::new();
     for scheme in ["imaps", "smtp-starttls"] {
         let r = record.clone();
@@ -2596,8 +2577,7 @@ fn a_tls_handshake_dripped_one_byte_every_300_ms_hits_the_timeout() {
             }
             // Wait for the ClientHello, so the first byte is not taken as an injection.
             c.read_exact(5);
-            c.drip(&r, Duration::from_millis(300));
-            c.drain();
+            c.drip(&r, DRIP_GAP);
         });
         let url = s.url(if scheme == "imaps" { "imaps" } else { "smtp" });
         let mut args = vec!["--timeout", "2", "--ehlo", "client.test"];
@@ -2607,17 +2587,8 @@ fn a_tls_handshake_dripped_one_byte_every_300_ms_hits_the_timeout() {
         args.push(&url);
         let out = run(&args, &input(&["NOOP"]));
         s.join_for(&out);
-        eprintln!(
-            "[measure] dripped TLS handshake ({scheme}), --timeout 2: {:?}",
-            out.elapsed
-        );
-        out.assert_code(EXIT_TIMEOUT);
-        out.assert_fatal();
-        assert_took(
-            &out,
-            Duration::from_millis(1950),
-            Duration::from_millis(3000),
-        );
+        out.assert_timed_out("TLS handshake");
+        assert_waited_the_timeout(&out, 2);
     }
 }
 
@@ -2636,7 +2607,9 @@ fn a_server_that_stops_reading_during_data_cannot_hold_the_client() {
     }
     std::fs::write(&file, &body).unwrap();
     drop(body);
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
+    // Told when the client has gone (the sender is dropped once the run is over).
+    let (gone, client_gone) = std::sync::mpsc::channel::<()>();
+    let s = Server::start(Mode::Plain, &certs.good, move |c| {
         c.send(SMTP_GREETING);
         for reply in [
             &b"250-localhost\r\n250 SIZE 100000000\r\n"[..],
@@ -2647,8 +2620,9 @@ fn a_server_that_stops_reading_during_data_cannot_hold_the_client() {
             c.read_line();
             c.send(reply);
         }
-        // Never read again; wait until the client is gone.
-        c.sleep(4000);
+        // Never read again; wait until the client is gone (killed at the run limit when it
+        // cannot stop its writes).
+        client_gone.recv().ok();
     });
     let data = format!("@{}", file.display());
     let out = run(
@@ -2665,14 +2639,13 @@ fn a_server_that_stops_reading_during_data_cannot_hold_the_client() {
         ],
         b"",
     );
+    drop(gone);
     s.join_for(&out);
     eprintln!(
         "[measure] server stops reading during DATA, --timeout 2: exit {:?} after {:?}",
         out.code, out.elapsed
     );
-    out.assert_code(EXIT_TIMEOUT);
-    out.assert_fatal();
-    assert!(out.elapsed < Duration::from_millis(3500), "{out:?}");
+    out.assert_timed_out("send");
 }
 
 // ---------------------------------------------------------------------------
@@ -2758,7 +2731,7 @@ fn the_interactive_repl_shows_server_controls_visibly() {
         if let Some(st) = child.try_wait().unwrap() {
             break Some(st);
         }
-        if start.elapsed() > Duration::from_secs(15) {
+        if start.elapsed() > RUN_LIMIT {
             child.kill().ok();
             break None;
         }

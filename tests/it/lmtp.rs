@@ -46,39 +46,57 @@ fn plain_session_shows_one_reply_per_recipient() {
 #[test]
 fn every_recipient_reply_is_awaited_before_the_next_command() {
     let certs = TestCerts::new();
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
-        c.send(LMTP_GREETING);
-        c.expect_line(b"LHLO client.test\r\n");
-        c.send(&smtp_ehlo_reply(false));
-        c.expect_line(b"MAIL FROM:<a@example.org>\r\n");
-        c.send(b"250 2.1.0 Ok\r\n");
-        c.expect_line(b"RCPT TO:<b@example.org>\r\n");
-        c.send(b"250 2.1.5 Ok\r\n");
-        c.expect_line(b"RCPT TO:<c@example.org>\r\n");
-        c.send(b"250 2.1.5 Ok\r\n");
-        c.expect_line(b"DATA\r\n");
-        c.send(b"354 go ahead\r\n");
-        c.expect_line(b"Subject: lmtp\r\n");
-        c.expect_line(b"\r\n");
-        c.expect_line(b"..hidden\r\n");
-        c.expect_line(b".\r\n");
-        c.send(b"250 2.0.0 <b@example.org> Saved\r\n");
-        let quiet = c.quiet_for(500);
-        c.record("quiet", if quiet { b"yes" } else { b"no" });
-        c.send(b"452 4.2.2 <c@example.org> Mailbox full\r\n");
-        smtp_loop(c, true, false);
-    });
+    // Everything up to the final dot, and the first recipient's reply (not the second's when
+    // `both` is false).
+    let server = |both: bool| {
+        Server::start(Mode::Plain, &certs.good, move |c| {
+            c.send(LMTP_GREETING);
+            c.expect_line(b"LHLO client.test\r\n");
+            c.send(&smtp_ehlo_reply(false));
+            c.expect_line(b"MAIL FROM:<a@example.org>\r\n");
+            c.send(b"250 2.1.0 Ok\r\n");
+            c.expect_line(b"RCPT TO:<b@example.org>\r\n");
+            c.send(b"250 2.1.5 Ok\r\n");
+            c.expect_line(b"RCPT TO:<c@example.org>\r\n");
+            c.send(b"250 2.1.5 Ok\r\n");
+            c.expect_line(b"DATA\r\n");
+            c.send(b"354 go ahead\r\n");
+            c.expect_line(b"Subject: lmtp\r\n");
+            c.expect_line(b"\r\n");
+            c.expect_line(b"..hidden\r\n");
+            c.expect_line(b".\r\n");
+            c.send(b"250 2.0.0 <b@example.org> Saved\r\n");
+            if both {
+                c.send(b"452 4.2.2 <c@example.org> Mailbox full\r\n");
+                smtp_loop(c, true, false);
+            } else {
+                c.drain();
+            }
+        })
+    };
+
+    // The second reply never comes: nothing may follow the dot until the client gives up.
+    let s = server(false);
+    let out = mailtalk(
+        &["--color", "never", "--timeout", "1", &s.url("lmtp")],
+        &input(SESSION),
+    );
+    let log = s.join_for(&out);
+    out.assert_timed_out("reply");
+    assert_eq!(
+        log.plain_str(),
+        WIRE,
+        "client sent before the second recipient's reply\n{out:?}"
+    );
+
+    let s = server(true);
     let out = mailtalk(
         &["--color", "never", "--timeout", "5", &s.url("lmtp")],
         &input(SESSION),
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    assert_eq!(
-        log.record_strs("quiet"),
-        vec!["yes"],
-        "client sent before the second recipient's reply\n{log:?}\n{out:?}"
-    );
+    assert_eq!(log.plain_str(), format!("{WIRE}QUIT\r\n"), "{out:?}");
     out.assert_in_order(&[
         "C: .",
         "S: 250 2.0.0 <b@example.org> Saved",

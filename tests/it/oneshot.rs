@@ -378,12 +378,16 @@ fn bdat_falls_back_to_data_without_chunking() {
 #[test]
 fn pipeline_sends_mail_rcpt_and_data_before_any_reply() {
     let certs = TestCerts::new();
+    // MAIL is answered only once RCPT and DATA are in: a client that waits for the reply
+    // runs into its --timeout.
     let mut cfg = SmtpConfig::new(&[]);
-    cfg.probe_pipelining = true;
+    cfg.expect_pipelining = Some(true);
     let s = smtp_server(&certs, cfg);
     let url = s.url("smtp");
     let out = run(
         &[
+            "--timeout",
+            "5",
             &url,
             "--from",
             FROM,
@@ -423,7 +427,7 @@ fn pipeline_sends_mail_rcpt_and_data_before_any_reply() {
 fn without_pipeline_each_command_waits_for_its_reply() {
     let certs = TestCerts::new();
     let mut cfg = SmtpConfig::new(&[]);
-    cfg.probe_pipelining = true;
+    cfg.expect_pipelining = Some(false);
     let s = smtp_server(&certs, cfg);
     let url = s.url("smtp");
     let out = run(&[&url, "--from", FROM, "--to", TO, "--data", "x"], b"", &[]);
@@ -436,7 +440,7 @@ fn without_pipeline_each_command_waits_for_its_reply() {
 fn pipeline_is_not_used_when_not_advertised() {
     let certs = TestCerts::new();
     let mut cfg = SmtpConfig::only(&["SIZE 1000000", "8BITMIME"]);
-    cfg.probe_pipelining = true;
+    cfg.expect_pipelining = Some(false);
     let s = smtp_server(&certs, cfg);
     let url = s.url("smtp");
     let out = run(

@@ -1,8 +1,6 @@
 //! Control bytes from the server, colours, timeouts, lost connections,
 //! protocol violations and usage errors.
 
-use std::time::Duration;
-
 use crate::support::*;
 
 /// A greeting with every kind of byte that must be made visible.
@@ -134,13 +132,9 @@ fn silent_server_times_out() {
         &input(&["NOOP"]),
     );
     let log = s.join_for(&out);
-    out.assert_code(EXIT_TIMEOUT);
-    out.assert_fatal();
-    assert!(
-        out.elapsed < Duration::from_secs(3),
-        "took {:?}\n{out:?}",
-        out.elapsed
-    );
+    // The server stays silent until the client goes: a client without the deadline would be
+    // killed at the run limit instead.
+    out.assert_timed_out("reply");
     assert!(log.plain.is_empty(), "sent before the greeting\n{log:?}");
 }
 
@@ -156,12 +150,7 @@ fn silent_reply_times_out() {
         &input(&["NOOP", "NOOP"]),
     );
     let log = s.join_for(&out);
-    out.assert_code(EXIT_TIMEOUT);
-    assert!(
-        out.elapsed < Duration::from_secs(3),
-        "took {:?}\n{out:?}",
-        out.elapsed
-    );
+    out.assert_timed_out("reply");
     assert_eq!(log.plain_str(), "NOOP\r\n");
 }
 
@@ -235,10 +224,11 @@ fn line_over_64_kib_is_a_protocol_violation_without_waiting_for_its_end() {
         &input(&["NOOP"]),
     );
     let log = s.join_for(&out);
+    // The line never ends and the server waits until the client goes: a client that waited
+    // for the end would time out (exit 5) instead.
     out.assert_code(EXIT_PROTOCOL);
     out.assert_fatal();
     assert!(log.plain.is_empty(), "{log:?}");
-    assert!(out.elapsed < Duration::from_secs(4), "{out:?}");
 }
 
 #[test]

@@ -138,6 +138,9 @@ fn script_file_where_every_expectation_holds() {
         message,
         vec!["Subject: script\r\n# not a comment inside the message\r\n\r\nbody\r\n"]
     );
+    // Only a lower bound, which a client that sleeps cannot miss however busy the machine is.
+    // Nothing else tells a sleep from none: the client reads nothing while it sleeps, so the
+    // server cannot observe the pause except by the clock.
     assert!(
         out.elapsed >= std::time::Duration::from_millis(200),
         ":sleep 0.2 did not wait\n{out:?}"

@@ -38,10 +38,14 @@ pub const EXIT_PROTOCOL: i32 = 6;
 pub const EXIT_CLOSED: i32 = 7;
 pub const EXIT_ABANDONED: i32 = 10;
 
-/// How long a server read waits for the client before giving up.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the binary may run before it is killed.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
+/// How long a server read or write waits for the client before giving up: longer than the
+/// binary may run, so that it never ends a session before the client does. A client that hangs
+/// is killed by [`mailtalk`] at [`RUN_LIMIT`]; its socket closes and the server sees EOF.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(RUN_LIMIT.as_secs() + 15);
+/// A byte count for [`Conn::stream`] that is never reached.
+pub const ENDLESS: u64 = u64::MAX;
 /// How long a server waits for its connection once [`Server::join`] is called.
 const ACCEPT_GRACE: Duration = Duration::from_millis(300);
 
@@ -366,26 +370,43 @@ impl Conn {
         self.log.lock().unwrap().notes.push(note.into());
     }
 
-    /// Reads more bytes into the buffer, waiting at most `timeout`.
-    /// Returns Ok(n) with n > 0, Ok(0) on EOF, Err(()) on timeout.
-    fn fill(&mut self, timeout: Duration) -> Result<usize, ()> {
+    /// Reads more bytes into the buffer, waiting at most `timeout` (not at all for None: then
+    /// only bytes that have already arrived are read).
+    /// Returns Ok(n) with n > 0, Ok(0) on EOF, Err(()) on timeout (or nothing there yet).
+    fn fill(&mut self, timeout: Option<Duration>) -> Result<usize, ()> {
         if self.eof {
             return Ok(0);
         }
-        let timeout = timeout.max(Duration::from_millis(1));
+        let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
         // Plaintext is read one byte at a time so that no byte after a STARTTLS
         // command is taken away from a following TLS handshake.
         let mut chunk = [0u8; 4096];
         let r = loop {
             let r = match &mut self.stream {
-                Stream::Plain(s) => {
-                    s.set_read_timeout(Some(timeout)).ok();
-                    s.read(&mut chunk[..1])
-                }
-                Stream::Tls(s) => {
-                    s.get_ref().set_read_timeout(Some(timeout)).ok();
-                    s.read(&mut chunk)
-                }
+                Stream::Plain(s) => match timeout {
+                    Some(t) => {
+                        s.set_read_timeout(Some(t)).ok();
+                        s.read(&mut chunk[..1])
+                    }
+                    None => {
+                        s.set_nonblocking(true).ok();
+                        let r = s.read(&mut chunk[..1]);
+                        s.set_nonblocking(false).ok();
+                        r
+                    }
+                },
+                Stream::Tls(s) => match timeout {
+                    Some(t) => {
+                        s.get_ref().set_read_timeout(Some(t)).ok();
+                        s.read(&mut chunk)
+                    }
+                    None => {
+                        s.get_ref().set_nonblocking(true).ok();
+                        let r = s.read(&mut chunk);
+                        s.get_ref().set_nonblocking(false).ok();
+                        r
+                    }
+                },
                 Stream::Closed => Ok(0),
             };
             match r {
@@ -430,7 +451,7 @@ impl Conn {
         log.notes.push("read timeout".to_string());
     }
 
-    /// Reads one line, including its LF (and CR if any). Waits up to 10 s.
+    /// Reads one line, including its LF (and CR if any). Waits up to [`READ_TIMEOUT`].
     /// Returns None on EOF or timeout (a final fragment without LF is returned
     /// as is before that).
     pub fn read_line(&mut self) -> Option<Vec<u8>> {
@@ -444,7 +465,7 @@ impl Conn {
                 self.timed_out();
                 return None;
             }
-            match self.fill(left) {
+            match self.fill(Some(left)) {
                 Ok(0) => {
                     if self.buf.is_empty() {
                         return None;
@@ -470,7 +491,7 @@ impl Conn {
         );
     }
 
-    /// Reads exactly `n` bytes (waits up to 10 s); None on EOF or timeout.
+    /// Reads exactly `n` bytes (waits up to [`READ_TIMEOUT`]); None on EOF or timeout.
     pub fn read_exact(&mut self, n: usize) -> Option<Vec<u8>> {
         let deadline = Instant::now() + READ_TIMEOUT;
         while self.buf.len() < n {
@@ -479,7 +500,7 @@ impl Conn {
                 self.timed_out();
                 return None;
             }
-            match self.fill(left) {
+            match self.fill(Some(left)) {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(()) => {
@@ -491,29 +512,31 @@ impl Conn {
         Some(self.buf.drain(..n).collect())
     }
 
-    /// Waits `ms` milliseconds and returns true if the client sent nothing in
-    /// that time (bytes that arrive stay buffered for later reads).
-    pub fn quiet_for(&mut self, ms: u64) -> bool {
-        if !self.buf.is_empty() {
-            return false;
-        }
-        // One read with the whole wait as its timeout: data ends it early,
-        // EOF means nothing more can arrive.
-        match self.fill(Duration::from_millis(ms)) {
-            Ok(0) | Err(()) => self.buf.is_empty(),
-            Ok(_) => false,
-        }
-    }
-
     /// Bytes read but not yet consumed by a read_* call.
     pub fn pending(&self) -> &[u8] {
         &self.buf
     }
 
-    /// Reads everything until EOF (or 10 s of silence) and returns it.
+    /// Reads, without waiting, every byte the client sent that has already arrived, and
+    /// returns all bytes read but not yet consumed (they stay buffered for later reads).
+    ///
+    /// Nothing here waits for bytes still on their way: use it only to catch a client that sent
+    /// too early (a correct client has not sent them, so the check cannot misfire), never to
+    /// decide that a client did send something.
+    pub fn arrived(&mut self) -> &[u8] {
+        while let Ok(n) = self.fill(None) {
+            if n == 0 {
+                break;
+            }
+        }
+        &self.buf
+    }
+
+    /// Reads everything until the client closes the connection and returns it. A client that
+    /// never closes is killed by [`mailtalk`] at [`RUN_LIMIT`], before this gives up.
     pub fn drain(&mut self) -> Vec<u8> {
         loop {
-            match self.fill(READ_TIMEOUT) {
+            match self.fill(Some(READ_TIMEOUT)) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(()) => {
@@ -565,9 +588,10 @@ impl Conn {
     }
 
     /// Writes `bytes` without keeping them in the log (for large streams); returns false when
-    /// the write failed (the client went away) or took longer than 5 s.
+    /// the write failed (the client went away; one that stops reading but stays is killed by
+    /// [`mailtalk`] before the write gives up at [`READ_TIMEOUT`]).
     pub fn send_quiet(&mut self, bytes: &[u8]) -> bool {
-        let limit = Some(Duration::from_secs(5));
+        let limit = Some(READ_TIMEOUT);
         let r = match &mut self.stream {
             Stream::Plain(s) => {
                 s.set_write_timeout(limit).ok();
@@ -583,13 +607,13 @@ impl Conn {
     }
 
     /// Writes `chunk` again and again, without keeping it in the log, until `max_bytes` were
-    /// written, `max_time` passed or a write failed. Returns the bytes written and notes
-    /// `streamed N bytes` (and `stream stopped by the client` when a write failed).
-    pub fn stream(&mut self, chunk: &[u8], max_bytes: u64, max_time: Duration) -> u64 {
-        let start = Instant::now();
+    /// written or a write failed (the client went away). Returns the bytes written and notes
+    /// `streamed N bytes` (and `stream stopped by the client` when a write failed). With
+    /// [`ENDLESS`] only the client ends it: by closing, or by being killed at [`RUN_LIMIT`].
+    pub fn stream(&mut self, chunk: &[u8], max_bytes: u64) -> u64 {
         let mut written: u64 = 0;
         let mut stopped = false;
-        while written < max_bytes && start.elapsed() < max_time {
+        while written < max_bytes {
             let left = usize::try_from(max_bytes - written).unwrap_or(usize::MAX);
             let piece = &chunk[..chunk.len().min(left)];
             if !self.send_quiet(piece) {
@@ -907,6 +931,20 @@ impl Output {
     #[track_caller]
     pub fn assert_code(&self, code: i32) {
         assert_eq!(self.code, Some(code), "unexpected exit code\n{self:?}");
+    }
+
+    /// Asserts that the client gave up by its own `--timeout` while waiting for `step`
+    /// (`reply`, `TLS handshake`, `send`): exit 5 and one fatal `timed out: STEP` error, not a
+    /// kill at [`RUN_LIMIT`].
+    #[track_caller]
+    pub fn assert_timed_out(&self, step: &str) {
+        assert!(
+            !self.timed_out,
+            "the client did not time out by itself: killed after {RUN_LIMIT:?}\n{self:?}"
+        );
+        self.assert_code(EXIT_TIMEOUT);
+        self.assert_fatal();
+        self.assert_line(&format!("!! error: timed out: {step}"));
     }
 
     /// Asserts stdout has the exact line.
@@ -1246,9 +1284,13 @@ pub fn imap_greeting(starttls: bool) -> Vec<u8> {
 }
 
 /// Reads one IMAP command, honouring synchronising literals: after a line
-/// ending in `{n}` it checks for 300 ms that nothing arrives (recording
-/// "early-literal" with the bytes otherwise), sends `+ Ready`, and reads the
+/// ending in `{n}` it records "early-literal" with any bytes that have already
+/// arrived after it (see [`Conn::arrived`]), sends `+ Ready`, and reads the
 /// literal ("literal") and the rest of the command. Returns the whole command.
+///
+/// A test that the client waits for `+` withholds it instead (and lets the
+/// client time out): "early-literal" only catches a client that sent its
+/// literal together with the line.
 pub fn imap_read_command(conn: &mut Conn) -> Option<Vec<u8>> {
     let mut cmd = conn.read_line()?;
     loop {
@@ -1256,8 +1298,8 @@ pub fn imap_read_command(conn: &mut Conn) -> Option<Vec<u8>> {
         let Some(n) = literal_size(&line) else {
             return Some(cmd);
         };
-        if !conn.quiet_for(300) {
-            let early = conn.pending().to_vec();
+        let early = conn.arrived().to_vec();
+        if !early.is_empty() {
             conn.record("early-literal", &early);
         }
         conn.send(b"+ Ready for literal data\r\n");
@@ -1507,9 +1549,17 @@ pub struct SmtpConfig {
     pub end_reply: Option<String>,
     /// LMTP: recipients refused after the data (`552 5.2.2`).
     pub lmtp_refuse_at_end: Vec<String>,
-    /// After MAIL, wait up to 300 ms for more commands before answering; records "pipelined"
-    /// with every line that arrived before the MAIL reply (nothing when none did).
-    pub probe_pipelining: bool,
+    /// What MAIL checks about pipelining (nothing when None).
+    ///
+    /// `Some(true)`: the client must pipeline. MAIL is not answered until the rest of the
+    /// transaction (every line up to DATA) has been read; those lines are recorded under
+    /// "pipelined". A client that waits for the MAIL reply gets none and runs into its
+    /// `--timeout`.
+    ///
+    /// `Some(false)`: the client must not pipeline. Bytes that have already arrived after MAIL
+    /// when it is read (see [`Conn::arrived`]) are recorded under "pipelined"; a client that
+    /// waits for the reply has not sent them.
+    pub expect_pipelining: Option<bool>,
 }
 
 impl SmtpConfig {
@@ -1534,7 +1584,7 @@ impl SmtpConfig {
             data_reply: None,
             end_reply: None,
             lmtp_refuse_at_end: Vec::new(),
-            probe_pipelining: false,
+            expect_pipelining: None,
         }
     }
 
@@ -1672,7 +1722,7 @@ pub fn smtp_full(conn: &mut Conn, cfg: &SmtpConfig) {
 ///
 /// Records: "command" (each command line with its CRLF), "auth" (each AUTH response line),
 /// "data" (raw bytes after 354 up to and including ".\r\n"), "message" (the same without the
-/// final ".\r\n"), "bdat" (each BDAT chunk), "pipelined" (see [`SmtpConfig::probe_pipelining`]).
+/// final ".\r\n"), "bdat" (each BDAT chunk), "pipelined" (see [`SmtpConfig::expect_pipelining`]).
 /// Notes: "auth ok", "auth failed", "auth cancelled", "quit".
 pub fn smtp_full_loop(conn: &mut Conn, cfg: &SmtpConfig) {
     let mut queue: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
@@ -1717,20 +1767,28 @@ pub fn smtp_full_loop(conn: &mut Conn, cfg: &SmtpConfig) {
                 }
             }
             "MAIL" => {
-                if cfg.probe_pipelining {
-                    let mut early = Vec::new();
-                    while !conn.quiet_for(300) {
-                        let Some(l) = conn.read_line() else { break };
-                        early.extend_from_slice(&l);
-                        let done = trim_eol(&l).eq_ignore_ascii_case(b"DATA");
-                        queue.push_back(l);
-                        if done {
-                            break;
+                match cfg.expect_pipelining {
+                    Some(true) => {
+                        let mut early = Vec::new();
+                        while let Some(l) = conn.read_line() {
+                            early.extend_from_slice(&l);
+                            let done = trim_eol(&l).eq_ignore_ascii_case(b"DATA");
+                            queue.push_back(l);
+                            if done {
+                                break;
+                            }
+                        }
+                        if !early.is_empty() {
+                            conn.record("pipelined", &early);
                         }
                     }
-                    if !early.is_empty() {
-                        conn.record("pipelined", &early);
+                    Some(false) => {
+                        let early = conn.arrived().to_vec();
+                        if !early.is_empty() {
+                            conn.record("pipelined", &early);
+                        }
                     }
+                    None => {}
                 }
                 match &cfg.mail_reply {
                     Some(r) => conn.send(format!("{r}\r\n").as_bytes()),

@@ -395,7 +395,9 @@ fn smtp_starttls_without_an_answer_stops() {
         "EHLO client.test\r\nSTARTTLS\r\n",
         "{out:?}"
     );
-    assert!(out.elapsed < std::time::Duration::from_secs(3), "{out:?}");
+    // The server waits until the client goes: without a deadline it would be killed at the
+    // run limit and have no exit status.
+    assert!(!out.timed_out, "{out:?}");
 }
 
 #[test]
