@@ -166,7 +166,10 @@ pub fn hint(err: &SessionError, opts: &Options) -> Option<String> {
             }
             CertProblem::Other => "to look at the certificate anyway use --insecure".to_string(),
         }),
-        SessionError::Net(NetError::Timeout(Step::Greeting)) => {
+        SessionError::Net(NetError::Timeout(Step::Greeting { silent: false })) => {
+            Some("the greeting did not arrive whole in time; --timeout SECS allows longer".into())
+        }
+        SessionError::Net(NetError::Timeout(Step::Greeting { silent: true })) => {
             let tls = format!(
                 "{}://{}:{}",
                 tls_scheme(t.protocol),
@@ -280,7 +283,7 @@ mod tests {
         let o = opts(Protocol::Smtp, "mx.example.com", 465, TlsMode::Plain);
         let w = plaintext_on_tls_port(&o).unwrap();
         assert!(w.contains("smtps://mx.example.com:465"), "{w}");
-        let err = SessionError::Net(NetError::Timeout(Step::Greeting));
+        let err = SessionError::Net(NetError::Timeout(Step::Greeting { silent: true }));
         let h = hint(&err, &o).unwrap();
         assert!(h.contains("smtps://mx.example.com:465"), "{h}");
         assert_eq!(code(&err), TIMEOUT);

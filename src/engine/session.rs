@@ -237,7 +237,9 @@ impl Session {
         }
         let greeting = self.wait(sink).map_err(|e| match e {
             SessionError::Net(NetError::Timeout(Step::Reply)) => {
-                SessionError::Net(NetError::Timeout(Step::Greeting))
+                SessionError::Net(NetError::Timeout(Step::Greeting {
+                    silent: self.stats.bytes_received == 0,
+                }))
             }
             other => other,
         })?;

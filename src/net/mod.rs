@@ -134,8 +134,10 @@ pub enum Step {
     /// Connecting to these addresses.
     Connect(Vec<SocketAddr>),
     Handshake,
-    /// Waiting for the server's greeting.
-    Greeting,
+    /// Waiting for the server's greeting; `silent`: nothing at all arrived.
+    Greeting {
+        silent: bool,
+    },
     /// Waiting for a reply.
     Reply,
     Send,
@@ -150,7 +152,7 @@ impl fmt::Display for Step {
                 write!(f, "connecting to {}", list.join(", "))
             }
             Step::Handshake => f.write_str("during the TLS handshake"),
-            Step::Greeting => f.write_str("waiting for the greeting"),
+            Step::Greeting { .. } => f.write_str("waiting for the greeting"),
             Step::Reply => f.write_str("waiting for a reply"),
             Step::Send => f.write_str("sending"),
         }

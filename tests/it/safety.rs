@@ -134,7 +134,7 @@ fn silent_server_times_out() {
     let log = s.join_for(&out);
     // The server stays silent until the client goes: a client without the deadline would be
     // killed at the run limit instead.
-    out.assert_timed_out("reply");
+    out.assert_timed_out("greeting");
     assert!(log.plain.is_empty(), "sent before the greeting\n{log:?}");
 }
 

@@ -57,7 +57,7 @@ fn nothing_is_sent_before_the_first_input_line_and_each_reply_is_awaited() {
     let s = Server::start(Mode::Plain, &certs.good, silent);
     let out = run(&s, "1");
     let log = s.join_for(&out);
-    out.assert_timed_out("reply");
+    out.assert_timed_out("greeting");
     assert!(log.plain.is_empty(), "sent before the greeting\n{log:?}");
 
     // No reply to NOOP: RSET must not follow.

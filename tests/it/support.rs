@@ -934,8 +934,8 @@ impl Output {
     }
 
     /// Asserts that the client gave up by its own `--timeout` while waiting for `step`
-    /// (`reply`, `TLS handshake`, `send`): exit 5 and one fatal `timed out: STEP` error, not a
-    /// kill at [`RUN_LIMIT`].
+    /// (`greeting`, `reply`, `TLS handshake`, `send`): exit 5 and one fatal `timed out …`
+    /// error, not a kill at [`RUN_LIMIT`].
     #[track_caller]
     pub fn assert_timed_out(&self, step: &str) {
         assert!(
@@ -944,7 +944,14 @@ impl Output {
         );
         self.assert_code(EXIT_TIMEOUT);
         self.assert_fatal();
-        self.assert_line(&format!("!! error: timed out: {step}"));
+        let line = match step {
+            "reply" => "timed out waiting for a reply",
+            "greeting" => "timed out waiting for the greeting",
+            "TLS handshake" => "timed out during the TLS handshake",
+            "send" => "timed out sending",
+            other => panic!("unknown step {other:?}"),
+        };
+        self.assert_line(&format!("!! error: {line}"));
     }
 
     /// Asserts stdout has the exact line.
