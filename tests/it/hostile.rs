@@ -2654,7 +2654,7 @@ fn a_server_that_stops_reading_during_data_cannot_hold_the_client() {
 }
 
 // ---------------------------------------------------------------------------
-// Item 12 in the interactive REPL (on a pseudo-terminal made by script(1)).
+// Item 12 in the interactive REPL (on a pseudo-terminal).
 
 /// Removes the CSI sequences a line editor uses (SGR, cursor moves, erase, private modes);
 /// anything else that starts with ESC is an error.
@@ -2686,67 +2686,39 @@ fn strip_editor_csi(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 #[test]
 fn the_interactive_repl_shows_server_controls_visibly() {
-    let script = std::path::Path::new("/usr/bin/script");
-    if !script.exists() {
-        eprintln!("no /usr/bin/script: the REPL cannot be run on a terminal here");
-        return;
-    }
     let certs = TestCerts::new();
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
+    let (at_prompt, prompt_seen) = std::sync::mpsc::channel::<()>();
+    let s = Server::start(Mode::Plain, &certs.good, move |c| {
         c.send(b"* OK hi \x1b]0;title\x07 \x1b[2J\r\n");
         let idle = c.read_line().unwrap();
         let tag = tag_of(&idle);
         c.send(b"+ idling\r\n");
-        c.sleep(300);
-        // Unsolicited data while the user is at the prompt.
+        // Unsolicited data once the user is at the prompt.
+        prompt_seen.recv().unwrap();
         c.send(b"* 1 EXISTS \x1b]0;evil\x07 \xc2\x9b31m \x1b[6n\r\n");
         c.read_line();
         c.send(format!("{tag} OK done\r\n").as_bytes());
         imap_loop(c, false);
     });
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --color always --no-history --timeout 5 {}",
-        env!("CARGO_BIN_EXE_mailtalk"),
-        s.url("imap")
+    let url = s.url("imap");
+    let mut t = crate::terminal::Term::start(
+        home.path(),
+        &["--color", "always", "--no-history", "--timeout", "5", &url],
+        &[],
     );
-    let mut child = Command::new(script)
-        .args(["-qfec", &command, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("HOME", home.path())
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR")
-        .env_remove("MAILTALK_PASSWORD")
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let typist = std::thread::spawn(move || {
-        for (wait, keys) in [(800, "IDLE\r"), (1200, "DONE\r"), (800, ":quit\r")] {
-            std::thread::sleep(Duration::from_millis(wait));
-            sin.write_all(keys.as_bytes()).ok();
-            sin.flush().ok();
-        }
-        std::thread::sleep(Duration::from_millis(2000));
-    });
-    let out_reader = capped_reader(child.stdout.take().unwrap());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break Some(st);
-        }
-        if start.elapsed() > RUN_LIMIT {
-            child.kill().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    typist.join().ok();
-    let (stdout, _, _) = out_reader.join().unwrap();
+    t.at_prompt("IDLE");
+    t.expect("IDLE (DONE ends it)");
+    at_prompt.send(()).unwrap();
+    // Shown above the line being edited; the same prompt goes on.
+    t.expect("EXISTS");
+    t.line("DONE");
+    t.expect(" done\r\n");
+    t.at_prompt(":quit");
+    let (status, text) = t.finish();
     s.join();
-    let text = String::from_utf8_lossy(&stdout).into_owned();
     assert!(status.is_some(), "the REPL did not end\n{text}");
+    let stdout = text.as_bytes().to_vec();
     let plain = strip_editor_csi(&stdout).unwrap_or_else(|e| panic!("{e}\n{text}"));
     for (i, &b) in plain.iter().enumerate() {
         assert!(

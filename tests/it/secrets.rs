@@ -2,13 +2,10 @@
 //! from the command line and typed by hand, IMAP LOGIN and AUTHENTICATE, POP3 PASS and APOP),
 //! neither stdout, stderr, the `--transcript` file, the `--record` file nor `--json` holds the
 //! password or its base64 forms; the recording has `${MAILTALK_PASSWORD}` instead. The history
-//! file of the interactive REPL (driven through a pseudo-terminal with `script(1)`) is mode
+//! file of the interactive REPL (driven through a pseudo-terminal) is mode
 //! 0600 and holds no password either.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -370,84 +367,18 @@ fn recorded_pop3_pass_replays_with_the_password_from_the_environment() {
 // ---------------------------------------------------------------------------
 // The history file of the interactive REPL, through a pseudo-terminal.
 
-fn have_script() -> bool {
-    Command::new("script")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-/// Runs the binary on a pseudo-terminal (util-linux `script`), typing `lines` one by one
-/// with a pause between them. Returns the exit status and what the terminal showed.
+/// Runs the binary on a pseudo-terminal, typing each of `lines` when the line editor asks for
+/// the next one. Returns the exit status and what the terminal showed.
 fn run_on_pty(home: &Path, args: &[&str], lines: &[&str]) -> (Option<i32>, String) {
-    let mut cmdline = shell_quote(env!("CARGO_BIN_EXE_mailtalk"));
-    for a in args {
-        cmdline.push(' ');
-        cmdline.push_str(&shell_quote(a));
+    let mut t = crate::terminal::Term::start(home, args, &[]);
+    for l in lines {
+        t.at_prompt(l);
     }
-    let mut child = Command::new("script")
-        .args(["-qfec", &cmdline, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("NO_COLOR")
-        .env_remove("MAILTALK_PASSWORD")
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("XDG_STATE_HOME", home.join(".local/state"))
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_CACHE_HOME", home.join(".cache"))
-        .env("TERM", "dumb")
-        .spawn()
-        .expect("spawn script");
-    let mut stdin = child.stdin.take().unwrap();
-    let typed: Vec<String> = lines.iter().map(|l| format!("{l}\n")).collect();
-    let writer = std::thread::spawn(move || {
-        for l in typed {
-            std::thread::sleep(Duration::from_millis(150));
-            if stdin.write_all(l.as_bytes()).is_err() {
-                break;
-            }
-            stdin.flush().ok();
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        drop(stdin);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut v).ok();
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break Some(st);
-        }
-        if start.elapsed() > RUN_LIMIT {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    writer.join().ok();
-    let shown = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
-    (status.and_then(|s| s.code()), shown)
+    t.finish()
 }
 
 #[test]
 fn history_file_is_private_and_holds_no_password() {
-    if !have_script() {
-        eprintln!("skipped: util-linux script(1) is not available to provide a terminal");
-        return;
-    }
     let home = tempfile::tempdir().unwrap();
     let history = home.path().join(".local/share/mailtalk/history");
 

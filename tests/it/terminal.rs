@@ -95,6 +95,14 @@ impl Term {
         (code, as_text(&self.seen))
     }
 
+    /// Waits until the line editor asks for the next line (each prompt starts by turning on
+    /// bracketed paste), then types `text` and Enter.
+    #[track_caller]
+    pub fn at_prompt(&mut self, text: &str) {
+        self.expect("\x1b[?2004h");
+        self.line(text);
+    }
+
     /// Types `text` and Enter.
     pub fn line(&mut self, text: &str) {
         self.send(text);
