@@ -53,6 +53,16 @@ impl Protocol {
         matches!(self, Protocol::Smtp | Protocol::Lmtp)
     }
 
+    /// The name in capitals with its article, as said in a sentence: "an SMTP", "a POP3".
+    pub fn a_name(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "an SMTP",
+            Protocol::Lmtp => "an LMTP",
+            Protocol::Imap => "an IMAP",
+            Protocol::Pop3 => "a POP3",
+        }
+    }
+
     /// The command that ends a session: QUIT, or LOGOUT for IMAP.
     pub fn quit_verb(self) -> &'static str {
         match self {
@@ -434,9 +444,8 @@ fn greeting_text(expected: Protocol, other: Option<Protocol>, shown: &str) -> St
     let want = expected.name().to_ascii_uppercase();
     match other {
         Some(p) => format!(
-            "this is a{} {} server, not {want}: its greeting was \"{shown}\"",
-            if p == Protocol::Imap { "n" } else { "" },
-            p.name().to_ascii_uppercase()
+            "this is {} server, not {want}: its greeting was \"{shown}\"",
+            p.a_name()
         ),
         None => format!("not a valid {want} greeting: \"{shown}\""),
     }

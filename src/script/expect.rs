@@ -116,8 +116,8 @@ fn parse_spec(text: &str, protocol: Protocol) -> Result<Spec, String> {
     let smtp = matches!(protocol, Protocol::Smtp | Protocol::Lmtp);
     let wrong = |kind: &str, hint: &str| {
         Err(format!(
-            "{text} is {kind}, but this is a {} session; {hint}",
-            protocol.name().to_ascii_uppercase()
+            "{text} is {kind}, but this is {} session; {hint}",
+            protocol.a_name()
         ))
     };
     let hint = match protocol {
@@ -709,12 +709,12 @@ mod tests {
         );
         assert_eq!(
             e("OK", Protocol::Smtp),
-            "OK is an IMAP status, but this is a SMTP session; expect a reply code such as 250 \
+            "OK is an IMAP status, but this is an SMTP session; expect a reply code such as 250 \
              or 2xx, or ok/fail"
         );
         assert_eq!(
             e("+OK", Protocol::Imap),
-            "+OK is a POP3 status, but this is a IMAP session; expect OK, NO, BAD, BYE, \
+            "+OK is a POP3 status, but this is an IMAP session; expect OK, NO, BAD, BYE, \
              PREAUTH or +, or ok/fail"
         );
         assert_eq!(
@@ -723,12 +723,12 @@ mod tests {
         );
         assert_eq!(
             e("5.1.1", Protocol::Imap),
-            "5.1.1 is an enhanced status code, but this is a IMAP session; expect OK, NO, BAD, \
+            "5.1.1 is an enhanced status code, but this is an IMAP session; expect OK, NO, BAD, \
              BYE, PREAUTH or +, or ok/fail"
         );
         assert_eq!(
             e("+", Protocol::Smtp),
-            "+ is a continuation, but this is a SMTP session; expect 354 or 334 for SMTP \
+            "+ is a continuation, but this is an SMTP session; expect 354 or 334 for SMTP \
              continuations"
         );
         assert_eq!(
