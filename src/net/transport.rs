@@ -278,6 +278,42 @@ fn is_localhost_name(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.eq_ignore_ascii_case("localhost.")
 }
 
+/// Runs `lookup` for `name` on a thread of its own and waits at most `timeout` for it: a slow
+/// name server cannot hold the caller past the deadline (the thread is left to finish alone).
+fn lookup_within<F>(
+    name: &str,
+    port: u16,
+    timeout: Duration,
+    lookup: F,
+) -> Result<Vec<SocketAddr>, NetError>
+where
+    F: FnOnce(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let owned = name.to_string();
+    let spawned = std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(lookup(&owned, port));
+        });
+    if let Err(e) = spawned {
+        return Err(NetError::Resolve {
+            host: name.to_string(),
+            why: "cannot start the resolver".into(),
+            source: Some(e),
+        });
+    }
+    match rx.recv_timeout(timeout.max(MIN_WAIT)) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(NetError::Resolve {
+            why: super::io_text(&e),
+            host: name.to_string(),
+            source: Some(e),
+        }),
+        Err(_) => Err(NetError::Timeout(Step::Resolve(name.to_string()))),
+    }
+}
+
 /// The addresses of `host` of `family`, in the resolver's order. The system resolver runs on
 /// a thread of its own so that a slow name server cannot hold the caller past `timeout`.
 pub fn resolve(
@@ -290,34 +326,12 @@ pub fn resolve(
     let found: Vec<SocketAddr> = if let Ok(ip) = bare.parse::<IpAddr>() {
         vec![SocketAddr::new(ip, port)]
     } else {
-        let (tx, rx) = mpsc::channel();
-        let name = bare.clone();
-        let spawned = std::thread::Builder::new()
-            .name("resolve".into())
-            .spawn(move || {
-                let result = (name.as_str(), port)
-                    .to_socket_addrs()
-                    .map(|a| a.collect::<Vec<_>>());
-                let _ = tx.send(result);
-            });
-        if let Err(e) = spawned {
-            return Err(NetError::Resolve {
-                host: bare,
-                why: "cannot start the resolver".into(),
-                source: Some(e),
-            });
-        }
-        match rx.recv_timeout(timeout.max(MIN_WAIT)) {
-            Ok(Ok(addrs)) => addrs,
-            Ok(Err(_)) if is_localhost_name(&bare) => Vec::new(),
-            Ok(Err(e)) => {
-                return Err(NetError::Resolve {
-                    why: super::io_text(&e),
-                    host: bare,
-                    source: Some(e),
-                })
-            }
-            Err(_) => return Err(NetError::Timeout(Step::Resolve(bare))),
+        match lookup_within(&bare, port, timeout, |name, port| {
+            (name, port).to_socket_addrs().map(|a| a.collect())
+        }) {
+            Ok(addrs) => addrs,
+            Err(NetError::Resolve { .. }) if is_localhost_name(&bare) => Vec::new(),
+            Err(e) => return Err(e),
         }
     };
     let found = if found.is_empty() && is_localhost_name(&bare) {
@@ -367,6 +381,38 @@ mod tests {
 
     fn quiet() -> impl FnMut(String) {
         |_| {}
+    }
+
+    #[test]
+    fn name_resolution_is_bounded_by_the_timeout() {
+        // A resolver that never answers (it waits for the end of the test): the only way out
+        // is the deadline.
+        let (hold, never) = mpsc::channel::<()>();
+        let never = std::sync::Mutex::new(never);
+        let err = lookup_within("slow.example", 25, Duration::from_millis(1), move |_, _| {
+            let _ = never.lock().map(|r| r.recv());
+            Ok(Vec::new())
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, NetError::Timeout(Step::Resolve(h)) if h == "slow.example"),
+            "{err:?}"
+        );
+        drop(hold);
+        // An answer and an error come back as they are.
+        let addr = SocketAddr::from(([192, 0, 2, 1], 25));
+        assert_eq!(
+            lookup_within("fast.example", 25, Duration::from_secs(30), move |_, _| Ok(
+                vec![addr]
+            ))
+            .unwrap(),
+            vec![addr]
+        );
+        let err = lookup_within("bad.example", 25, Duration::from_secs(30), |_, _| {
+            Err(io::Error::other("no such name"))
+        })
+        .unwrap_err();
+        assert!(matches!(err, NetError::Resolve { .. }), "{err:?}");
     }
 
     #[test]
