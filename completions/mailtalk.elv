@@ -68,7 +68,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand explain 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
+            cand explain 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;explain'= {
@@ -79,7 +79,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --help 'Print help'
         }
         &'mailtalk;help'= {
-            cand explain 'Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line ("550 5.7.1 Relaying denied")'
+            cand explain 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;help;explain'= {

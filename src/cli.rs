@@ -145,9 +145,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum Command {
-    /// Explain reply codes: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP
-    /// ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line
-    /// ("550 5.7.1 Relaying denied")
+    /// Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP
+    /// ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as
+    /// pasted ("550 5.7.1 Relaying denied"), with first the cause its text states
     Explain {
         /// Codes, or a reply line as pasted (also from mailtalk's own transcript: `S: 550 …`);
         /// a line that starts with - (`-ERR …`) works too
