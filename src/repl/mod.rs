@@ -355,6 +355,18 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                             ended = Some(c.finish(Ok(()), &mut screen));
                             break;
                         }
+                        // The server closed the connection: the closed prompt offers
+                        // :reconnect (Enter leaves with status 7).
+                        Flow::Error {
+                            code: exit::CLOSED, ..
+                        } if !c.is_open() => {
+                            c.info(
+                                &mut screen,
+                                "the server closed the connection: :reconnect opens it again; \
+                                 Enter or Ctrl-D leaves (exit status 7)",
+                            );
+                            break;
+                        }
                         Flow::Error { code, fatal: true } if !c.is_open() => {
                             ended = Some(c.finish(Err(code), &mut screen));
                             break;

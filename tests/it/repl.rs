@@ -411,3 +411,46 @@ fn a_pasted_block_of_lines_is_taken_line_by_line() {
         "{seen}"
     );
 }
+
+#[test]
+fn a_close_while_a_reply_is_awaited_also_offers_reconnect() {
+    let certs = TestCerts::new();
+    let s = Server::start_multi(Mode::Plain, &certs.good, 2, |c, n| {
+        c.send(SMTP_GREETING);
+        if n == 0 {
+            // Closes without an answer.
+            c.expect_line(b"NOOP\r\n");
+            c.close();
+        } else {
+            smtp_loop(c, false, false);
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("NOOP");
+    t.expect("the server closed the connection while a reply was expected");
+    t.expect("closed (:reconnect opens it again; Enter or Ctrl-D leaves) › ");
+    t.line(":reconnect");
+    t.expect("S: 220");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let logs = s.join_all();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert_eq!(logs.len(), 2, "{seen}");
+
+    // Without :reconnect, Enter leaves with status 7.
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"NOOP\r\n");
+        c.close();
+    });
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line("NOOP");
+    t.expect("closed (:reconnect opens it again; Enter or Ctrl-D leaves) › ");
+    t.line("");
+    let (code, seen) = t.finish();
+    s.join();
+    assert_eq!(code, Some(EXIT_CLOSED), "{seen}");
+}
