@@ -29,6 +29,8 @@ struct Shared {
     to_client: Pipe,
     /// The client asked for TLS (the peer's next `expect_tls` sees it).
     tls_requests: usize,
+    /// The deadline of every read the session made, in order.
+    read_deadlines: Vec<Instant>,
 }
 
 struct Link {
@@ -55,6 +57,7 @@ const PEER_PATIENCE: Duration = Duration::from_secs(20);
 impl Stream for MockStream {
     fn read(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, NetError> {
         let mut s = self.link.lock();
+        s.read_deadlines.push(deadline);
         loop {
             if !s.to_client.bytes.is_empty() {
                 return Ok(take(&mut s.to_client.bytes, buf));
@@ -304,6 +307,11 @@ impl Fake {
             link,
             handle: Some(handle),
         }
+    }
+
+    /// The deadline of every read the session made so far, in order.
+    pub fn read_deadlines(&self) -> Vec<Instant> {
+        self.link.lock().read_deadlines.clone()
     }
 
     /// The session's end of the pipe.

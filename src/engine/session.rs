@@ -862,3 +862,48 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::mock::{options, Fake};
+
+    /// The deadline of a reply runs from its own command, not from the start of the session:
+    /// a slow session of quick replies is not cut off. Decided by comparing instants, not by
+    /// how long anything took: with a deadline per session the second read's deadline would
+    /// come before `before + timeout`, since the session started before `before`.
+    #[test]
+    fn each_reply_gets_the_whole_timeout_from_its_command() {
+        let timeout = Duration::from_secs(3600);
+        let fake = Fake::start(|c| {
+            c.send(b"220 hi\r\n");
+            c.expect(b"NOOP");
+            c.send(b"250 ok\r\n");
+            c.expect(b"QUIT");
+            c.send(b"221 bye\r\n");
+        });
+        let mut events = Vec::new();
+        let mut s = Session::over(
+            Box::new(fake.stream()),
+            options(Protocol::Smtp, timeout),
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+        let greeting_reads = fake.read_deadlines().len();
+        // The clock moves on for certain between the greeting and the command.
+        std::thread::sleep(Duration::from_millis(2));
+        let before = Instant::now();
+        s.send_line(b"NOOP", &mut |e| events.push(e)).unwrap();
+        let deadlines = fake.read_deadlines();
+        assert!(deadlines.len() > greeting_reads, "{deadlines:?}");
+        for d in &deadlines[greeting_reads..] {
+            assert!(
+                *d >= before + timeout,
+                "a reply's deadline came from an earlier start"
+            );
+        }
+        assert!(deadlines[0] < before + timeout);
+        s.quit(&mut |e| events.push(e)).unwrap();
+        fake.join();
+    }
+}

@@ -512,7 +512,7 @@ fn anything_but_the_go_ahead_to_starttls_fails_at_once() {
         let out = run_env(
             &[
                 "--timeout",
-                "20",
+                NO_TIMEOUT,
                 "--ehlo",
                 "client.test",
                 "--starttls",
@@ -563,7 +563,11 @@ fn another_protocols_greeting_is_named_at_once_with_its_scheme() {
             c.send(greeting);
             c.drain();
         });
-        let out = run_env(&["--timeout", "20", &s.url(scheme)], &input(&["NOOP"]), &[]);
+        let out = run_env(
+            &["--timeout", NO_TIMEOUT, &s.url(scheme)],
+            &input(&["NOOP"]),
+            &[],
+        );
         s.join_for(&out);
         assert_eq!(out.code, Some(EXIT_PROTOCOL), "{scheme}\n{out:?}");
         out.assert_fatal();
@@ -578,7 +582,11 @@ fn a_greeting_valid_for_no_protocol_is_reported_at_once() {
         c.send(b"HTTP/1.1 400 Bad Request\r\n");
         c.drain();
     });
-    let out = run_env(&["--timeout", "20", &s.url("smtp")], &input(&["NOOP"]), &[]);
+    let out = run_env(
+        &["--timeout", NO_TIMEOUT, &s.url("smtp")],
+        &input(&["NOOP"]),
+        &[],
+    );
     s.join_for(&out);
     assert_eq!(out.code, Some(EXIT_PROTOCOL), "{out:?}");
     out.assert_fatal();
@@ -611,7 +619,13 @@ fn a_name_mismatch_on_an_ip_target_suggests_sni() {
         c.drain();
     });
     let out = run_env(
-        &["--timeout", "5", "--ca-file", certs.ca(), &s.url("smtps")],
+        &[
+            "--timeout",
+            NO_TIMEOUT,
+            "--ca-file",
+            certs.ca(),
+            &s.url("smtps"),
+        ],
         &input(&["NOOP"]),
         &[],
     );

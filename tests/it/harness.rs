@@ -3,7 +3,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::Instant;
 
 use crate::support::*;
 use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode};
@@ -26,7 +25,8 @@ fn connector(ca: Option<&std::path::Path>) -> SslConnector {
 
 fn tls_connect(port: u16, host: &str, ca: Option<&std::path::Path>) -> Result<(), String> {
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    // The hang guard only: the server answers at once.
+    tcp.set_read_timeout(Some(RUN_LIMIT)).unwrap();
     match connector(ca).connect(host, tcp) {
         Ok(mut s) => {
             let mut line = [0u8; 64];
@@ -233,9 +233,8 @@ fn pop3_like_sends_a_dot_stuffed_message() {
 fn server_without_a_client_returns() {
     let certs = TestCerts::new();
     let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, false, false));
-    let t = Instant::now();
+    // Returns as soon as it is joined: no client, nothing to wait for.
     let log = s.join();
-    eprintln!("[measure] join without a client: {:?}", t.elapsed());
     assert!(!log.connected);
 }
 
@@ -272,7 +271,6 @@ fn arrived_sees_bytes_already_sent_and_keeps_them() {
         drop(client);
         let log = s.join();
         assert_eq!(log.all_received(), b"one\r\ntwo\r\nthree\r\n");
-        assert!(!log.read_timed_out);
     }
 }
 

@@ -28,7 +28,7 @@ fn plain_session_with_automatic_tags_literal_fetch_and_redacted_login() {
     let certs = TestCerts::new();
     let s = Server::start(Mode::Plain, &certs.good, |c| imap_like(c, false));
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imap")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imap")],
         &input(&[
             "CAPABILITY",
             "LOGIN alice s3cr3t-pw",
@@ -85,7 +85,7 @@ fn tagged_lines_are_sent_as_typed_and_lowercase_commands_get_tags() {
     let certs = TestCerts::new();
     let s = Server::start(Mode::Plain, &certs.good, |c| imap_like(c, false));
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imap")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imap")],
         &input(&["noop", "x1 NOOP"]),
     );
     let log = s.join_for(&out);
@@ -130,7 +130,7 @@ fn synchronising_literal_waits_for_the_continuation() {
 
     let s = Server::start(Mode::Plain, &certs.good, |c| imap_like(c, false));
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imap")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imap")],
         &input(&lines),
     );
     let log = s.join_for(&out);
@@ -193,7 +193,7 @@ fn literal_content_that_looks_like_a_tagged_reply_is_data() {
 
     let s = server(true);
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imap")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imap")],
         &input(&["FETCH 1 BODY[]", "NOOP"]),
     );
     s.join_for(&out);
@@ -216,7 +216,7 @@ fn implicit_tls_with_ca_file() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--ca-file",
             certs.ca(),
             &s.url("imaps"),
@@ -259,7 +259,7 @@ fn check_starttls(greeting_has_caps: bool) {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--starttls",
             "--ca-file",
             certs.ca(),
@@ -323,7 +323,7 @@ fn literal_is_never_sent_when_the_server_refuses_the_continuation() {
         imap_loop(c, false);
     });
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imap")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imap")],
         &input(&["APPEND INBOX {19}", "Subject: hi", "", "body", "", "NOOP"]),
     );
     let log = s.join_for(&out);
@@ -346,7 +346,7 @@ fn literal_with_an_overflowing_size_is_a_protocol_violation() {
         c.drain();
     });
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imap")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imap")],
         &input(&["FETCH 1 BODY[]", "NOOP"]),
     );
     let log = s.join_for(&out);
@@ -365,7 +365,7 @@ fn literal_cut_short_by_eof_is_a_protocol_violation() {
         c.close();
     });
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imap")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imap")],
         &input(&["FETCH 1 BODY[]", "NOOP"]),
     );
     s.join_for(&out);

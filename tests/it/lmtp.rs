@@ -23,7 +23,7 @@ fn plain_session_shows_one_reply_per_recipient() {
     let certs = TestCerts::new();
     let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, true, false));
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("lmtp")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("lmtp")],
         &input(SESSION),
     );
     let log = s.join_for(&out);
@@ -91,7 +91,7 @@ fn every_recipient_reply_is_awaited_before_the_next_command() {
 
     let s = server(true);
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("lmtp")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("lmtp")],
         &input(SESSION),
     );
     let log = s.join_for(&out);
@@ -117,7 +117,7 @@ fn implicit_tls_by_host_port() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--protocol",
             "lmtp",
             "--tls",
@@ -149,7 +149,7 @@ fn starttls_uses_lhlo_before_and_after_the_handshake() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--starttls",
             "--ehlo",
             "client.test",

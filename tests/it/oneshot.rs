@@ -387,7 +387,7 @@ fn pipeline_sends_mail_rcpt_and_data_before_any_reply() {
     let out = run(
         &[
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             &url,
             "--from",
             FROM,

@@ -18,7 +18,7 @@ fn plain_session_with_multiline_replies_dot_unstuffed_and_redacted_pass() {
     let certs = TestCerts::new();
     let s = Server::start(Mode::Plain, &certs.good, |c| pop3_like(c, false));
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("pop3")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("pop3")],
         &input(&[
             "CAPA",
             "USER alice",
@@ -104,7 +104,7 @@ fn the_whole_multiline_reply_is_awaited() {
 
     let s = server(true);
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("pop3")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("pop3")],
         &input(&["LIST", "STAT"]),
     );
     let log = s.join_for(&out);
@@ -122,7 +122,7 @@ fn implicit_tls_with_ca_file() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--ca-file",
             certs.ca(),
             &s.url("pop3s"),
@@ -160,7 +160,7 @@ fn stls_upgrades_and_asks_capabilities_again() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--starttls",
             "--ca-file",
             certs.ca(),
@@ -202,7 +202,7 @@ fn multiline_reply_cut_off_by_eof_is_a_protocol_violation() {
         c.close();
     });
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("pop3")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("pop3")],
         &input(&["LIST", "STAT"]),
     );
     s.join_for(&out);

@@ -6,7 +6,11 @@ use crate::terminal::Term;
 
 /// The REPL without colours (escape sequences of the line editor remain).
 fn repl(home: &std::path::Path, url: &str) -> Term {
-    Term::start(home, &["--color", "never", "--timeout", "10", url], &[])
+    Term::start(
+        home,
+        &["--color", "never", "--timeout", NO_TIMEOUT, url],
+        &[],
+    )
 }
 
 #[test]

@@ -164,7 +164,7 @@ fn server_closing_before_the_input_ends_exits_7() {
         c.close();
     });
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("smtp")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("smtp")],
         &input(&["NOOP", "NOOP", "NOOP"]),
     );
     s.join_for(&out);
@@ -180,7 +180,7 @@ fn a_421_greeting_is_a_refused_session_exit_3() {
         c.close();
     });
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("smtp")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("smtp")],
         &input(&["NOOP", "NOOP"]),
     );
     s.join_for(&out);
@@ -199,7 +199,7 @@ fn reply_cut_off_by_eof_is_a_protocol_violation() {
             c.close();
         });
         let out = mailtalk(
-            &["--color", "never", "--timeout", "5", &s.url("smtp")],
+            &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("smtp")],
             &input(&["NOOP"]),
         );
         let log = s.join_for(&out);
@@ -220,7 +220,7 @@ fn line_over_64_kib_is_a_protocol_violation_without_waiting_for_its_end() {
         c.drain();
     });
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("smtp")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("smtp")],
         &input(&["NOOP"]),
     );
     let log = s.join_for(&out);
@@ -239,7 +239,7 @@ fn connection_refused_exits_3() {
     };
     let url = format!("smtp://127.0.0.1:{port}");
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &url],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &url],
         &input(&["NOOP"]),
     );
     out.assert_code(EXIT_CONNECT);

@@ -209,7 +209,7 @@ fn message_mode_sends_dot_stuffed_lines_until_a_lone_dot() {
     let certs = TestCerts::new();
     let s = plain_server(&certs, false);
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("smtp")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("smtp")],
         &input(&[
             "EHLO client.test",
             "MAIL FROM:<a@example.org>",

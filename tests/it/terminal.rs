@@ -9,8 +9,9 @@ use rexpect::process::WaitStatus;
 use rexpect::reader::Options;
 use rexpect::session::PtySession;
 
-/// How long one wait may take before the run is declared hung.
-const HANG_MS: u64 = 30_000;
+/// How long one wait may take before the run is declared hung: the hang guard of every run
+/// ([`crate::support::RUN_LIMIT`]), never reached by a correct one.
+const HANG_MS: u64 = crate::support::RUN_LIMIT.as_millis() as u64;
 
 /// The terminal's bytes are read one by one as characters U+0000..U+00FF (so "›" arrives as
 /// three characters); a needle is turned into that form before it is looked for.

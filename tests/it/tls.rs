@@ -30,7 +30,7 @@ fn certificate_from_an_unknown_ca_is_refused_by_default() {
     let certs = TestCerts::new();
     let s = imaps_with(&certs.good);
     let out = mailtalk(
-        &["--color", "never", "--timeout", "5", &s.url("imaps")],
+        &["--color", "never", "--timeout", NO_TIMEOUT, &s.url("imaps")],
         &input(&["NOOP"]),
     );
     let log = s.join_for(&out);
@@ -46,7 +46,7 @@ fn certificate_is_accepted_with_ca_file() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--ca-file",
             certs.ca(),
             &s.url("imaps"),
@@ -76,7 +76,7 @@ fn self_signed_certificate_is_refused_even_with_ca_file() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--ca-file",
             certs.ca(),
             &s.url("imaps"),
@@ -96,7 +96,7 @@ fn host_name_mismatch_is_refused() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--ca-file",
             certs.ca(),
             &s.url("imaps"),
@@ -117,7 +117,7 @@ fn host_name_mismatch_is_refused_for_a_dns_name() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "-4",
             "--ca-file",
             certs.ca(),
@@ -138,7 +138,7 @@ fn expired_certificate_is_refused() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--ca-file",
             certs.ca(),
             &s.url("imaps"),
@@ -159,7 +159,7 @@ fn dns_name_is_verified_and_sent_as_sni() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "-4",
             "--ca-file",
             certs.ca(),
@@ -182,7 +182,7 @@ fn sni_option_sets_the_name_sent() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--sni",
             "localhost",
             "--ca-file",
@@ -205,7 +205,7 @@ fn insecure_bypasses_verification_loudly_and_marks_every_line() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--insecure",
             &s.url("imaps"),
         ],
@@ -242,7 +242,7 @@ fn insecure_also_marks_starttls_lines() {
             "--color",
             "never",
             "--timeout",
-            "5",
+            NO_TIMEOUT,
             "--insecure",
             "--starttls",
             "--ehlo",
@@ -286,7 +286,7 @@ fn starttls_run(
         certs.ca(),
     ];
     if !extra.contains(&"--timeout") {
-        args.extend_from_slice(&["--timeout", "3"]);
+        args.extend_from_slice(&["--timeout", NO_TIMEOUT]);
     }
     args.extend_from_slice(extra);
     args.push(&url);
@@ -411,7 +411,7 @@ fn smtp_starttls_with_a_bad_certificate_sends_nothing_inside() {
             "--color",
             "never",
             "--timeout",
-            "3",
+            NO_TIMEOUT,
             "--starttls",
             "--ehlo",
             "client.test",

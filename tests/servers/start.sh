@@ -417,6 +417,7 @@ env_line() { printf '%s=%q\n' "$1" "$2"; }
     env_line MAILTALK_USER "$TEST_USER"
     env_line MAILTALK_TEST_PASSWORD "$TEST_PASSWORD"
     env_line MAILTALK_MAILDIR "$MAIL/example.test/alice/Maildir"
+    env_line MAILTALK_POSTFIX_CONFIG "$PF/etc"
 } >"$STATE/env"
 
 elapsed=$(awk -v a="$EPOCHREALTIME" -v b="$started" 'BEGIN { printf "%.1f", a - b }')
