@@ -19,13 +19,6 @@ fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     mailtalk_env(home.path(), &all, stdin, env)
 }
 
-fn commands(log: &Log) -> Vec<String> {
-    log.records("command")
-        .iter()
-        .map(|l| String::from_utf8_lossy(trim_eol(l)).into_owned())
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sending: the sender is never silently empty.
 
@@ -50,7 +43,8 @@ fn without_from_the_sender_is_user_at_host_and_said() {
         };
         let log = s.join_for(&out);
         out.assert_code(EXIT_OK);
-        let mail = commands(&log)
+        let mail = log
+            .commands()
             .into_iter()
             .find(|c| c.starts_with("MAIL FROM:"))
             .unwrap_or_else(|| panic!("no MAIL\n{out:?}"));
@@ -92,7 +86,7 @@ fn the_null_sender_only_when_asked() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert!(
-        commands(&log).contains(&"MAIL FROM:<>".to_string()),
+        log.commands().contains(&"MAIL FROM:<>".to_string()),
         "{log:?}"
     );
     assert!(!out.stdout_str().contains("no --from given"), "{out:?}");
@@ -243,16 +237,10 @@ fn a_typed_tag_never_collides_with_an_automatic_one() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let tags: Vec<String> = commands(&log)
-        .iter()
-        .map(|c| c.split(' ').next().unwrap().to_ascii_uppercase())
-        .collect();
-    let mut unique = tags.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), tags.len(), "a tag was used twice: {tags:?}");
-    assert_eq!(tags[0], "A001");
-    assert_eq!(tags[1], "A003");
+    let cmds = log.commands();
+    assert_unique_tags(&cmds);
+    assert!(cmds[0].starts_with("A001 "), "{cmds:?}");
+    assert!(cmds[1].starts_with("A003 "), "{cmds:?}");
 }
 
 #[test]
@@ -274,14 +262,8 @@ fn a_recording_with_typed_tags_replays_without_clashes() {
     let log = s.join_for(&out);
     let text = std::fs::read_to_string(&rec).unwrap();
     out.assert_code(EXIT_OK);
-    let tags: Vec<String> = commands(&log)
-        .iter()
-        .map(|c| c.split(' ').next().unwrap().to_string())
-        .collect();
-    let mut unique = tags.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), tags.len(), "{tags:?}\n{text}");
+    assert!(!text.is_empty());
+    assert_unique_tags(&log.commands());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +376,7 @@ fn a_failed_expectation_still_ends_the_session_politely() {
         let out = run_env(&[&s.url(scheme), "--script", &file], b"", &[]);
         let log = s.join_for(&out);
         out.assert_code(EXIT_EXPECTATION);
-        let cmds = commands(&log);
+        let cmds = log.commands();
         let last = cmds.last().cloned().unwrap_or_default();
         assert!(
             last.ends_with(polite),
@@ -458,7 +440,7 @@ fn auth_with_nothing_offered_suggests_starttls_without_asking() {
     assert!(line.contains("AUTH"), "{line}");
     assert!(!log.plain_str().contains("AUTH"), "{}", log.plain_str());
     // The script stops at the line that could not be done, and QUIT ends the session.
-    assert_eq!(commands(&log), ["EHLO me.test", "QUIT"]);
+    assert_eq!(log.commands(), ["EHLO me.test", "QUIT"]);
 }
 
 // ---------------------------------------------------------------------------------------------

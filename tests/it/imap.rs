@@ -13,16 +13,6 @@ fn commands(log: &Log) -> Vec<String> {
     log.record_strs("command")
 }
 
-/// Asserts the tags of `cmds` are all different.
-#[track_caller]
-fn assert_unique_tags(cmds: &[String]) {
-    let mut tags: Vec<&str> = cmds.iter().map(|c| tag(c)).collect();
-    tags.sort();
-    let n = tags.len();
-    tags.dedup();
-    assert_eq!(tags.len(), n, "a tag was used twice: {cmds:?}");
-}
-
 #[test]
 fn plain_session_with_automatic_tags_literal_fetch_and_redacted_login() {
     let certs = TestCerts::new();

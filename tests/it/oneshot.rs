@@ -24,14 +24,6 @@ fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     mailtalk_env(home.path(), &all, stdin, env)
 }
 
-/// The command lines the server saw, without CRLF.
-fn commands(log: &Log) -> Vec<String> {
-    log.records("command")
-        .iter()
-        .map(|l| String::from_utf8_lossy(trim_eol(l)).into_owned())
-        .collect()
-}
-
 /// The one "message" record (the bytes between 354 and the final ".\r\n").
 fn message(log: &Log, out: &Output) -> Vec<u8> {
     let m = log.records("message");
@@ -115,7 +107,7 @@ fn data_file_is_sent_with_missing_headers_crlf_and_dot_stuffing() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec![
             "EHLO client.test",
             "MAIL FROM:<a@example.test>",
@@ -289,7 +281,7 @@ fn size_is_declared_when_advertised() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log)[1],
+        log.commands()[1],
         format!("MAIL FROM:<a@example.test> SIZE={}", content.len()),
         "{out:?}"
     );
@@ -314,7 +306,7 @@ fn size_is_left_out_when_not_advertised() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    assert_eq!(commands(&log)[1], "MAIL FROM:<a@example.test>", "{out:?}");
+    assert_eq!(log.commands()[1], "MAIL FROM:<a@example.test>", "{out:?}");
 }
 
 #[test]
@@ -338,7 +330,7 @@ fn bdat_is_used_when_chunking_is_advertised() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let cmds = commands(&log);
+    let cmds = log.commands();
     assert!(!cmds.iter().any(|c| c == "DATA"), "{cmds:?}");
     let bdat: Vec<&String> = cmds.iter().filter(|c| c.starts_with("BDAT ")).collect();
     assert!(!bdat.is_empty(), "{cmds:?}");
@@ -370,7 +362,7 @@ fn bdat_falls_back_to_data_without_chunking() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let cmds = commands(&log);
+    let cmds = log.commands();
     assert!(cmds.iter().any(|c| c == "DATA"), "{cmds:?}");
     assert!(!cmds.iter().any(|c| c.starts_with("BDAT")), "{cmds:?}");
 }
@@ -410,7 +402,7 @@ fn pipeline_sends_mail_rcpt_and_data_before_any_reply() {
         "RCPT and DATA must arrive before the reply to MAIL\n{out:?}"
     );
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec![
             "EHLO client.test",
             "MAIL FROM:<a@example.test>",
@@ -491,7 +483,7 @@ fn eight_bit_smtputf8_and_dsn_parameters() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let cmds = commands(&log);
+    let cmds = log.commands();
     let mail = &cmds[1];
     assert!(mail.starts_with("MAIL FROM:<a@example.test> "), "{mail}");
     for p in ["BODY=8BITMIME", "SMTPUTF8", "RET=HDRS", "ENVID=QQ314159"] {
@@ -522,7 +514,7 @@ fn smtputf8_not_advertised_stops_before_mail() {
     let log = s.join_for(&out);
     assert_ne!(out.code, Some(EXIT_OK), "{out:?}");
     assert!(
-        !commands(&log).iter().any(|c| c.starts_with("MAIL")),
+        !log.commands().iter().any(|c| c.starts_with("MAIL")),
         "{log:?}"
     );
 }
@@ -598,7 +590,7 @@ fn rejected_at_mail() {
     let out = run(&[&url, "--from", FROM, "--to", TO, "--data", "x"], b"", &[]);
     let log = s.join_for(&out);
     out.assert_code(EXIT_REJECTED);
-    let cmds = commands(&log);
+    let cmds = log.commands();
     assert!(!cmds.iter().any(|c| c.starts_with("RCPT")), "{cmds:?}");
     assert!(!cmds.iter().any(|c| c == "DATA"), "{cmds:?}");
     assert_eq!(cmds.last().map(String::as_str), Some("QUIT"), "{cmds:?}");
@@ -637,7 +629,7 @@ fn a_refused_recipient_among_accepted_ones_pipelined_or_not() {
             let log = s.join_for(&out);
             let case = format!("pipeline {pipeline}, require-all {require_all}");
             out.assert_code(EXIT_REJECTED);
-            let cmds = commands(&log);
+            let cmds = log.commands();
             // Every recipient is asked for, in order.
             let rcpts: Vec<&String> = cmds.iter().filter(|c| c.starts_with("RCPT")).collect();
             assert_eq!(
@@ -877,7 +869,7 @@ fn quit_after_rcpt_stops_after_rcpt_then_quits() {
     let (out, log) = quit_after("rcpt");
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec![
             "EHLO client.test",
             "MAIL FROM:<a@example.test>",
@@ -902,7 +894,7 @@ fn quit_after_earlier_steps() {
     for (step, want) in cases {
         let (out, log) = quit_after(step);
         out.assert_code(EXIT_OK);
-        assert_eq!(&commands(&log), want, "--quit-after {step}\n{out:?}");
+        assert_eq!(&log.commands(), want, "--quit-after {step}\n{out:?}");
     }
 }
 
@@ -1065,7 +1057,7 @@ fn auth_plain_over_implicit_tls_sends_the_initial_response() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert!(log.plain.is_empty(), "{log:?}");
-    let cmds = commands(&log);
+    let cmds = log.commands();
     assert_eq!(cmds[0], "EHLO client.test", "{cmds:?}");
     assert_eq!(
         cmds[1],
@@ -1093,7 +1085,7 @@ fn auth_plain_on_loopback_without_tls_is_allowed() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    assert_eq!(commands(&log)[1], format!("AUTH PLAIN {}", b64(b"\0u\0pw")));
+    assert_eq!(log.commands()[1], format!("AUTH PLAIN {}", b64(b"\0u\0pw")));
     assert!(log.has_note("auth ok"), "{log:?}");
     assert_eq!(log.records("message").len(), 1);
 }
@@ -1113,7 +1105,7 @@ fn auth_login_in_two_steps() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let cmds = commands(&log);
+    let cmds = log.commands();
     assert_eq!(cmds[1], "AUTH LOGIN", "{cmds:?}");
     assert_eq!(
         log.record_strs("auth"),
@@ -1167,7 +1159,7 @@ fn auth_strongest_mechanism_by_default() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    assert_eq!(commands(&log)[1], "AUTH CRAM-MD5", "{out:?}");
+    assert_eq!(log.commands()[1], "AUTH CRAM-MD5", "{out:?}");
     assert!(log.has_note("auth ok"), "{log:?}");
 }
 
@@ -1188,7 +1180,7 @@ fn auth_failure_exits_9_before_mail() {
     out.assert_code(EXIT_AUTH_FAILED);
     assert!(log.has_note("auth failed"), "{log:?}");
     assert!(
-        !commands(&log).iter().any(|c| c.starts_with("MAIL")),
+        !log.commands().iter().any(|c| c.starts_with("MAIL")),
         "{log:?}"
     );
 }
@@ -1213,7 +1205,7 @@ fn invalid_base64_challenge_is_cancelled_with_a_star() {
     assert_eq!(log.record_strs("after-bad-challenge"), vec!["*"], "{log:?}");
     assert!(log.has_note("auth cancelled"), "{log:?}");
     assert!(
-        !commands(&log).iter().any(|c| c.starts_with("MAIL")),
+        !log.commands().iter().any(|c| c.starts_with("MAIL")),
         "{log:?}"
     );
     assert!(!log.plain_str().contains(&b64(b"pw")), "{log:?}");
@@ -1252,7 +1244,7 @@ fn password_from_a_command() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log)[1],
+        log.commands()[1],
         format!("AUTH PLAIN {}", b64(b"\0u\0secret"))
     );
     assert!(log.has_note("auth ok"), "{log:?}");
@@ -1287,7 +1279,7 @@ fn quit_after_auth() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec![
             "EHLO client.test".to_string(),
             format!("AUTH PLAIN {}", b64(b"\0u\0pw")),
@@ -1310,7 +1302,7 @@ fn auth_without_send_in_a_batch_session() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec![
             "EHLO client.test".to_string(),
             format!("AUTH PLAIN {}", b64(b"\0u\0pw")),

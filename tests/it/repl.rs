@@ -16,25 +16,14 @@ fn repl(home: &std::path::Path, url: &str) -> Term {
 #[test]
 fn message_text_takes_a_typed_tab_and_shows_the_stuffed_wire_form() {
     let certs = TestCerts::new();
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
-        c.send(SMTP_GREETING);
-        c.expect_line(b"DATA\r\n");
-        c.send(b"354 go ahead\r\n");
-        let mut data = Vec::new();
-        loop {
-            let l = c.read_line().unwrap();
-            if l == b".\r\n" {
-                break;
-            }
-            data.extend_from_slice(&l);
-        }
-        c.record("data", &data);
-        c.send(b"250 2.0.0 queued\r\n");
-        smtp_loop(c, false, false);
-    });
+    let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, false, false));
     let home = tempfile::tempdir().unwrap();
     let mut t = repl(home.path(), &s.url("smtp"));
     t.expect("S: 220");
+    t.line("MAIL FROM:<a@example.test>");
+    t.expect("S: 250");
+    t.line("RCPT TO:<b@example.test>");
+    t.expect("S: 250");
     t.line("DATA");
     t.expect("S: 354");
     t.expect("message (");
@@ -46,13 +35,13 @@ fn message_text_takes_a_typed_tab_and_shows_the_stuffed_wire_form() {
     t.line(".starts with a dot");
     t.expect("C: ..starts with a dot");
     t.line(".");
-    t.expect("S: 250 2.0.0 queued");
+    t.expect("S: 250 2.0.0 Ok: queued");
     t.line(":quit");
     let (code, seen) = t.finish();
     let log = s.join();
     assert_eq!(code, Some(EXIT_OK), "{seen}");
     assert_eq!(
-        log.record_strs("data"),
+        log.record_strs("message"),
         vec![
             "Subject: folded\r\nX-Long: first part\r\n\tsecond part\r\n\r\n..starts with a dot\r\n"
         ],
@@ -377,26 +366,7 @@ fn auth_without_an_advertised_mechanism_says_so_without_asking_for_a_password() 
 #[test]
 fn a_pasted_block_of_lines_is_taken_line_by_line() {
     let certs = TestCerts::new();
-    let s = Server::start(Mode::Plain, &certs.good, |c| {
-        c.send(SMTP_GREETING);
-        c.expect_line(b"MAIL FROM:<a@example.test>\r\n");
-        c.send(b"250 2.1.0 Ok\r\n");
-        c.expect_line(b"RCPT TO:<b@example.test>\r\n");
-        c.send(b"250 2.1.5 Ok\r\n");
-        c.expect_line(b"DATA\r\n");
-        c.send(b"354 go ahead\r\n");
-        let mut data = Vec::new();
-        loop {
-            let l = c.read_line().unwrap();
-            if l == b".\r\n" {
-                break;
-            }
-            data.extend_from_slice(&l);
-        }
-        c.record("data", &data);
-        c.send(b"250 2.0.0 queued\r\n");
-        smtp_loop(c, false, false);
-    });
+    let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, false, false));
     let home = tempfile::tempdir().unwrap();
     let mut t = repl(home.path(), &s.url("smtp"));
     t.expect("S: 220");
@@ -404,13 +374,23 @@ fn a_pasted_block_of_lines_is_taken_line_by_line() {
     // breaks as CR, then Enter.
     t.send("\x1b[200~MAIL FROM:<a@example.test>\rRCPT TO:<b@example.test>\rDATA\rSubject: pasted\r\rbody\r.\x1b[201~");
     t.send("\r");
-    t.expect("S: 250 2.0.0 queued");
+    t.expect("S: 250 2.0.0 Ok: queued");
     t.line(":quit");
     let (code, seen) = t.finish();
     let log = s.join();
     assert_eq!(code, Some(EXIT_OK), "{seen}");
     assert_eq!(
-        log.record_strs("data"),
+        log.commands(),
+        [
+            "MAIL FROM:<a@example.test>",
+            "RCPT TO:<b@example.test>",
+            "DATA",
+            "QUIT"
+        ],
+        "{seen}"
+    );
+    assert_eq!(
+        log.record_strs("message"),
         vec!["Subject: pasted\r\n\r\nbody\r\n"],
         "{seen}"
     );

@@ -16,14 +16,6 @@ fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     mailtalk_env(home.path(), &all, stdin, env)
 }
 
-/// The command lines the server saw, without CRLF.
-fn commands(log: &Log) -> Vec<String> {
-    log.records("command")
-        .iter()
-        .map(|l| String::from_utf8_lossy(trim_eol(l)).into_owned())
-        .collect()
-}
-
 /// IMAP commands without their tags.
 fn untagged(cmds: &[String]) -> Vec<String> {
     cmds.iter()
@@ -121,7 +113,7 @@ fn script_file_where_every_expectation_holds() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec![
             "EHLO client.test",
             "MAIL FROM:<a@example.test>",
@@ -163,7 +155,7 @@ fn indented_comment_is_a_comment() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec!["EHLO client.test", "NOOP", "QUIT"],
         "a line whose first non-blank character is # is a comment\n{out:?}"
     );
@@ -185,7 +177,7 @@ fn failed_expectation_exits_1_with_location_expected_and_actual() {
     out.assert_code(EXIT_EXPECTATION);
     assert_line_with(&out, &["fail.mt:4", "354", "250"]);
     // The script stops at the first failure.
-    let cmds = commands(&log);
+    let cmds = log.commands();
     assert!(!cmds.iter().any(|c| c == "RSET"), "{cmds:?}");
 }
 
@@ -228,7 +220,7 @@ fn keep_going_reports_every_failure_and_exits_1() {
         "a passing expectation reported as failed\n{out:?}"
     );
     assert_line_with(&out, &["3 expectations failed"]);
-    let cmds = commands(&log);
+    let cmds = log.commands();
     assert_eq!(
         cmds,
         vec!["EHLO client.test", "NOOP", "RSET", "VRFY x", "QUIT"],
@@ -254,7 +246,7 @@ fn expectations_on_standard_input_without_script() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    assert_eq!(commands(&log), vec!["EHLO client.test", "NOOP", "QUIT"]);
+    assert_eq!(log.commands(), vec!["EHLO client.test", "NOOP", "QUIT"]);
 
     let s = refusing_server(&certs);
     let url = s.url("smtp");
@@ -272,7 +264,7 @@ fn expectations_on_standard_input_without_script() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_EXPECTATION);
     assert_line_with(&out, &["5xx", "250"]);
-    assert!(!commands(&log).iter().any(|c| c == "RSET"), "{log:?}");
+    assert!(!log.commands().iter().any(|c| c == "RSET"), "{log:?}");
 }
 
 #[test]
@@ -287,7 +279,7 @@ fn script_from_standard_input_with_dash() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    assert_eq!(commands(&log), vec!["EHLO client.test", "NOOP", "QUIT"]);
+    assert_eq!(log.commands(), vec!["EHLO client.test", "NOOP", "QUIT"]);
 
     let s = refusing_server(&certs);
     let url = s.url("smtp");
@@ -299,7 +291,7 @@ fn script_from_standard_input_with_dash() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_EXPECTATION);
     assert_line_with(&out, &["-:2", "421", "250"]);
-    assert!(!commands(&log).iter().any(|c| c == "NOOP"), "{log:?}");
+    assert!(!log.commands().iter().any(|c| c == "NOOP"), "{log:?}");
 }
 
 #[test]
@@ -322,7 +314,7 @@ fn include_is_relative_to_the_including_script() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        commands(&log),
+        log.commands(),
         vec!["EHLO client.test", "RSET", "NOOP", "QUIT"]
     );
 }
@@ -343,7 +335,7 @@ fn failure_in_an_included_file_names_that_file() {
     let log = s.join_for(&out);
     out.assert_code(EXIT_EXPECTATION);
     assert_line_with(&out, &["inc.mt:2", "554"]);
-    assert!(!commands(&log).iter().any(|c| c == "NOOP"), "{log:?}");
+    assert!(!log.commands().iter().any(|c| c == "NOOP"), "{log:?}");
 }
 
 #[test]
@@ -379,7 +371,7 @@ fn undefined_variable_is_not_sent() {
     let log = s.join_for(&out);
     assert_ne!(out.code, Some(EXIT_OK), "{out:?}");
     assert!(
-        !commands(&log).iter().any(|c| c.starts_with("MAIL")),
+        !log.commands().iter().any(|c| c.starts_with("MAIL")),
         "{log:?}"
     );
     assert!(
@@ -422,7 +414,7 @@ NOOP ${MODE}
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let cmds = untagged(&commands(&log));
+    let cmds = untagged(&log.commands());
     assert_eq!(
         cmds,
         vec![
@@ -455,7 +447,7 @@ fn imap_script_expecting_ok_on_no_fails() {
     out.assert_code(EXIT_EXPECTATION);
     assert_line_with(&out, &["imap.mt:2", "OK", "NO"]);
     assert!(
-        !untagged(&commands(&log)).iter().any(|c| c == "NOOP"),
+        !untagged(&log.commands()).iter().any(|c| c == "NOOP"),
         "{log:?}"
     );
 }
@@ -472,7 +464,7 @@ fn imap_login_from_the_command_line() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let cmds = untagged(&commands(&log));
+    let cmds = untagged(&log.commands());
     assert_eq!(
         cmds.first().map(String::as_str),
         Some("LOGIN \"u\" \"pw\""),
@@ -496,7 +488,7 @@ fn imap_login_refused_exits_9() {
     out.assert_code(9);
     assert!(log.has_note("auth failed"), "{log:?}");
     assert!(
-        !untagged(&commands(&log))
+        !untagged(&log.commands())
             .iter()
             .any(|c| c.starts_with("SELECT")),
         "{log:?}"
@@ -515,7 +507,7 @@ fn pop3_user_pass_from_the_command_line() {
     );
     let log = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    let cmds = commands(&log);
+    let cmds = log.commands();
     let user = cmds.iter().position(|c| c == "USER u").expect("USER u");
     assert_eq!(cmds.get(user + 1).map(String::as_str), Some("PASS pw"));
     assert!(log.has_note("auth ok"), "{log:?}");
@@ -536,7 +528,7 @@ fn pop3_apop_digest_checks_out() {
     out.assert_code(EXIT_OK);
     let digest = md5_hex(format!("{POP3_TIMESTAMP}tanstaaf").as_bytes());
     assert!(
-        commands(&log).contains(&format!("APOP u {digest}")),
+        log.commands().contains(&format!("APOP u {digest}")),
         "{log:?}"
     );
     assert!(log.has_note("auth ok"), "{log:?}");
@@ -642,7 +634,7 @@ fn smtp_record_then_replay_round_trip() {
     let out = run(&[&url, "--script", rec_s], b"", &[]);
     let second = s.join_for(&out);
     out.assert_code(EXIT_OK);
-    assert_eq!(commands(&second), commands(&first), "{out:?}\n{text}");
+    assert_eq!(second.commands(), first.commands(), "{out:?}\n{text}");
     assert_eq!(
         second.record_strs("message"),
         first.record_strs("message"),
@@ -723,8 +715,8 @@ fn imap_record_then_replay_round_trip() {
     let second = s.join_for(&out);
     out.assert_code(EXIT_OK);
     assert_eq!(
-        untagged(&commands(&second)),
-        untagged(&commands(&first)),
+        untagged(&second.commands()),
+        untagged(&first.commands()),
         "{out:?}\n{text}"
     );
 }

@@ -223,6 +223,14 @@ impl Log {
             .collect()
     }
 
+    /// The command lines the server saw (records "command"), without CRLF.
+    pub fn commands(&self) -> Vec<String> {
+        self.records("command")
+            .iter()
+            .map(|l| String::from_utf8_lossy(trim_eol(l)).into_owned())
+            .collect()
+    }
+
     /// The records under `kind` as lossy strings.
     pub fn record_strs(&self, kind: &str) -> Vec<String> {
         self.records(kind)
@@ -981,6 +989,19 @@ impl Output {
             }
         }
     }
+}
+
+/// Asserts that the IMAP commands `cmds` (each starting with its tag) never share a tag.
+#[track_caller]
+pub fn assert_unique_tags(cmds: &[String]) {
+    let mut tags: Vec<&str> = cmds
+        .iter()
+        .map(|c| c.split(' ').next().unwrap_or(""))
+        .collect();
+    tags.sort();
+    let n = tags.len();
+    tags.dedup();
+    assert_eq!(tags.len(), n, "a tag was used twice: {cmds:?}");
 }
 
 /// Runs the binary with `args`, `stdin` piped in (so it is not a terminal),
