@@ -6,7 +6,12 @@
 
 /// At most `max` characters of `bytes` (invalid UTF-8 as U+FFFD), with `…` when cut.
 pub fn excerpt(bytes: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
+    // A character is at most 4 bytes (an invalid byte becomes one U+FFFD): more than
+    // `max * 4 + 1` bytes are never looked at, however long the peer's line.
+    let head = bytes
+        .get(..max.saturating_mul(4).saturating_add(1))
+        .unwrap_or(bytes);
+    let text = String::from_utf8_lossy(head);
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i >= max {
@@ -29,5 +34,7 @@ mod tests {
         assert_eq!(excerpt("é✓x".as_bytes(), 2), "é✓…");
         assert_eq!(excerpt(b"a\x1b[2Jb\xff", 10), "a\x1b[2Jb\u{fffd}");
         assert_eq!(excerpt(b"", 5), "");
+        assert_eq!(excerpt(&[b'a'; 1 << 20], 3), "aaa…");
+        assert_eq!(excerpt("éééé".as_bytes(), 4), "éééé");
     }
 }

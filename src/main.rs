@@ -107,7 +107,7 @@ fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color
         }
         for (i, line) in block.lines().enumerate() {
             let role = if i == 0 { Role::Info } else { Role::Plain };
-            text.push_str(&theme.paint_one(role, &visible_string(line.as_bytes())));
+            text.push_str(&theme.paint_one(role, line));
             text.push('\n');
         }
     }

@@ -18,8 +18,15 @@ pub const REDACTED: &str = "<redacted>";
 pub struct Secret(SecretString);
 
 impl Secret {
-    pub fn new(secret: String) -> Secret {
-        Secret(SecretString::from(secret))
+    pub fn new(mut secret: String) -> Secret {
+        if secret.capacity() == secret.len() {
+            return Secret(SecretString::from(secret));
+        }
+        // Shrinking a larger buffer to fit could move the bytes and free the old block
+        // unwiped: copy into an exact allocation and wipe the original instead.
+        let exact: Box<str> = Box::from(secret.as_str());
+        secret.zeroize();
+        Secret(secrecy::SecretBox::new(exact))
     }
 
     /// The secret itself. Use it only to build what goes on the wire.

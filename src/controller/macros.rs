@@ -153,9 +153,9 @@ pub fn send_request(
     ))
 }
 
-/// The reply's last line, made safe to show.
+/// The reply's last line, cut to a reasonable length (made visible where it is shown).
 fn reply_text(r: &Reply) -> String {
-    crate::render::escape::visible_string(r.last_text().as_bytes())
+    crate::excerpt::excerpt(r.last_text().as_bytes(), 200)
 }
 
 /// What the send macro's outcome looks like in the summary.

@@ -11,7 +11,7 @@ use crate::engine::{EventKind, ExpectReport, SessionError};
 use crate::explain;
 use crate::output::present::{tls_details, LEGEND};
 use crate::proto::{CommandError, Protocol};
-use crate::render::{self, escape::visible_string};
+use crate::render;
 use crate::script::expect;
 use crate::script::vars::Vars;
 
@@ -184,7 +184,7 @@ pub fn find(name: &str) -> Result<&'static Meta, String> {
         [] => Err(format!(
             "unknown meta-command {}; :help lists them (a line for the server that starts \
              with ':' is written '::')",
-            visible_string(name.as_bytes())
+            name
         )),
         many => Err(format!(
             "{name} is ambiguous: {}",
@@ -329,7 +329,6 @@ fn caps(c: &mut Controller, _args: &str, screen: &mut dyn Screen) -> Result<Flow
             .max()
             .unwrap_or(0);
         for (item, meaning) in items {
-            let item = visible_string(item.as_bytes());
             c.info(screen, &format!("  {item:width$}  {meaning}"));
         }
     }
@@ -410,10 +409,7 @@ fn capture(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Fl
     match c.script.vars.capture(args, reply.as_ref()) {
         Ok(value) => {
             let name = args.split_whitespace().next().unwrap_or("");
-            c.info(
-                screen,
-                &format!("{name} = {}", visible_string(value.as_bytes())),
-            );
+            c.info(screen, &format!("{name} = {value}"));
             Ok(Flow::Continue)
         }
         Err(e) => {

@@ -523,7 +523,11 @@ impl Capabilities {
 
     /// Whether a keyword is advertised (case-insensitive; `AUTH=PLAIN` style atoms match whole).
     pub fn has(&self, keyword: &str) -> bool {
-        self.keywords().any(|k| k.eq_ignore_ascii_case(keyword))
+        self.items.iter().any(|i| {
+            i.split_ascii_whitespace()
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+        })
     }
 
     /// The first value after a keyword: `SIZE 35882577` gives `35882577`.
@@ -548,30 +552,29 @@ impl Capabilities {
                 out.push(m.to_string());
             }
         }
-        let mut seen = Vec::new();
-        out.retain(|m| {
-            let fresh = !seen.contains(m);
-            if fresh {
-                seen.push(m.clone());
-            }
-            fresh
-        });
+        // In the order advertised, each once (a set: a long AUTH line costs linear time).
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|m| seen.insert(m.clone()));
         out
     }
 
     /// Items advertised here and not in `before`, and items in `before` that are gone.
     pub fn diff(&self, before: &Capabilities) -> (Vec<String>, Vec<String>) {
-        let norm = |s: &String| s.to_ascii_uppercase();
+        use std::collections::HashSet;
+        let set = |c: &Capabilities| -> HashSet<String> {
+            c.items.iter().map(|i| i.to_ascii_uppercase()).collect()
+        };
+        let (now, then) = (set(self), set(before));
         let added = self
             .items
             .iter()
-            .filter(|i| !before.items.iter().any(|b| norm(b) == norm(i)))
+            .filter(|i| !then.contains(&i.to_ascii_uppercase()))
             .cloned()
             .collect();
         let removed = before
             .items
             .iter()
-            .filter(|b| !self.items.iter().any(|i| norm(i) == norm(b)))
+            .filter(|b| !now.contains(&b.to_ascii_uppercase()))
             .cloned()
             .collect();
         (added, removed)

@@ -66,9 +66,40 @@ impl Completer for MtHelper {
     }
 }
 
-/// `line` with the secret in it replaced by `*`, keeping each character's width (the cursor
-/// must not move).
+/// `line` with the secrets in it replaced by `*`, keeping each character's width (the cursor
+/// must not move). A pasted block is looked at line by line, and everything after a line that
+/// sends credentials or starts an exchange (AUTH, AUTHENTICATE, LOGIN …) is masked whole: its
+/// next lines are the responses.
 fn masked(ctx: &LineContext, line: &str) -> Option<String> {
+    if !line.contains('\n') {
+        return masked_line(ctx, line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut any = false;
+    let mut hide_rest = false;
+    for (i, piece) in line.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if hide_rest {
+            out.extend(piece.chars().map(|c| if c == '\r' { c } else { '*' }));
+            any |= !piece.is_empty();
+            continue;
+        }
+        match masked_line(ctx, piece) {
+            Some(m) => {
+                out.push_str(&m);
+                any = true;
+            }
+            None => out.push_str(piece),
+        }
+        hide_rest = classify(ctx, piece.as_bytes()).credentials.is_some();
+    }
+    any.then_some(out)
+}
+
+/// [`masked`] for one line.
+fn masked_line(ctx: &LineContext, line: &str) -> Option<String> {
     if line.starts_with(':') {
         return None;
     }
@@ -335,7 +366,10 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                     .split('\n')
                     .map(|p| p.strip_suffix('\r').unwrap_or(p))
                     .collect();
-                if pieces.iter().any(|p| c.typed_secret(p)) {
+                // A pasted block is erased whole: a line may carry a secret only once the one
+                // before it was sent (AUTH PLAIN, then its response), which cannot be told
+                // before. Each line is shown again, redacted where it must be, as it is sent.
+                if pieces.len() > 1 || pieces.iter().any(|p| c.typed_secret(p)) {
                     erase_typed_line(&mut rl, &prompt, &line);
                 }
                 let mut ended = None;
@@ -418,6 +452,19 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
 mod tests {
     use super::*;
     use crate::proto::Protocol;
+
+    #[test]
+    fn a_pasted_block_is_masked_after_a_line_with_credentials() {
+        let smtp = LineContext::new(Protocol::Smtp);
+        assert_eq!(
+            masked(&smtp, "EHLO a\nAUTH LOGIN\ndXNlcg==\ncGFzcw=="),
+            Some("EHLO a\nAUTH LOGIN\n********\n********".to_string())
+        );
+        assert_eq!(masked(&smtp, "EHLO a\nNOOP"), None);
+        let pop3 = LineContext::new(Protocol::Pop3);
+        let m = masked(&pop3, "USER alice\nPASS secret\nSTAT").unwrap();
+        assert!(!m.contains("secret"), "{m}");
+    }
 
     #[test]
     fn secrets_are_masked_while_typed() {

@@ -438,3 +438,33 @@ fn a_close_while_a_reply_is_awaited_also_offers_reconnect() {
     s.join();
     assert_eq!(code, Some(EXIT_CLOSED), "{seen}");
 }
+
+#[test]
+fn a_pasted_sasl_exchange_never_shows_the_password() {
+    const PW: &str = "Pasted-Secret-77";
+    let certs = TestCerts::new();
+    let cfg = SmtpConfig::new(&["AUTH PLAIN LOGIN"]).credentials("alice", PW);
+    let s = Server::start(Mode::Plain, &certs.good, move |c| smtp_full(c, &cfg));
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    let user = b64(b"alice");
+    let pass = b64(PW.as_bytes());
+    t.send(&format!(
+        "\x1b[200~EHLO me.test\rAUTH LOGIN\r{user}\r{pass}\x1b[201~"
+    ));
+    t.send("\r");
+    t.expect("S: 235");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    assert!(log.has_note("auth ok"), "{log:?}\n{seen}");
+    for piece in [PW, pass.as_str()] {
+        assert!(
+            !seen.contains(piece),
+            "{piece:?} was shown\n{}",
+            seen.escape_debug()
+        );
+    }
+}

@@ -293,18 +293,21 @@ pub fn response_code(line: &[u8]) -> Option<&[u8]> {
 /// The first `<...>` in a greeting with something inside and no white space: the input of an
 /// APOP digest.
 pub fn apop_timestamp(line: &[u8]) -> Option<&[u8]> {
-    line.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == b'<')
-        .find_map(|(start, _)| {
-            let from = line.get(start..)?;
-            let end = from.iter().position(|&b| b == b'>')?;
-            let ts = from.get(..=end)?;
-            let inner = ts.get(1..end)?;
-            let valid =
-                !inner.is_empty() && !inner.iter().any(|&b| b.is_ascii_whitespace() || b == b'<');
-            valid.then_some(ts)
-        })
+    // One pass: the candidate is the last `<` with no blank since; the first `>` after a
+    // candidate with something between ends it.
+    let mut start = None;
+    for (i, &b) in line.iter().enumerate() {
+        match b {
+            b'<' => start = Some(i),
+            b'>' => match start.take() {
+                Some(s) if i > s.saturating_add(1) => return line.get(s..=i),
+                _ => {}
+            },
+            b if b.is_ascii_whitespace() => start = None,
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -416,5 +419,8 @@ mod tests {
         );
         assert_eq!(apop_timestamp(b"+OK <> <a b> ready"), None);
         assert_eq!(apop_timestamp(b"+OK <<x>"), Some(&b"<x>"[..]));
+        assert_eq!(apop_timestamp(b"+OK <a\tb> <ok@x>"), Some(&b"<ok@x>"[..]));
+        // A greeting made of `<` (one pass over it, not one per `<`).
+        assert_eq!(apop_timestamp(&[b'<'; 64 * 1024]), None);
     }
 }
