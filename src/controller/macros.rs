@@ -6,19 +6,15 @@ use std::path::PathBuf;
 use super::args::{AuthOptions, SendOptions};
 use super::credentials::{self, PASSWORD_ENV};
 use super::exit;
-use super::{Controller, Screen};
+use super::{invalid, Controller, Screen};
 use crate::engine::session::{
     parse_method, AuthMethod, AuthOutcome, AuthRequest, SendOutcome, SendRequest, Stage,
 };
 use crate::engine::{DeliveryReport, EventKind, SessionError};
 use crate::message::{self, DataSource, MessageSpec};
 use crate::proto::sasl::{Credentials, Mechanism};
-use crate::proto::{CommandError, Reply};
+use crate::proto::Reply;
 use crate::secret::Secret;
-
-fn invalid(msg: impl Into<String>) -> SessionError {
-    SessionError::Command(CommandError::Invalid(msg.into()))
-}
 
 /// The method named by `:auth`'s first argument, if it is one.
 pub fn is_method(word: &str) -> bool {

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::args::parse_send;
-use super::{macros, Controller, Flow, Screen};
+use super::{invalid, macros, Controller, Flow, Screen};
 use crate::engine::{EventKind, ExpectReport, SessionError};
 use crate::explain;
 use crate::output::present::{tls_details, LEGEND};
-use crate::proto::{CommandError, Protocol};
+use crate::proto::Protocol;
 use crate::render;
 use crate::script::expect;
 use crate::script::vars::Vars;
@@ -205,10 +205,6 @@ pub fn check(line: &str, protocol: Protocol) -> Result<(), String> {
     let (name, args) = split(line);
     let m = find(name)?;
     (m.check)(args, protocol).map_err(|e| format!("{}: {e}", m.name))
-}
-
-fn invalid(msg: impl Into<String>) -> SessionError {
-    SessionError::Command(CommandError::Invalid(msg.into()))
 }
 
 fn no_args(args: &str, _: Protocol) -> Result<(), String> {

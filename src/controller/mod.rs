@@ -151,6 +151,11 @@ fn report(
     screen.fatal(&message);
 }
 
+/// A line or meta-command that cannot be done as given; the session goes on.
+fn invalid(msg: impl Into<String>) -> SessionError {
+    SessionError::Command(CommandError::Invalid(msg.into()))
+}
+
 impl Controller {
     /// Connects and reads the greeting (with STARTTLS when required); a failure is reported
     /// and its exit status returned.
@@ -242,6 +247,11 @@ impl Controller {
 
     pub fn is_open(&self) -> bool {
         self.session.is_open()
+    }
+
+    /// Whether the server closed the connection on its own (and with what last word).
+    pub fn closed_by_server(&self) -> Option<&str> {
+        self.session.closed_by_server()
     }
 
     /// The failures of the script so far.
@@ -407,7 +417,7 @@ impl Controller {
         }
         match self.script.vars.interpolate(&text) {
             Ok(s) => Ok(s.into_bytes()),
-            Err(e) if strict => Err(SessionError::Command(CommandError::Invalid(e))),
+            Err(e) if strict => Err(invalid(e)),
             Err(_) => Ok(line.to_vec()),
         }
     }
@@ -416,7 +426,7 @@ impl Controller {
         let typed = String::from_utf8_lossy(raw).into_owned();
         let text = String::from_utf8_lossy(&self.interpolate(raw, true)?).into_owned();
         let (name, args) = meta::split(&text);
-        let m = meta::find(name).map_err(|e| SessionError::Command(CommandError::Invalid(e)))?;
+        let m = meta::find(name).map_err(invalid)?;
         if m.name != ":record" && m.name != ":expect" {
             if let Some(r) = &mut self.out.recorder {
                 let _ = r.meta(&typed);
@@ -431,13 +441,14 @@ impl Controller {
         Ok(Handled::flow(flow))
     }
 
+    /// For a line given while the connection is closed: who closed it, and what to do.
     fn closed_error(&self) -> SessionError {
-        if self.session.finished() {
-            SessionError::Closed(
-                " (the session ended with QUIT/LOGOUT); :reconnect opens it again".into(),
-            )
-        } else {
+        if self.session.closed_by_server().is_some() {
             SessionError::Closed("; :reconnect opens it again".into())
+        } else if self.session.finished() {
+            invalid("the session ended with QUIT/LOGOUT; :reconnect opens it again")
+        } else {
+            invalid("the connection is closed; :reconnect opens it again")
         }
     }
 
@@ -536,9 +547,8 @@ impl Controller {
 
     /// `:include FILE`: checks and runs its lines.
     fn include(&mut self, path: &Path, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
-        let invalid = |e: String| SessionError::Command(CommandError::Invalid(e));
         if self.depth >= MAX_INCLUDE_DEPTH {
-            return Err(invalid("includes nested too deeply".into()));
+            return Err(invalid("includes nested too deeply"));
         }
         let lines = source::load(path).map_err(invalid)?;
         check_script(&lines, self.protocol()).map_err(invalid)?;

@@ -342,6 +342,9 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
     });
 
     let status;
+    // The status of the error that closed the connection, kept for when the user leaves at
+    // the closed prompt (none when the server closed it or the session ended).
+    let mut closed_status: Option<i32> = None;
     loop {
         let prompt = {
             let c = lock(&controller);
@@ -357,7 +360,7 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
         match read {
             Ok(line) => {
                 if !c.is_open() && line.trim().is_empty() {
-                    status = c.finish(Ok(()), &mut screen);
+                    status = c.finish(closed_status.map_or(Ok(()), Err), &mut screen);
                     break;
                 }
                 // A pasted block of lines (bracketed paste) is taken line by line, as if each
@@ -384,30 +387,24 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                             let _ = rl.append_history(path);
                         }
                     }
-                    match h.flow {
-                        Flow::Quit => {
-                            ended = Some(c.finish(Ok(()), &mut screen));
-                            break;
+                    if let Flow::Quit = h.flow {
+                        ended = Some(c.finish(Ok(()), &mut screen));
+                        break;
+                    }
+                    // The connection is closed now (the error said why, or the server closed
+                    // it): the closed prompt offers :reconnect, Enter leaves.
+                    if !c.is_open() {
+                        if let Flow::Error { code, fatal: true } = h.flow {
+                            if c.closed_by_server().is_none() {
+                                closed_status = Some(code);
+                            }
                         }
-                        // The server closed the connection: the closed prompt offers
-                        // :reconnect (Enter leaves with status 7).
-                        Flow::Error {
-                            code: exit::CLOSED, ..
-                        } if !c.is_open() => {
-                            c.info(
-                                &mut screen,
-                                "the server closed the connection: :reconnect opens it again; \
-                                 Enter or Ctrl-D leaves (exit status 7)",
-                            );
-                            break;
-                        }
-                        Flow::Error { code, fatal: true } if !c.is_open() => {
-                            ended = Some(c.finish(Err(code), &mut screen));
-                            break;
-                        }
-                        // The rest of a pasted block is not sent after an error.
-                        Flow::Abort | Flow::Error { .. } => break,
-                        Flow::Continue => {}
+                        break;
+                    }
+                    closed_status = None;
+                    // The rest of a pasted block is not sent after an error.
+                    if !matches!(h.flow, Flow::Continue) {
+                        break;
                     }
                 }
                 if let Some(code) = ended {
@@ -431,7 +428,7 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                 continue;
             }
             Err(ReadlineError::Eof) => {
-                status = c.finish(Ok(()), &mut screen);
+                status = c.finish(closed_status.map_or(Ok(()), Err), &mut screen);
                 break;
             }
             Err(e) => {

@@ -468,3 +468,24 @@ fn a_pasted_sasl_exchange_never_shows_the_password() {
         );
     }
 }
+
+#[test]
+fn a_protocol_violation_leads_to_the_closed_prompt_and_keeps_its_status() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(&imap_greeting(false));
+        c.expect_line(b"A001 NOOP\r\n");
+        c.send(b"* 1 FETCH (BODY[] {99999999999999999999999}\r\n");
+        c.drain();
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("imap"));
+    t.expect("imap 127.0.0.1 plain › ");
+    t.line("NOOP");
+    t.expect("!! error: ");
+    t.expect("closed (:reconnect opens it again; Enter or Ctrl-D leaves) › ");
+    t.line("");
+    let (code, seen) = t.finish();
+    s.join();
+    assert_eq!(code, Some(EXIT_PROTOCOL), "{seen}");
+}
