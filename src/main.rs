@@ -75,33 +75,17 @@ fn default_hostname() -> String {
 /// `mailtalk explain TOKEN...`: codes, or one pasted reply line: the cause its text states
 /// first, then what its codes mean.
 fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color: bool) -> i32 {
-    use mailtalk::explain;
     let joined = tokens.join(" ");
-    let causes = explain::pasted_causes(&joined, protocol);
-    let explanations = explain::explain_pasted(&joined, protocol);
-    let theme = Theme::new(color);
-    if explanations.is_empty() && causes.is_empty() {
+    let report = mailtalk::explain::report_pasted(&joined, protocol);
+    if report.is_empty() {
         return usage(format!(
             "nothing to explain in {joined:?}: no reply code found, and the text names no \
              cause mailtalk knows"
         ));
     }
-    let mut blocks: Vec<String> = Vec::new();
-    if let Some((best, others)) = causes.split_first() {
-        let mut block = explain::render_cause(best);
-        if !others.is_empty() {
-            let titles: Vec<&str> = others.iter().map(|c| c.title.as_str()).collect();
-            block.push_str(&format!("  Also possible: {}\n", titles.join("; ")));
-        }
-        blocks.push(block);
-    }
-    let mut all_known = true;
-    for e in &explanations {
-        all_known &= e.known;
-        blocks.push(explain::render_text(e));
-    }
+    let theme = Theme::new(color);
     let mut text = String::new();
-    for (n, block) in blocks.iter().enumerate() {
+    for (n, block) in report.blocks.iter().enumerate() {
         if n > 0 {
             text.push('\n');
         }
@@ -113,7 +97,7 @@ fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color
     }
     // A closed pipe (| head) is not an error worth a message.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-    if all_known {
+    if report.all_known {
         exit::OK
     } else {
         exit::EXPECTATION

@@ -519,22 +519,9 @@ fn add(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 /// line when it has none. Empty text stays empty.
 fn crlf_lines(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len().saturating_add(2));
-    let mut bytes = text.bytes().peekable();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'\r' => {
-                if bytes.peek() == Some(&b'\n') {
-                    bytes.next();
-                }
-                out.extend_from_slice(b"\r\n");
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            _ => out.push(b),
-        }
-    }
-    if !out.is_empty() && !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut lines = crate::proto::dot::Encoder::new(crate::proto::dot::Stuffing::None);
+    lines.push(text.as_bytes(), &mut out);
+    lines.end_lines(&mut out);
     out
 }
 
@@ -791,14 +778,19 @@ impl<R: Read> Read for Base64Reader<R> {
     }
 }
 
-/// Appends the standard base64 encoding (with padding) of `input` to `out`.
+/// Appends the standard base64 encoding (with padding) of `input` to `out`, without an
+/// allocation of its own.
 fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
     use base64::Engine as _;
-    out.extend_from_slice(
+    let start = out.len();
+    let len = base64::encoded_len(input.len(), true).unwrap_or(0);
+    out.resize(start.saturating_add(len), 0);
+    let written = out.get_mut(start..).map_or(0, |slot| {
         base64::engine::general_purpose::STANDARD
-            .encode(input)
-            .as_bytes(),
-    );
+            .encode_slice(input, slot)
+            .unwrap_or(0)
+    });
+    out.truncate(start.saturating_add(written));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -351,22 +351,23 @@ fn explain_cmd(
     screen: &mut dyn Screen,
 ) -> Result<Flow, SessionError> {
     let protocol = c.protocol();
-    let explanations = if args.is_empty() {
+    let report = if args.is_empty() {
         let Some(reply) = c.session.last_reply().cloned() else {
             c.info(screen, "no reply yet; give a code, e.g. :explain 550 5.1.1");
             return Ok(Flow::Continue);
         };
-        explain::explain_reply(protocol, reply.last_line())
+        explain::report_reply(protocol, &reply)
     } else {
-        explain::explain_pasted(args, Some(protocol).filter(|_| args.contains(' ')))
+        explain::report_pasted(args, Some(protocol).filter(|_| args.contains(' ')))
     };
-    if explanations.is_empty() {
-        c.info(screen, "nothing to explain: no code in that reply");
+    if report.is_empty() {
+        c.info(
+            screen,
+            "nothing to explain: no code, and no cause the text names",
+        );
     }
-    for e in explanations {
-        for line in explain::render_text(&e).lines() {
-            c.info(screen, line);
-        }
+    for line in report.blocks.iter().flat_map(|b| b.lines()) {
+        c.info(screen, line);
     }
     Ok(Flow::Continue)
 }

@@ -451,7 +451,7 @@ pub fn describe(protocol: Protocol, item: &str) -> Option<(usize, &'static str)>
         .iter()
         .filter(|(ps, ..)| ps.contains(&protocol))
         .find(|(_, k, ..)| {
-            if k.ends_with('=') && !k.contains("=ACCEPT") && *k != "STATUS=SIZE" {
+            if k.ends_with('=') {
                 keyword.starts_with(k)
             } else {
                 keyword == *k

@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use crate::proto::smtp::EnhancedCode;
 use crate::proto::Protocol;
 
 /// The knowledge base, as shipped.
@@ -131,7 +132,7 @@ pub struct Category {
 pub struct Query<'a> {
     pub protocol: Protocol,
     pub code: Option<u16>,
-    pub enhanced: Option<(u8, u16, u16)>,
+    pub enhanced: Option<EnhancedCode>,
     pub text: &'a str,
 }
 
@@ -461,14 +462,16 @@ impl BasicPattern {
     }
 
     fn matches(&self, code: u16) -> bool {
-        let digits = format!("{code:03}");
-        let digits = digits.as_bytes();
-        digits.len() == 3
-            && self
-                .0
-                .iter()
-                .zip(digits)
-                .all(|(p, d)| p.is_none_or(|p| p == *d))
+        if code > 999 {
+            return false;
+        }
+        // The three digits as ASCII, without formatting a string per entry and reply.
+        let digit = |n: u16| b'0'.saturating_add(u8::try_from(n % 10).unwrap_or(0));
+        let digits = [digit(code / 100), digit(code / 10), digit(code)];
+        self.0
+            .iter()
+            .zip(digits)
+            .all(|(p, d)| p.is_none_or(|p| p == d))
     }
 }
 
@@ -504,11 +507,11 @@ impl EnhancedPattern {
         self.0.iter().filter(|p| p.is_some()).count()
     }
 
-    fn matches(&self, (class, subject, detail): (u8, u16, u16)) -> bool {
+    fn matches(&self, e: EnhancedCode) -> bool {
         let [c, s, d] = self.0;
-        c.is_none_or(|c| c == u16::from(class))
-            && s.is_none_or(|s| s == subject)
-            && d.is_none_or(|d| d == detail)
+        c.is_none_or(|c| c == u16::from(e.class))
+            && s.is_none_or(|s| s == e.subject)
+            && d.is_none_or(|d| d == e.detail)
     }
 }
 
@@ -585,35 +588,13 @@ mod tests {
         out
     }
 
-    /// The basic and enhanced codes of the first line of an SMTP/LMTP reply: three digits at
-    /// the start, then after '-' or ' ' an enhanced code `c.s.d` if there is one.
-    fn parse_codes(text: &str) -> (Option<u16>, Option<(u8, u16, u16)>) {
+    /// The basic and enhanced codes of the first line of an SMTP/LMTP reply.
+    fn parse_codes(text: &str) -> (Option<u16>, Option<EnhancedCode>) {
         let first = text.lines().next().unwrap_or("");
-        let Some(code) = first
-            .get(..3)
-            .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            return (None, None);
-        };
-        let code: u16 = code.parse().unwrap();
-        let rest = &first[3..];
-        let rest = rest
-            .strip_prefix('-')
-            .or_else(|| rest.strip_prefix(' '))
-            .unwrap_or("");
-        let token = rest.split(' ').next().unwrap_or("");
-        let parts: Vec<&str> = token.split('.').collect();
-        let enhanced = match parts.as_slice() {
-            [c, s, d]
-                if [c, s, d].iter().all(|p| {
-                    !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit())
-                }) =>
-            {
-                Some((c.parse().unwrap(), s.parse().unwrap(), d.parse().unwrap()))
-            }
-            _ => None,
-        };
-        (Some(code), enhanced)
+        match crate::proto::smtp::ReplyLine::parse(first.as_bytes()) {
+            Some(l) => (Some(l.code.value()), l.enhanced),
+            None => (None, None),
+        }
     }
 
     fn query(s: &Sample) -> Query<'_> {
@@ -744,7 +725,7 @@ mod tests {
         let q = Query {
             protocol: Protocol::Smtp,
             code: Some(503),
-            enhanced: Some((5, 5, 1)),
+            enhanced: EnhancedCode::parse("5.5.1"),
             text: "503 5.5.1 Error: authentication not enabled",
         };
         assert_eq!(
@@ -768,10 +749,19 @@ mod tests {
         for bad in ["", "5", "55", "5555", "6xx", "0xx", "5x.", "abc", "5 x"] {
             assert!(BasicPattern::parse(bad).is_none(), "{bad:?}");
         }
+        let ec = |class, subject, detail| EnhancedCode {
+            class,
+            subject,
+            detail,
+        };
         let e = EnhancedPattern::parse("5.7.x").unwrap();
-        assert!(e.matches((5, 7, 1)) && e.matches((5, 7, 606)) && !e.matches((4, 7, 1)));
-        assert!(EnhancedPattern::parse("4.x.x").unwrap().matches((4, 2, 2)));
-        assert!(EnhancedPattern::parse("X.1.1").unwrap().matches((5, 1, 1)));
+        assert!(e.matches(ec(5, 7, 1)) && e.matches(ec(5, 7, 606)) && !e.matches(ec(4, 7, 1)));
+        assert!(EnhancedPattern::parse("4.x.x")
+            .unwrap()
+            .matches(ec(4, 2, 2)));
+        assert!(EnhancedPattern::parse("X.1.1")
+            .unwrap()
+            .matches(ec(5, 1, 1)));
         for bad in [
             "5.7", "5.7.1.2", "3.7.1", "5..1", "5.7.1000", "5.7.-1", "50.7.1", "x.y.z",
         ] {
@@ -928,7 +918,12 @@ checks = ["c"]
                 Protocol::Pop3,
             ] {
                 for code in [None, Some(0), Some(250), Some(550), Some(u16::MAX)] {
-                    for enhanced in [None, Some((0, 0, 0)), Some((u8::MAX, u16::MAX, u16::MAX))] {
+                    let odd = [
+                        None,
+                        EnhancedCode::parse("0.0.0"),
+                        EnhancedCode::parse("5.999.999"),
+                    ];
+                    for enhanced in odd {
                         let _ = find(&Query {
                             protocol,
                             code,

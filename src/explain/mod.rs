@@ -18,7 +18,7 @@ mod tables;
 use crate::proto::imap::syntax::ResponseLine as ImapLine;
 use crate::proto::pop3::syntax::{Indicator, StatusLine as Pop3Line};
 use crate::proto::smtp::{EnhancedCode, ReplyLine};
-use crate::proto::{Outcome, Protocol, Reply};
+use crate::proto::{line_protocol, Outcome, Protocol, Reply};
 
 /// The kind of code an [`Explanation`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -831,18 +831,6 @@ fn explain_line(t: &str) -> Vec<Explanation> {
     }
 }
 
-/// The protocol a reply line belongs to, by its grammar: an SMTP reply line, a POP3 status
-/// line, or an IMAP tagged or untagged status line.
-pub fn line_protocol(line: &[u8]) -> Option<Protocol> {
-    if ReplyLine::parse(line).is_some() {
-        return Some(Protocol::Smtp);
-    }
-    if Pop3Line::parse(line).is_some_and(|s| s.indicator != Indicator::Continue) {
-        return Some(Protocol::Pop3);
-    }
-    ImapLine::parse(line).status.map(|_| Protocol::Imap)
-}
-
 /// A line as a user pastes it: the line prefix of mailtalk's own transcript (`S: `, `S# `,
 /// `S! `, `C: `…) and a transcript file's `[  0.012] ` time stamp are taken off.
 pub fn strip_transcript_prefix(line: &str) -> &str {
@@ -1082,14 +1070,13 @@ pub fn reply_causes(protocol: Protocol, reply: &Reply) -> Vec<&'static causes::C
     causes::find(&causes::Query {
         protocol,
         code: reply.code_value(),
-        enhanced: reply.enhanced.map(|e| (e.class, e.subject, e.detail)),
+        enhanced: reply.enhanced,
         text: &text,
     })
 }
 
-/// The causes a pasted reply line states (see [`explain_pasted`] for what is accepted).
-pub fn pasted_causes(text: &str, protocol: Option<Protocol>) -> Vec<&'static causes::Cause> {
-    let line = strip_transcript_prefix(text);
+/// The causes a pasted line states: `line` already stripped of a transcript prefix.
+fn line_causes(line: &str, protocol: Option<Protocol>) -> Vec<&'static causes::Cause> {
     let Some(protocol) = protocol.or_else(|| line_protocol(line.as_bytes())) else {
         return Vec::new();
     };
@@ -1097,15 +1084,61 @@ pub fn pasted_causes(text: &str, protocol: Option<Protocol>) -> Vec<&'static cau
         Protocol::Smtp | Protocol::Lmtp => ReplyLine::parse(line.as_bytes()),
         _ => None,
     };
-    let text = reply_text(&[line.as_bytes().to_vec()]);
     causes::find(&causes::Query {
         protocol,
         code: parsed.map(|l| l.code.value()),
-        enhanced: parsed
-            .and_then(|l| l.enhanced)
-            .map(|e| (e.class, e.subject, e.detail)),
-        text: &text,
+        enhanced: parsed.and_then(|l| l.enhanced),
+        text: line,
     })
+}
+
+/// What `explain` and `:explain` say, as blocks of plain text: the cause the text states
+/// first (with the others it may be), then each code.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub blocks: Vec<String>,
+    /// False when a code is not in the tables.
+    pub all_known: bool,
+}
+
+impl Report {
+    fn new(causes: &[&causes::Cause], codes: &[Explanation]) -> Report {
+        let mut blocks = Vec::new();
+        if let Some((best, others)) = causes.split_first() {
+            let mut block = render_cause(best);
+            if !others.is_empty() {
+                let titles: Vec<&str> = others.iter().map(|c| c.title.as_str()).collect();
+                block.push_str(&format!("  Also possible: {}\n", titles.join("; ")));
+            }
+            blocks.push(block);
+        }
+        blocks.extend(codes.iter().map(render_text));
+        Report {
+            blocks,
+            all_known: codes.iter().all(|e| e.known),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+}
+
+/// [`Report`] of what a user pasted (see [`explain_pasted`] for what is accepted).
+pub fn report_pasted(text: &str, protocol: Option<Protocol>) -> Report {
+    let line = strip_transcript_prefix(text);
+    Report::new(
+        &line_causes(line, protocol),
+        &explain_pasted(line, protocol),
+    )
+}
+
+/// [`Report`] of a reply the session received.
+pub fn report_reply(protocol: Protocol, reply: &Reply) -> Report {
+    Report::new(
+        &reply_causes(protocol, reply),
+        &explain_reply(protocol, reply.last_line()),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1334,7 +1367,7 @@ fn render_list(out: &mut String, heading: &str, items: &[String]) {
 ///   What to check:
 ///     - ...
 /// ```
-pub fn render_cause(c: &causes::Cause) -> String {
+fn render_cause(c: &causes::Cause) -> String {
     let mut out = String::new();
     let mut head = format!("Cause: {} ({}", c.title, c.category);
     if !c.servers.is_empty() {

@@ -92,13 +92,20 @@ impl Encoder {
     /// Ends the data: a CRLF if the data did not end with a line ending, then (for DATA) `.`
     /// CRLF. The encoder is ready for a new message afterwards.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.end_lines(out);
+        if self.stuffing == Stuffing::Dots {
+            out.extend_from_slice(b".\r\n");
+        }
+    }
+
+    /// Ends the last line (a CRLF if the data did not end with a line ending), without the `.`
+    /// line: for a session whose protocol machine sends the `.` itself and awaits its reply.
+    /// The encoder is ready for a new message afterwards.
+    pub fn end_lines(&mut self, out: &mut Vec<u8>) {
         if self.pending_cr || self.mid_line {
             self.end_line(out);
         }
         self.pending_cr = false;
-        if self.stuffing == Stuffing::Dots {
-            out.extend_from_slice(b".\r\n");
-        }
     }
 
     fn end_line(&mut self, out: &mut Vec<u8>) {

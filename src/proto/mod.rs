@@ -476,19 +476,32 @@ pub fn crlf(line: &[u8]) -> Vec<u8> {
 /// What a secret is shown as.
 pub const REDACTED: &str = crate::secret::REDACTED;
 
-/// Which protocol a greeting line belongs to, when it is recognisably one (SMTP/LMTP `220`,
-/// IMAP `* OK`, POP3 `+OK`), so that a wrong port or scheme can be named at once.
-pub fn sniff_greeting(line: &[u8]) -> Option<Protocol> {
+/// Which protocol a server line belongs to, by its grammar: an SMTP reply line, a POP3 status
+/// line, or an IMAP status line (tagged or untagged).
+pub fn line_protocol(line: &[u8]) -> Option<Protocol> {
     if smtp::ReplyLine::parse(line).is_some() {
         return Some(Protocol::Smtp);
     }
-    let r = imap::syntax::ResponseLine::parse(line);
-    if r.kind == imap::syntax::Kind::Untagged && r.status.is_some() {
-        return Some(Protocol::Imap);
+    if pop3::syntax::StatusLine::parse(line)
+        .is_some_and(|s| s.indicator != pop3::syntax::Indicator::Continue)
+    {
+        return Some(Protocol::Pop3);
     }
-    match pop3::syntax::StatusLine::parse(line) {
-        Some(s) if s.indicator != pop3::syntax::Indicator::Continue => Some(Protocol::Pop3),
-        _ => None,
+    imap::syntax::ResponseLine::parse(line)
+        .status
+        .map(|_| Protocol::Imap)
+}
+
+/// Which protocol a greeting line belongs to, when it is recognisably one (SMTP/LMTP `220`,
+/// IMAP `* OK`, POP3 `+OK`), so that a wrong port or scheme can be named at once.
+pub fn sniff_greeting(line: &[u8]) -> Option<Protocol> {
+    match line_protocol(line)? {
+        Protocol::Imap
+            if imap::syntax::ResponseLine::parse(line).kind != imap::syntax::Kind::Untagged =>
+        {
+            None
+        }
+        p => Some(p),
     }
 }
 

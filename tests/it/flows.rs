@@ -703,6 +703,26 @@ fn explain_puts_the_cause_the_text_states_first() {
     }
 }
 
+#[test]
+fn explain_in_a_session_reads_the_cause_of_the_last_reply() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| {
+        c.send(SMTP_GREETING);
+        c.expect_line(b"AUTH PLAIN\r\n");
+        c.send(b"503 5.5.1 Error: authentication not enabled\r\n");
+        smtp_loop(c, false, false);
+    });
+    let out = run_env(&[&s.url("smtp")], &input(&["AUTH PLAIN", ":explain"]), &[]);
+    s.join_for(&out);
+    out.assert_code(EXIT_OK);
+    let text = out.stdout_str();
+    let cause = text
+        .find("** Cause: AUTH is not offered here")
+        .unwrap_or_else(|| panic!("no cause\n{text}"));
+    let code = text.find("** 503 - SMTP reply code").unwrap();
+    assert!(cause < code, "{text}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Documentation generated from the tables.
 

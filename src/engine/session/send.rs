@@ -851,11 +851,8 @@ impl Session {
             piece.clear();
             piece.extend_from_slice(buf.get(..n).unwrap_or(&[]));
         }
-        encoder.finish(&mut out);
-        // The encoder's own `.` line is replaced by the machine's, so it awaits the reply.
-        if out.ends_with(b".\r\n") {
-            out.truncate(out.len().saturating_sub(3));
-        }
+        // The `.` line is the machine's, so that it awaits the reply.
+        encoder.end_lines(&mut out);
         preview.push(&out);
         let end = self.machine.command(b".")?;
         out.extend_from_slice(&end.wire);
