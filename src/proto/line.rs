@@ -128,6 +128,50 @@ impl LineBuffer {
         out
     }
 
+    /// Literal content, line by line: the next line within the first `left` bytes (its ending
+    /// included in the count), a piece of `piece` bytes of a longer run without LF, or the last
+    /// bytes of `left` once all arrived (without an ending). `None` while more is needed. The
+    /// search resumes where the last one stopped, as in [`LineBuffer::next_line`], so a
+    /// literal fed a byte at a time is scanned once.
+    pub fn next_within(&mut self, left: u64, piece: usize) -> Option<RawLine> {
+        let pending = self.buf.get(self.start..).unwrap_or(&[]);
+        if pending.is_empty() {
+            return None;
+        }
+        let window = usize::try_from(left)
+            .unwrap_or(usize::MAX)
+            .min(pending.len());
+        let search = pending
+            .get(..window.min(piece.saturating_add(2)))
+            .unwrap_or(&[]);
+        let from = self.scanned.min(search.len());
+        let unscanned = search.get(from..).unwrap_or(&[]);
+        let found = memchr::memchr(b'\n', unscanned);
+        let looked = found.map_or(unscanned.len(), |p| p.saturating_add(1));
+        self.work = self
+            .work
+            .saturating_add(u64::try_from(looked).unwrap_or(u64::MAX));
+        let (take, ending) = match found.map(|p| p.saturating_add(from)) {
+            Some(pos) => {
+                let crlf = pos > 0 && search.get(pos.saturating_sub(1)) == Some(&b'\r');
+                (
+                    pos.saturating_add(1),
+                    if crlf { Ending::CrLf } else { Ending::Lf },
+                )
+            }
+            None if window >= piece.saturating_add(2) => (piece, Ending::None),
+            None if u64::try_from(window).ok() == Some(left) => (window, Ending::None),
+            None => {
+                self.scanned = search.len();
+                return None;
+            }
+        };
+        let mut bytes = self.take(take);
+        self.scanned = 0;
+        bytes.truncate(bytes.len().saturating_sub(ending.len()));
+        Some(RawLine { bytes, ending })
+    }
+
     /// What is left when the stream ended: bytes without a line ending.
     pub fn take_rest(&mut self) -> Option<Vec<u8>> {
         if self.buffered() == 0 {
@@ -142,6 +186,39 @@ impl LineBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_content_comes_in_lines_pieces_and_a_last_part() {
+        let mut b = LineBuffer::new(16);
+        b.push(b"ab\r\ncd\nefghijklmnop");
+        let l = b.next_within(30, 4).unwrap();
+        assert_eq!((l.bytes, l.ending), (b"ab".to_vec(), Ending::CrLf));
+        let l = b.next_within(26, 4).unwrap();
+        assert_eq!((l.bytes, l.ending), (b"cd".to_vec(), Ending::Lf));
+        // A run without LF comes in pieces.
+        let l = b.next_within(23, 4).unwrap();
+        assert_eq!((l.bytes, l.ending), (b"efgh".to_vec(), Ending::None));
+        // The end of the literal within what arrived: the rest, as it is.
+        let l = b.next_within(3, 4).unwrap();
+        assert_eq!((l.bytes, l.ending), (b"ijk".to_vec(), Ending::None));
+        assert_eq!(b.peek(), b"lmnop");
+        // Not enough yet for a piece, a line or the end.
+        assert_eq!(b.next_within(100, 8), None);
+    }
+
+    #[test]
+    fn a_literal_fed_a_byte_at_a_time_is_scanned_once() {
+        let mut b = LineBuffer::new(16);
+        let n = 5000u64;
+        for _ in 0..n {
+            b.push(b"x");
+            assert_eq!(b.next_within(n + 2, 64 * 1024), None);
+        }
+        b.push(b"\r\n");
+        let l = b.next_within(n + 2, 64 * 1024).unwrap();
+        assert_eq!(l.bytes.len() as u64, n);
+        assert!(b.work() <= n + 2, "{}", b.work());
+    }
 
     #[test]
     fn splits_crlf_and_bare_lf() {

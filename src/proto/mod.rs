@@ -505,6 +505,24 @@ pub fn sniff_greeting(line: &[u8]) -> Option<Protocol> {
     }
 }
 
+/// A response code `[...]` after the space at `at`, brackets included (IMAP RFC 3501 `resp-text`,
+/// POP3 RFC 2449). `blanks`: more blanks may come before the `[` (POP3 servers put them).
+pub(crate) fn bracket_code_at(line: &[u8], at: usize, blanks: bool) -> Option<Range<usize>> {
+    let rest = line.get(at..)?.strip_prefix(b" ")?;
+    let spaces = if blanks {
+        rest.iter().take_while(|b| b.is_ascii_whitespace()).count()
+    } else {
+        0
+    };
+    let rest = rest.get(spaces..)?;
+    if rest.first() != Some(&b'[') {
+        return None;
+    }
+    let close = rest.iter().position(|&b| b == b']')?;
+    let start = at.saturating_add(1).saturating_add(spaces);
+    Some(start..start.saturating_add(close).saturating_add(1))
+}
+
 /// A line quoted in a message: cut at 80 characters (made visible where it is shown).
 pub(crate) fn shown(line: &[u8]) -> String {
     crate::excerpt::excerpt(line, 80)

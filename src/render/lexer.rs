@@ -163,7 +163,7 @@ fn smtp_status(out: &mut Spans, bytes: &[u8]) {
     out.push(code_role(reply.code.class), code);
     let (sep, _) = rest.split_at(1.min(rest.len()));
     out.push(Role::Plain, sep);
-    let n = reply.enhanced_len();
+    let n = reply.enhanced_len;
     let (enhanced, text) = reply.text.split_at(n.min(reply.text.len()));
     out.push(Role::Enhanced, enhanced);
     out.push(Role::Plain, text);

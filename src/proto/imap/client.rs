@@ -63,9 +63,6 @@ struct ServerLiteral {
     /// `~{n}` (RFC 3516 literal8): binary content, bare LF is not a violation.
     binary: bool,
     warned: bool,
-    /// Leading bytes of the held content known to have no LF (a literal fed one byte at a time
-    /// is scanned once, not once per byte).
-    scanned: usize,
 }
 
 /// The IMAP client protocol machine.
@@ -91,8 +88,6 @@ pub struct Imap {
     /// Text bytes (literals excluded) of the response in progress.
     text: usize,
     literal: Option<ServerLiteral>,
-    /// Bytes scanned for line feeds inside server literals (the work done, for tests).
-    literal_scanned: u64,
 }
 
 impl Default for Imap {
@@ -133,7 +128,6 @@ impl Imap {
             first: None,
             text: 0,
             literal: None,
-            literal_scanned: 0,
         }
     }
 
@@ -245,26 +239,23 @@ impl Imap {
     /// The rest of a command line after a literal: it may announce another literal. Returns
     /// whether a reply is expected after sending it.
     fn continue_command(&mut self, rest: &[u8]) -> Result<bool, CommandError> {
-        match literal_at_end(rest).map_err(|e| CommandError::Invalid(e.to_string()))? {
-            Some(lit) if lit.sync => {
-                self.send = Send::WaitPlus(lit.size);
-                self.awaiting = true;
-                Ok(true)
-            }
-            Some(lit) => {
-                self.send = if lit.size == 0 {
-                    Send::Rest
-                } else {
-                    Send::Literal(lit.size)
-                };
-                Ok(false)
-            }
-            None => {
-                self.send = Send::Command;
-                self.awaiting = true;
-                Ok(true)
-            }
-        }
+        let literal = literal_at_end(rest).map_err(|e| CommandError::Invalid(e.to_string()))?;
+        Ok(self.after_line(literal))
+    }
+
+    /// What follows a command line (or the rest of one) that ends with `literal`, or with
+    /// none: the `+` of a synchronising literal, the literal's bytes, or the tagged reply.
+    /// Returns whether a reply is awaited now.
+    fn after_line(&mut self, literal: Option<super::syntax::Literal>) -> bool {
+        let (send, expects_reply) = match literal {
+            Some(lit) if lit.sync => (Send::WaitPlus(lit.size), true),
+            Some(lit) if lit.size == 0 => (Send::Rest, false),
+            Some(lit) => (Send::Literal(lit.size), false),
+            None => (Send::Command, true),
+        };
+        self.send = send;
+        self.awaiting = expects_reply;
+        expects_reply
     }
 
     fn new_command(&mut self, line: &[u8]) -> Result<Outgoing, CommandError> {
@@ -274,7 +265,7 @@ impl Imap {
         let info = classify(&LineContext::new(Protocol::Imap), line);
         let typed = CommandLine::parse(line);
         // A literal size that does not fit is refused before a tag is used up.
-        literal_at_end(line).map_err(|e| CommandError::Invalid(e.to_string()))?;
+        let literal = literal_at_end(line).map_err(|e| CommandError::Invalid(e.to_string()))?;
         let (tag, full, offset) = match typed.tag {
             Some(t) => {
                 if let Some(n) = auto_number(t) {
@@ -295,7 +286,6 @@ impl Imap {
                 (tag, full, offset)
             }
         };
-        let literal = literal_at_end(&full).map_err(|e| CommandError::Invalid(e.to_string()))?;
         let secret = info
             .secret
             .as_ref()
@@ -313,25 +303,7 @@ impl Imap {
             verb: info.verb.clone(),
         });
         self.last_tag = Some(tag);
-        let expects_reply = match literal {
-            Some(lit) if lit.sync => {
-                self.send = Send::WaitPlus(lit.size);
-                true
-            }
-            Some(lit) => {
-                self.send = if lit.size == 0 {
-                    Send::Rest
-                } else {
-                    Send::Literal(lit.size)
-                };
-                false
-            }
-            None => {
-                self.send = Send::Command;
-                true
-            }
-        };
-        self.awaiting = expects_reply;
+        let expects_reply = self.after_line(literal);
         Ok(Outgoing {
             wire: crlf(&full),
             display,
@@ -346,50 +318,15 @@ impl Imap {
     // ----- server side -----
 
     fn step_literal(&mut self, mut lit: ServerLiteral) -> bool {
-        let pending = self.core.input.peek();
-        if pending.is_empty() {
+        let Some(RawLine { bytes, ending }) = self.core.input.next_within(lit.remaining, MAX_PIECE)
+        else {
+            self.literal = Some(lit);
             return false;
-        }
-        let window_len = usize::try_from(lit.remaining)
-            .unwrap_or(usize::MAX)
-            .min(pending.len());
-        let window = pending.get(..window_len).unwrap_or(&[]);
-        let search = window
-            .get(..window_len.min(MAX_PIECE.saturating_add(2)))
-            .unwrap_or(&[]);
-        let from = lit.scanned.min(search.len());
-        let unscanned = search.get(from..).unwrap_or(&[]);
-        let found = memchr::memchr(b'\n', unscanned);
-        self.literal_scanned = self.literal_scanned.saturating_add(
-            u64::try_from(found.map_or(unscanned.len(), |p| p.saturating_add(1)))
-                .unwrap_or(u64::MAX),
-        );
-        let found = found.map(|p| p.saturating_add(from));
-        let (take, ending) = match found {
-            Some(pos) => {
-                let ending = if pos > 0 && search.get(pos.saturating_sub(1)) == Some(&b'\r') {
-                    Ending::CrLf
-                } else {
-                    Ending::Lf
-                };
-                (pos.saturating_add(1), ending)
-            }
-            None if window_len >= MAX_PIECE.saturating_add(2) => (MAX_PIECE, Ending::None),
-            None if u64::try_from(window_len).ok() == Some(lit.remaining) => {
-                (window_len, Ending::None)
-            }
-            None => {
-                lit.scanned = search.len();
-                self.literal = Some(lit);
-                return false;
-            }
         };
-        lit.scanned = 0;
-        let mut bytes = self.core.input.take(take);
-        bytes.truncate(bytes.len().saturating_sub(ending.len()));
+        let taken = bytes.len().saturating_add(ending.len());
         lit.remaining = lit
             .remaining
-            .saturating_sub(u64::try_from(take).unwrap_or(u64::MAX));
+            .saturating_sub(u64::try_from(taken).unwrap_or(u64::MAX));
         self.core.events.push_back(Event::Line(ServerLine {
             bytes,
             kind: LineKind::Data,
@@ -458,7 +395,6 @@ impl Imap {
                         remaining: lit.size,
                         binary: lit.binary,
                         warned: false,
-                        scanned: 0,
                     });
                 }
             }
@@ -636,10 +572,6 @@ impl Imap {
 impl Machine for Imap {
     fn protocol(&self) -> Protocol {
         Protocol::Imap
-    }
-
-    fn scan_work(&self) -> u64 {
-        self.core.input.work().saturating_add(self.literal_scanned)
     }
 
     fn core(&self) -> &Core {

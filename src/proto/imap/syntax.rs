@@ -333,7 +333,7 @@ impl ResponseLine {
             out.status_after(body, 1);
         } else if marker(b'+') {
             out.kind = Kind::Continuation;
-            out.code = code_at(body, 1);
+            out.code = crate::proto::bracket_code_at(body, 1, false);
         } else {
             let (tag, rest) = split_word(body);
             let status_start = body.len().saturating_sub(rest.len());
@@ -356,7 +356,7 @@ impl ResponseLine {
         if let Some(status) = Status::parse(word) {
             let end = start.saturating_add(word.len());
             self.status = Some((status, start..end));
-            self.code = code_at(body, end);
+            self.code = crate::proto::bracket_code_at(body, end, false);
         }
     }
 
@@ -373,17 +373,6 @@ impl ResponseLine {
             _ => None,
         }
     }
-}
-
-/// A `[...]` code after the space at `at`, brackets included.
-fn code_at(body: &[u8], at: usize) -> Option<Range<usize>> {
-    let rest = body.get(at..)?.strip_prefix(b" ")?;
-    if rest.first() != Some(&b'[') {
-        return None;
-    }
-    let close = rest.iter().position(|&b| b == b']')?;
-    let start = at.saturating_add(1);
-    Some(start..start.saturating_add(close).saturating_add(1))
 }
 
 #[cfg(test)]

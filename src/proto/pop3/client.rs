@@ -197,8 +197,8 @@ impl Pop3 {
         self.flag_lf(ending);
     }
 
-    fn body_line(&mut self, mut body: Body, bytes: Vec<u8>, ending: Ending) {
-        let (data, single_dot) = match unstuff_line(&bytes) {
+    fn body_line(&mut self, mut body: Body, mut bytes: Vec<u8>, ending: Ending) {
+        let single_dot = match unstuff_line(&bytes) {
             DataLine::End => {
                 self.push_line(bytes, LineKind::Status, ending);
                 if let Some(capa) = body.capa {
@@ -207,8 +207,17 @@ impl Pop3 {
                 self.finish(Event::Complete(Reply::line(Outcome::Ok, body.status)));
                 return;
             }
-            DataLine::Content { bytes, single_dot } => (bytes.to_vec(), single_dot),
+            DataLine::Content {
+                bytes: kept,
+                single_dot,
+            } => {
+                // Unstuffed in place: the stuffing dot comes off the front, nothing is copied.
+                let stuffed = bytes.len().saturating_sub(kept.len());
+                bytes.drain(..stuffed);
+                single_dot
+            }
         };
+        let data = bytes;
         if let Some(capa) = body.capa.as_mut() {
             if capa.add(&data) {
                 self.warn("capability list truncated (at most 1000 lines / 64 KiB are kept)");
@@ -343,11 +352,12 @@ impl Machine for Pop3 {
     fn end_of_stream(&mut self) -> Option<ServerLine> {
         let rest = self.core.input.take_rest()?;
         let (bytes, kind) = if self.body.is_some() {
-            let bytes = match unstuff_line(&rest) {
-                DataLine::Content { bytes, .. } => bytes.to_vec(),
-                DataLine::End => rest.clone(),
-            };
-            (bytes, LineKind::Data)
+            let mut rest = rest;
+            if let DataLine::Content { bytes, .. } = unstuff_line(&rest) {
+                let stuffed = rest.len().saturating_sub(bytes.len());
+                rest.drain(..stuffed);
+            }
+            (rest, LineKind::Data)
         } else {
             (rest, LineKind::Status)
         };

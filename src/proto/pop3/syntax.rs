@@ -244,7 +244,7 @@ impl StatusLine {
                     indicator,
                     word: 0..word.len(),
                     exact: head == word,
-                    code: code_at(line, word.len()),
+                    code: crate::proto::bracket_code_at(line, word.len(), true),
                 });
             }
         }
@@ -265,19 +265,6 @@ impl StatusLine {
         let inner = line.get(r)?.strip_prefix(b"[")?.strip_suffix(b"]")?;
         (!inner.is_empty()).then_some(inner)
     }
-}
-
-/// `[...]` after the indicator at `at` (spaces allowed before it).
-fn code_at(line: &[u8], at: usize) -> Option<Range<usize>> {
-    let rest = line.get(at..)?.strip_prefix(b" ")?;
-    let spaces = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let rest = rest.get(spaces..)?;
-    if rest.first() != Some(&b'[') {
-        return None;
-    }
-    let close = rest.iter().position(|&b| b == b']')?;
-    let start = at.saturating_add(1).saturating_add(spaces);
-    Some(start..start.saturating_add(close).saturating_add(1))
 }
 
 /// The RFC 2449 response code of a status line, without brackets: `IN-USE` for

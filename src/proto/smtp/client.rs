@@ -312,7 +312,7 @@ impl Smtp {
                 unit: "bytes",
             });
         }
-        let parsed = ReplyLine::parse(&bytes).map(|l| (l.code, l.last));
+        let parsed = ReplyLine::parse(&bytes).map(|l| (l.code, l.last, l.enhanced));
         let greeting =
             self.pending.front().map(|p| p.answer) == Some(Answer::Greeting) && p.line_count == 1;
         if parsed.is_none() && greeting {
@@ -337,7 +337,7 @@ impl Smtp {
             self.core
                 .warn("reply line ends with a bare LF instead of CRLF");
         }
-        let Some((code, last)) = parsed else {
+        let Some((code, last, enhanced)) = parsed else {
             self.core.warn(
                 "not a valid reply line: expected a three-digit code followed by a space, a \
                  hyphen or the end of the line",
@@ -356,18 +356,19 @@ impl Smtp {
         }
         if last {
             let lines = std::mem::take(&mut self.partial).lines;
-            self.complete(code, lines);
+            self.complete(code, enhanced, lines);
         }
         Ok(())
     }
 
     /// Applies a complete reply to the state and reports it.
-    fn complete(&mut self, code: super::Code, lines: Vec<Vec<u8>>) {
+    fn complete(
+        &mut self,
+        code: super::Code,
+        enhanced: Option<super::EnhancedCode>,
+        lines: Vec<Vec<u8>>,
+    ) {
         let outcome = code.outcome();
-        let enhanced = lines
-            .last()
-            .and_then(|l| ReplyLine::parse(l))
-            .and_then(|l| l.enhanced);
         let mut reply = Reply {
             outcome,
             code: Some(code),
@@ -414,7 +415,7 @@ impl Smtp {
                         .lines
                         .iter()
                         .skip(1)
-                        .filter_map(|l| l.get(4..))
+                        .filter_map(|l| ReplyLine::parse(l).map(|r| r.text))
                         .filter(|t| !t.is_empty())
                         .map(|t| String::from_utf8_lossy(t).into_owned())
                         .collect(),

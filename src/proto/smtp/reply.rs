@@ -159,6 +159,8 @@ pub struct ReplyLine<'a> {
     pub enhanced: Option<EnhancedCode>,
     /// Everything after the code and its separator (the enhanced code included).
     pub text: &'a [u8],
+    /// The length of the enhanced code at the start of `text` (0 when none).
+    pub enhanced_len: usize,
 }
 
 impl<'a> ReplyLine<'a> {
@@ -173,23 +175,22 @@ impl<'a> ReplyLine<'a> {
             Some(_) => return None,
         };
         let text = rest.get(1..).unwrap_or(&[]);
-        let enhanced = EnhancedCode::parse_prefix(text).map(|(c, _)| c);
+        let (enhanced, enhanced_len) = match EnhancedCode::parse_prefix(text) {
+            Some((c, len)) => (Some(c), len),
+            None => (None, 0),
+        };
         Some(ReplyLine {
             code,
             last,
             enhanced,
             text,
+            enhanced_len,
         })
-    }
-
-    /// The length of the enhanced code at the start of [`ReplyLine::text`] (0 when none).
-    pub fn enhanced_len(&self) -> usize {
-        EnhancedCode::parse_prefix(self.text).map_or(0, |(_, len)| len)
     }
 
     /// The text after the enhanced code (and the space after it), or the whole text.
     pub fn message(&self) -> &'a [u8] {
-        let n = self.enhanced_len();
+        let n = self.enhanced_len;
         let rest = self.text.get(n..).unwrap_or(&[]);
         if n > 0 {
             rest.strip_prefix(b" ").unwrap_or(rest)
@@ -291,7 +292,7 @@ mod tests {
         assert_eq!(l.enhanced, EnhancedCode::parse("5.1.1"));
         assert_eq!(l.text, b"5.1.1 <a@b>: User unknown");
         assert_eq!(l.message(), b"<a@b>: User unknown");
-        assert_eq!(l.enhanced_len(), 5);
+        assert_eq!(l.enhanced_len, 5);
         let l = ReplyLine::parse(b"250-PIPELINING").unwrap();
         assert!(!l.last);
         assert_eq!(l.enhanced, None);
