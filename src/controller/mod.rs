@@ -22,7 +22,6 @@ use std::time::Duration;
 use crate::engine::session::{Options, Stage};
 use crate::engine::{Event, EventKind, Security, Session, SessionError, Sink};
 use crate::explain;
-use crate::net::Stream;
 use crate::output::Output;
 use crate::proto::{classify, CommandError, InputMode, LineContext, Protocol};
 use crate::render::Line;
@@ -170,19 +169,6 @@ impl Controller {
         })
     }
 
-    /// Like [`Controller::connect`], over a stream that is already connected.
-    pub fn over(
-        stream: Box<dyn Stream>,
-        opts: Options,
-        out: Output,
-        settings: Settings,
-        screen: &mut dyn Screen,
-    ) -> Result<Controller, i32> {
-        Controller::start(opts, out, settings, screen, move |opts, sink| {
-            Session::over(stream, opts, sink)
-        })
-    }
-
     fn start(
         opts: Options,
         mut out: Output,
@@ -235,10 +221,6 @@ impl Controller {
         self.session.protocol()
     }
 
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
     /// The flag that interrupts what the session waits for (set it from a signal handler or a
     /// key): a reply, `:sleep`, a message being sent.
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
@@ -252,11 +234,6 @@ impl Controller {
     /// Whether the server closed the connection on its own (and with what last word).
     pub fn closed_by_server(&self) -> Option<&str> {
         self.session.closed_by_server()
-    }
-
-    /// The failures of the script so far.
-    pub fn failures(&self) -> &[String] {
-        &self.script.failures
     }
 
     /// Runs `f` with the session and a sink that shows events.
@@ -292,6 +269,18 @@ impl Controller {
 
     /// Reports an error; a fatal one closes the session.
     fn error(&mut self, err: SessionError, screen: &mut dyn Screen) -> Flow {
+        let (code, fatal) = self.report_error(err, screen);
+        Flow::Error { code, fatal }
+    }
+
+    /// Reports an error (see [`Controller::error`]) and returns the exit status it stands for.
+    fn error_code(&mut self, err: SessionError, screen: &mut dyn Screen) -> i32 {
+        self.report_error(err, screen).0
+    }
+
+    /// Says what went wrong (with the script location and a hint), closes the connection
+    /// when the error is fatal; the exit status and whether it was fatal.
+    fn report_error(&mut self, err: SessionError, screen: &mut dyn Screen) -> (i32, bool) {
         let err = match (&err, &self.script.location) {
             (SessionError::Command(c), Some(loc)) => {
                 SessionError::Command(CommandError::Invalid(format!("{loc}: {c}")))
@@ -300,10 +289,7 @@ impl Controller {
         };
         if let SessionError::Cancelled(why) = &err {
             self.emit(screen, EventKind::Warning(why.clone()));
-            return Flow::Error {
-                code: exit::code(&err),
-                fatal: false,
-            };
+            return (exit::code(&err), false);
         }
         let fatal = err.is_fatal();
         let at = self.session.event(EventKind::Closed);
@@ -312,10 +298,7 @@ impl Controller {
         if fatal {
             self.with_session(screen, |s, sink| s.close(sink));
         }
-        Flow::Error {
-            code: exit::code(&err),
-            fatal,
-        }
+        (exit::code(&err), fatal)
     }
 
     /// What a line typed now would mean.
@@ -578,10 +561,7 @@ impl Controller {
         match self.authenticate(None, None, screen) {
             Ok(true) => Ok(()),
             Ok(false) => Err(exit::AUTH_FAILED),
-            Err(e) => match self.error(e, screen) {
-                Flow::Error { code, .. } => Err(code),
-                _ => Err(exit::AUTH_FAILED),
-            },
+            Err(e) => Err(self.error_code(e, screen)),
         }
     }
 
@@ -654,10 +634,7 @@ impl Controller {
         };
         match result {
             Ok(()) => exit::OK,
-            Err(e) => match self.error(e, screen) {
-                Flow::Error { code, .. } => code,
-                _ => exit::OK,
-            },
+            Err(e) => self.error_code(e, screen),
         }
     }
 
@@ -712,10 +689,7 @@ impl Controller {
             Ok(Some(r)) if !r.outcome.is_ok() => return self.finish(Err(exit::REJECTED), screen),
             Ok(_) => {}
             Err(e) => {
-                let code = match self.error(e, screen) {
-                    Flow::Error { code, .. } => code,
-                    _ => exit::CONNECT,
-                };
+                let code = self.error_code(e, screen);
                 return self.finish(Err(code), screen);
             }
         }
@@ -732,10 +706,7 @@ impl Controller {
                     return self.quit_with(exit::AUTH_FAILED, screen);
                 }
                 Err(e) => {
-                    let code = match self.error(e, screen) {
-                        Flow::Error { code, .. } => code,
-                        _ => exit::AUTH_FAILED,
-                    };
+                    let code = self.error_code(e, screen);
                     return self.finish(Err(code), screen);
                 }
             }
@@ -752,10 +723,7 @@ impl Controller {
         match self.send_prepared(send, stage, screen) {
             Ok(code) => self.quit_with(code, screen),
             Err(e) => {
-                let code = match self.error(e, screen) {
-                    Flow::Error { code, .. } => code,
-                    _ => exit::REJECTED,
-                };
+                let code = self.error_code(e, screen);
                 self.finish(Err(code), screen)
             }
         }
@@ -771,10 +739,14 @@ impl Controller {
         };
         let status = match quit {
             Ok(()) => code,
-            Err(e) => match self.error(e, screen) {
-                Flow::Error { code: c, .. } if code == exit::OK => c,
-                _ => code,
-            },
+            Err(e) => {
+                let c = self.error_code(e, screen);
+                if code == exit::OK {
+                    c
+                } else {
+                    code
+                }
+            }
         };
         self.out.flush();
         status

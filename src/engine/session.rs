@@ -100,9 +100,6 @@ pub struct Session {
     closed_by_server: Option<String>,
     /// A line arrived since the current wait began (EOF then cuts a reply off).
     received_in_wait: bool,
-    /// IMAP: the server refused a command that announced a synchronising literal of this size,
-    /// so the literal's bytes must not be sent.
-    refused_literal: Option<u64>,
     /// When the command being answered was written, and when its first byte came.
     pending_since: Option<Instant>,
     first_byte: Option<Duration>,
@@ -208,7 +205,6 @@ impl Session {
             finished: false,
             closed_by_server: None,
             received_in_wait: false,
-            refused_literal: None,
             pending_since: Some(Instant::now()),
             first_byte: None,
             stats: Stats {
@@ -266,7 +262,7 @@ impl Session {
         let waits_for_quit = self.protocol().is_smtp()
             && self.last_reply.as_ref().and_then(Reply::code_value) == Some(554);
         if waits_for_quit {
-            let _ = self.command_and_wait(b"QUIT", sink);
+            let _ = self.command_and_wait(self.protocol().quit_verb().as_bytes(), sink);
         }
         self.close(sink);
     }
@@ -408,13 +404,6 @@ impl Session {
             return Ok(out.secret);
         }
         let reply = self.wait(sink)?;
-        if ctx.protocol == Protocol::Imap && ctx.mode == InputMode::Command {
-            if let Ok(Some(lit)) = proto::imap::syntax::literal_at_end(line) {
-                if lit.sync && !matches!(self.machine.input_mode(), InputMode::Literal { .. }) {
-                    self.refused_literal = Some(lit.size);
-                }
-            }
-        }
         if out.starttls {
             self.after_starttls_reply(&reply, false, sink)?;
         } else if out.ends_session && self.machine.input_mode() == InputMode::Command {
@@ -427,7 +416,7 @@ impl Session {
     /// IMAP: the size of a synchronising literal whose command the server refused (so the
     /// literal's bytes were not sent); taken once.
     pub fn take_refused_literal(&mut self) -> Option<u64> {
-        self.refused_literal.take()
+        self.machine.take_refused_literal()
     }
 
     /// Asks for the capabilities (EHLO/LHLO, CAPABILITY, CAPA) when none are known yet.
@@ -825,10 +814,8 @@ impl Session {
             }
             Ok(n) => {
                 self.received(n);
-                if let Some(reply) = self.drain(sink)? {
-                    // A reply nobody waits for: a server that is about to close (421, BYE).
-                    let _ = reply;
-                }
+                // A reply nobody waits for (a server about to close: 421, BYE) is only shown.
+                self.drain(sink)?;
                 Ok(true)
             }
         }

@@ -12,7 +12,7 @@ mod conn;
 mod tls;
 mod transport;
 
-pub use transport::{is_loopback_host, resolve, Transport};
+pub use transport::{is_loopback_host, Transport};
 
 use std::fmt;
 use std::io;

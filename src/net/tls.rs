@@ -357,27 +357,20 @@ fn certificate_error(failure: &Failure, verify_name: &str) -> CertError {
 
 /// The DNS names of a certificate (its CN when it has no DNS SAN).
 fn dns_names(cert: &X509Ref) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    if let Some(sans) = cert.subject_alt_names() {
-        names.extend(sans.iter().filter_map(|s| s.dnsname().map(str::to_string)));
-    }
-    if names.is_empty() {
-        for entry in cert.subject_name().entries_by_nid(Nid::COMMONNAME) {
-            names.push(asn1_text(entry.data()));
-        }
-    }
+    let mut names = names_of(cert, false);
     names.truncate(MAX_NAMES);
     names
 }
 
-/// The DNS and IP names of a certificate (or its CN when it has no SAN), for messages.
-fn cert_names(cert: &X509Ref) -> String {
+/// The DNS names (and with `ips` the IP addresses) of a certificate's SANs, in order; its CN
+/// when it has none.
+fn names_of(cert: &X509Ref, ips: bool) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     if let Some(sans) = cert.subject_alt_names() {
         for san in sans.iter() {
             if let Some(dns) = san.dnsname() {
                 names.push(dns.to_string());
-            } else if let Some(ip) = san.ipaddress() {
+            } else if let Some(ip) = san.ipaddress().filter(|_| ips) {
                 names.push(ip_text(ip));
             }
         }
@@ -387,6 +380,12 @@ fn cert_names(cert: &X509Ref) -> String {
             names.push(asn1_text(entry.data()));
         }
     }
+    names
+}
+
+/// The DNS and IP names of a certificate (or its CN when it has no SAN), for messages.
+fn cert_names(cert: &X509Ref) -> String {
+    let mut names = names_of(cert, true);
     if names.is_empty() {
         return "no name".into();
     }

@@ -680,6 +680,13 @@ pub trait Machine: Send {
     /// `name`), CAPABILITY, CAPA.
     fn capability_command(&self, name: &str) -> Vec<u8>;
 
+    /// IMAP: the size of a synchronising literal whose command the server ended (NO, BAD)
+    /// instead of asking for the literal with `+`; taken once. Its typed lines are then not
+    /// sent.
+    fn take_refused_literal(&mut self) -> Option<u64> {
+        None
+    }
+
     /// IMAP: the greeting was PREAUTH.
     fn preauth(&self) -> bool {
         false

@@ -227,6 +227,37 @@ fn scram_password(password: &str) -> zeroize::Zeroizing<String> {
     zeroize::Zeroizing::new(prepared)
 }
 
+/// NUL, CR or LF (and ^A in a bearer token's framing): never in a credential.
+fn forbidden_in(s: &str, token: bool) -> bool {
+    s.bytes()
+        .any(|b| matches!(b, 0 | b'\r' | b'\n') || (token && b == 0x01))
+}
+
+/// The checks every credential gets, for any method: a user name and a secret, neither empty
+/// nor holding NUL, CR or LF (`token`: nor ^A). The error says which, for `method`.
+pub fn check_user_and_secret(
+    user: &str,
+    secret: &Secret,
+    method: &str,
+    token: bool,
+) -> Result<(), String> {
+    let why = if user.is_empty() {
+        Some(("user name", "is empty"))
+    } else if forbidden_in(user, token) {
+        Some(("user name", "contains a forbidden control character"))
+    } else if secret.is_empty() {
+        Some(("secret", "is empty"))
+    } else if forbidden_in(secret.expose(), token) {
+        Some(("secret", "contains a forbidden control character"))
+    } else {
+        None
+    };
+    match why {
+        Some((what, why)) => Err(format!("the {what} {why} for {method}")),
+        None => Ok(()),
+    }
+}
+
 fn quote(bytes: &[u8]) -> String {
     crate::excerpt::excerpt(bytes, MAX_QUOTED)
 }
@@ -331,38 +362,26 @@ impl Client {
     }
 
     fn check_credentials(&self) -> Result<(), SaslError> {
+        let oauth = self.mech.uses_token();
+        let name = self.mech.name();
         let bad = |what: &str, why: &str| {
             Err(SaslError::InvalidCredentials(format!(
-                "the {what} {why} for {}",
-                self.mech
+                "the {what} {why} for {name}"
             )))
         };
-        let oauth = self.mech.uses_token();
-        let forbidden = |s: &str| {
-            s.bytes()
-                .any(|b| matches!(b, 0 | b'\r' | b'\n') || (oauth && b == 0x01))
-        };
-        if self.creds.user.is_empty() {
-            return bad("user name", "is empty");
-        }
-        if forbidden(&self.creds.user) {
-            return bad("user name", "contains a forbidden control character");
-        }
+        check_user_and_secret(&self.creds.user, &self.creds.secret, name, oauth)
+            .map_err(SaslError::InvalidCredentials)?;
         if let Some(authzid) = &self.creds.authzid {
-            if forbidden(authzid) {
+            if forbidden_in(authzid, oauth) {
                 return bad(
                     "authorization identity",
                     "contains a forbidden control character",
                 );
             }
         }
-        if self.creds.secret.is_empty() {
-            return bad("secret", "is empty");
-        }
-        if forbidden(self.creds.secret.expose()) {
-            return bad("secret", "contains a forbidden control character");
-        }
-        if self.mech == Mechanism::OAuthBearer && (self.host.is_empty() || forbidden(&self.host)) {
+        if self.mech == Mechanism::OAuthBearer
+            && (self.host.is_empty() || forbidden_in(&self.host, oauth))
+        {
             return bad("host name", "is empty or contains a control character");
         }
         Ok(())

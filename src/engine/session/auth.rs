@@ -42,13 +42,19 @@ impl AuthMethod {
         }
     }
 
+    /// How the credentials of this method travel.
+    pub fn credential(self) -> Credential {
+        match self {
+            AuthMethod::Sasl(m) => Credential::Sasl(Some(m)),
+            AuthMethod::ImapLogin => Credential::ImapLogin,
+            AuthMethod::Pop3User => Credential::Pop3Pass,
+            AuthMethod::Apop => Credential::Apop,
+        }
+    }
+
     /// Whether the password (or token) itself travels, so that only TLS protects it.
     pub fn sends_cleartext(self) -> bool {
-        match self {
-            AuthMethod::Sasl(m) => m.plaintext_equivalent(),
-            AuthMethod::ImapLogin | AuthMethod::Pop3User => true,
-            AuthMethod::Apop => false,
-        }
+        self.credential().cleartext()
     }
 }
 
@@ -228,13 +234,7 @@ pub fn check_plaintext_policy(
     host: &str,
     allow: bool,
 ) -> Result<(), String> {
-    if !method.sends_cleartext() || tls || allow || crate::net::is_loopback_host(host) {
-        return Ok(());
-    }
-    Err(format!(
-        "refusing to send {method} credentials over a connection without TLS: use STARTTLS or \
-         TLS, or --allow-plaintext-auth to send them anyway"
-    ))
+    cleartext_policy(method.sends_cleartext(), method.name(), tls, host, allow)
 }
 
 /// The cleartext policy for credentials in a line the user typed (IMAP `LOGIN`, POP3 `PASS`,
@@ -246,16 +246,27 @@ pub fn check_typed_credentials(
     host: &str,
     allow: bool,
 ) -> Result<(), String> {
-    if !cred.cleartext() || tls || allow || crate::net::is_loopback_host(host) {
+    let what = match cred {
+        Credential::Sasl(Some(m)) => m.name(),
+        Credential::Sasl(None) => "these",
+        Credential::ImapLogin => "IMAP LOGIN",
+        Credential::Pop3Pass => "POP3 PASS",
+        Credential::Apop => "APOP",
+    };
+    cleartext_policy(cred.cleartext(), what, tls, host, allow)
+}
+
+/// The one rule behind both: cleartext credentials only over TLS, to loopback, or when allowed.
+fn cleartext_policy(
+    cleartext: bool,
+    what: &str,
+    tls: bool,
+    host: &str,
+    allow: bool,
+) -> Result<(), String> {
+    if !cleartext || tls || allow || crate::net::is_loopback_host(host) {
         return Ok(());
     }
-    let what = match cred {
-        Credential::Sasl(Some(m)) => m.name().to_string(),
-        Credential::Sasl(None) => "these".to_string(),
-        Credential::ImapLogin => "IMAP LOGIN".to_string(),
-        Credential::Pop3Pass => "POP3 PASS".to_string(),
-        Credential::Apop => "APOP".to_string(),
-    };
     Err(format!(
         "refusing to send {what} credentials over a connection without TLS: use STARTTLS or \
          TLS, or --allow-plaintext-auth to send them anyway"
@@ -264,36 +275,16 @@ pub fn check_typed_credentials(
 
 /// The checks of [`Client::validate`] for the methods that are not SASL.
 fn validate_plain_creds(method: AuthMethod, creds: &Credentials) -> Result<(), String> {
-    let forbidden = |s: &str| s.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n'));
     if creds.authzid.is_some() {
         return Err(format!(
             "{method} has no authorization identity; use a SASL mechanism such as PLAIN"
         ));
     }
-    if creds.user.is_empty() {
-        return Err(format!(
-            "invalid credentials: the user name is empty for {method}"
-        ));
-    }
-    if forbidden(&creds.user) {
-        return Err(format!(
-            "invalid credentials: the user name contains a forbidden control character for {method}"
-        ));
-    }
     if method == AuthMethod::Apop && creds.user.bytes().any(|b| b == b' ' || b == b'\t') {
         return Err("invalid credentials: the user name contains a space for APOP".to_string());
     }
-    if creds.secret.is_empty() {
-        return Err(format!(
-            "invalid credentials: the secret is empty for {method}"
-        ));
-    }
-    if forbidden(creds.secret.expose()) {
-        return Err(format!(
-            "invalid credentials: the secret contains a forbidden control character for {method}"
-        ));
-    }
-    Ok(())
+    sasl::check_user_and_secret(&creds.user, &creds.secret, method.name(), false)
+        .map_err(|e| format!("invalid credentials: {e}"))
 }
 
 fn invalid(msg: String) -> SessionError {

@@ -290,7 +290,19 @@ struct Preview {
 impl Preview {
     /// Takes encoded bytes (every line ends in CRLF).
     fn push(&mut self, encoded: &[u8]) {
-        for &b in encoded {
+        for (i, &b) in encoded.iter().enumerate() {
+            if self.shown >= MAX_SHOWN_LINES {
+                // Past the lines shown (each ended, so no line is half counted): the rest is
+                // only counted, not walked byte by byte.
+                let rest = encoded.get(i..).unwrap_or(&[]);
+                self.hidden_bytes = self
+                    .hidden_bytes
+                    .saturating_add(u64::try_from(rest.len()).unwrap_or(u64::MAX));
+                self.hidden_lines = self.hidden_lines.saturating_add(
+                    u64::try_from(memchr::memchr_iter(b'\n', rest).count()).unwrap_or(u64::MAX),
+                );
+                return;
+            }
             if self.cr && b == b'\n' {
                 self.cr = false;
                 self.end_line();
@@ -918,9 +930,9 @@ impl Session {
             encoder.push(&piece, &mut pending);
             // Strictly more than a chunk: the LAST chunk is never empty unless the message is.
             while pending.len() > BDAT_CHUNK && failure.is_none() {
-                let rest = pending.split_off(BDAT_CHUNK);
-                let chunk = std::mem::replace(&mut pending, rest);
-                self.send_chunk(&chunk, false, &mut preview, sink)?;
+                let chunk = pending.get(..BDAT_CHUNK).unwrap_or(&[]);
+                self.send_chunk(chunk, false, &mut preview, sink)?;
+                pending.drain(..BDAT_CHUNK);
                 in_flight = in_flight.saturating_add(1);
                 while in_flight >= window {
                     let r = self.wait(sink)?;

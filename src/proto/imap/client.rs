@@ -88,6 +88,8 @@ pub struct Imap {
     /// Text bytes (literals excluded) of the response in progress.
     text: usize,
     literal: Option<ServerLiteral>,
+    /// The size of a synchronising literal whose command ended without the `+`.
+    refused_literal: Option<u64>,
 }
 
 impl Default for Imap {
@@ -128,6 +130,7 @@ impl Imap {
             first: None,
             text: 0,
             literal: None,
+            refused_literal: None,
         }
     }
 
@@ -554,6 +557,10 @@ impl Imap {
         if self.current.as_ref().is_some_and(|c| c.tag == tag) {
             self.current = None;
             self.awaiting = false;
+            if let Send::WaitPlus(n) = self.send {
+                // The command ended instead of the `+`: the literal's bytes were not asked for.
+                self.refused_literal = Some(n);
+            }
             self.send = Send::Command;
             self.core.events.push_back(Event::Complete(Reply {
                 tag: Some(tag),
@@ -572,6 +579,10 @@ impl Imap {
 impl Machine for Imap {
     fn protocol(&self) -> Protocol {
         Protocol::Imap
+    }
+
+    fn take_refused_literal(&mut self) -> Option<u64> {
+        self.refused_literal.take()
     }
 
     fn core(&self) -> &Core {
