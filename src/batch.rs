@@ -2,7 +2,7 @@
 //! scripts (`--script`, checked whole before connecting), and one-shot send. Each line waits
 //! for its reply; at the end the session is ended as its input mode calls for.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use crate::controller::{self, check_script, exit, script_lines, Controller, InputLine, Screen};
 use crate::render::escape::visible_string;
@@ -27,10 +27,7 @@ impl Terminal {
 
 impl Screen for Terminal {
     fn show(&mut self, line: &Line) {
-        let mut stdout = std::io::stdout().lock();
-        // A closed pipe (| head) is not an error worth a message.
-        let _ = writeln!(stdout, "{}", self.theme.paint_line(line));
-        let _ = stdout.flush();
+        crate::render::terminal::print_line(&self.theme.paint_line(line));
     }
 
     fn fatal(&mut self, message: &str) {

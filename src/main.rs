@@ -185,6 +185,18 @@ fn run() -> i32 {
         timing: cli.timing,
         allow_plaintext_auth: cli.auth.allow_plaintext_auth,
     };
+    // What can be refused locally is refused before a file is created or a connection made.
+    for (what, value) in [
+        ("--user", cli.auth.user.as_deref()),
+        ("--authzid", cli.auth.authzid.as_deref()),
+    ] {
+        if let Some(Err(e)) = value.map(|v| mailtalk::proto::check_line(v.as_bytes())) {
+            return usage(format!("{what}: {e}"));
+        }
+    }
+    if let Err(e) = mailtalk::controller::macros::method(cli.auth.auth.as_deref()) {
+        return usage(e);
+    }
     let theme = Theme::new(use_color(cli.color) && !cli.json);
     let mut out = Output::new();
     out.json = cli.json;
@@ -200,14 +212,6 @@ fn run() -> i32 {
         match Recorder::create(path, raw_target) {
             Ok(r) => out.recorder = Some(r),
             Err(e) => return usage(format!("--record {}: {e}", path.display())),
-        }
-    }
-    for (what, value) in [
-        ("--user", cli.auth.user.as_deref()),
-        ("--authzid", cli.auth.authzid.as_deref()),
-    ] {
-        if let Some(Err(e)) = value.map(|v| mailtalk::proto::check_line(v.as_bytes())) {
-            return usage(format!("{what}: {e}"));
         }
     }
     let settings = Settings {
@@ -232,9 +236,6 @@ fn run() -> i32 {
                 Ok(p) => p,
                 Err(e) => return usage(e),
             };
-        if let Err(e) = mailtalk::controller::macros::method(settings.auth.method.as_deref()) {
-            return usage(e);
-        }
         let mut c = match Controller::connect(opts, out, settings, &mut screen) {
             Ok(c) => c,
             Err(code) => return code,

@@ -54,6 +54,35 @@ pub const SCHEMES: &[(&str, Protocol, u16, TlsMode)] = &[
     ("pop3s", Protocol::Pop3, 995, TlsMode::Implicit),
 ];
 
+/// `host` as written in a target: an IPv6 address in brackets.
+pub fn host_text(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// How to write a target for `protocol` over plaintext or implicit TLS: `SCHEME://HOST:PORT`
+/// from [`SCHEMES`], or with `--protocol … --tls` where no scheme exists (LMTP over TLS).
+pub fn target_text(protocol: Protocol, implicit_tls: bool, host: &str, port: u16) -> String {
+    let host = host_text(host);
+    let wanted = |t: TlsMode| {
+        if implicit_tls {
+            t == TlsMode::Implicit
+        } else {
+            t == TlsMode::Plain
+        }
+    };
+    match SCHEMES
+        .iter()
+        .find(|(_, p, _, t)| *p == protocol && wanted(*t))
+    {
+        Some((scheme, ..)) => format!("{scheme}://{host}:{port}"),
+        None => format!("--protocol {protocol} --tls {host}:{port}"),
+    }
+}
+
 /// The default port of a protocol over a transport (for `HOST` with `--protocol`).
 pub fn default_port(protocol: Protocol, implicit_tls: bool) -> u16 {
     SCHEMES
@@ -137,6 +166,25 @@ fn split_host_port(s: &str, input: &str) -> Result<(String, Option<u16>), Target
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_written_back() {
+        assert_eq!(
+            target_text(Protocol::Smtp, true, "mx.test", 465),
+            "smtps://mx.test:465"
+        );
+        assert_eq!(
+            target_text(Protocol::Imap, false, "::1", 143),
+            "imap://[::1]:143"
+        );
+        assert_eq!(target_text(Protocol::Pop3, true, "h", 995), "pop3s://h:995");
+        // LMTP has no implicit-TLS scheme.
+        assert_eq!(
+            target_text(Protocol::Lmtp, true, "h", 24),
+            "--protocol lmtp --tls h:24"
+        );
+        assert_eq!(target_text(Protocol::Lmtp, false, "h", 24), "lmtp://h:24");
+    }
 
     #[test]
     fn schemes_and_default_ports() {

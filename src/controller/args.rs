@@ -213,6 +213,16 @@ struct SendCommand {
     send: SendArgs,
 }
 
+/// The long options `:send` takes (`--from`, `--to` …), from the same definitions as the
+/// parser, for completion.
+pub fn send_flags() -> Vec<String> {
+    use clap::CommandFactory;
+    SendCommand::command()
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect()
+}
+
 /// Parses `:send` arguments (shell-like quoting). Errors read as one sentence (clap's usage
 /// notes and tips are left out).
 pub fn parse_send(args: &str) -> Result<SendOptions, String> {
@@ -238,6 +248,22 @@ fn clap_message(e: &clap::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn send_flags_come_from_the_parser() {
+        let flags = send_flags();
+        for f in [
+            "--from",
+            "--to",
+            "--data",
+            "--require-all-rcpts",
+            "--8bit",
+            "--pipeline",
+        ] {
+            assert!(flags.iter().any(|x| x == f), "{f} missing from {flags:?}");
+        }
+        assert!(!flags.iter().any(|x| x == "--help"), "{flags:?}");
+    }
 
     #[test]
     fn parses_send_arguments() {

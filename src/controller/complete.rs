@@ -135,26 +135,9 @@ fn meta_candidates(known: &Known, words: &[&str]) -> Vec<String> {
             v.retain(|m| macros::is_method(m));
             v
         }
-        [name, ..] if meta::find(name).is_ok_and(|m| m.name == ":send") => [
-            "--from",
-            "--to",
-            "--subject",
-            "--body",
-            "--data",
-            "--header",
-            "--attach",
-            "--bdat",
-            "--pipeline",
-            "--require-all-rcpts",
-            "--8bit",
-            "--smtputf8",
-            "--notify",
-            "--ret",
-            "--envid",
-            "--size",
-        ]
-        .map(String::from)
-        .to_vec(),
+        [name, ..] if meta::find(name).is_ok_and(|m| m.name == ":send") => {
+            super::args::send_flags()
+        }
         _ => Vec::new(),
     }
 }

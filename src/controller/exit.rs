@@ -87,18 +87,6 @@ pub fn code(err: &SessionError) -> i32 {
 }
 
 /// The implicit-TLS scheme of a protocol.
-fn tls_scheme(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Smtp | Protocol::Lmtp => "smtps",
-        Protocol::Imap => "imaps",
-        Protocol::Pop3 => "pop3s",
-    }
-}
-
-fn plain_scheme(p: Protocol) -> &'static str {
-    p.name()
-}
-
 /// Whether `port` is the implicit-TLS port of a protocol (465, 993, 995).
 pub fn implicit_tls_port(port: u16) -> Option<Protocol> {
     target::SCHEMES
@@ -116,23 +104,12 @@ pub fn plaintext_on_tls_port(opts: &Options) -> Option<String> {
     }
     let tls_proto = implicit_tls_port(t.port)?;
     Some(format!(
-        "port {} is the {} port of {} (implicit TLS): if no greeting comes, the server is \
-         waiting for a TLS handshake; try {}://{}:{}",
+        "port {} is the implicit-TLS port of {}: if no greeting comes, the server is waiting \
+         for a TLS handshake; try {}",
         t.port,
-        tls_scheme(tls_proto),
         tls_proto.name().to_ascii_uppercase(),
-        tls_scheme(t.protocol),
-        host_text(&t.host),
-        t.port
+        target::target_text(t.protocol, true, &t.host, t.port)
     ))
-}
-
-fn host_text(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
 }
 
 /// What to do about an error, when there is an obvious next step.
@@ -145,9 +122,8 @@ pub fn hint(err: &SessionError, opts: &Options) -> Option<String> {
                 match (ip_target, c.names.first()) {
                     (true, Some(name)) => format!(
                         "you connected by IP address; to check the certificate against its \
-                         name use --sni {name} (or connect to {}://{name}:{})",
-                        scheme_of(opts),
-                        t.port
+                         name use --sni {name} (or connect to {})",
+                        target::target_text(t.protocol, t.tls == TlsMode::Implicit, name, t.port)
                     ),
                     (_, Some(name)) => format!(
                         "the certificate is for {name}: connect to that name, or use --sni \
@@ -170,12 +146,7 @@ pub fn hint(err: &SessionError, opts: &Options) -> Option<String> {
             Some("the greeting did not arrive whole in time; --timeout SECS allows longer".into())
         }
         SessionError::Net(NetError::Timeout(Step::Greeting { silent: true })) => {
-            let tls = format!(
-                "{}://{}:{}",
-                tls_scheme(t.protocol),
-                host_text(&t.host),
-                t.port
-            );
+            let tls = target::target_text(t.protocol, true, &t.host, t.port);
             if t.tls != TlsMode::Implicit && implicit_tls_port(t.port).is_some() {
                 Some(format!(
                     "no greeting: port {} speaks TLS from the first byte; use {tls}",
@@ -199,40 +170,21 @@ pub fn hint(err: &SessionError, opts: &Options) -> Option<String> {
             Some("the server did not answer in time; --timeout SECS allows longer".to_string())
         }
         SessionError::Net(NetError::Tls(e)) if e.problem == TlsProblem::NotTls => Some(format!(
-            "this port speaks plaintext: use {}://{}:{} (with --starttls to upgrade)",
-            plain_scheme(t.protocol),
-            host_text(&t.host),
-            t.port
+            "this port speaks plaintext: use {} (with --starttls to upgrade)",
+            target::target_text(t.protocol, false, &t.host, t.port)
         )),
         SessionError::Proto(ProtoError::NotAGreeting {
             other: Some(other), ..
-        }) => {
-            let scheme = plain_scheme(*other);
-            let scheme = if t.tls == TlsMode::Implicit {
-                tls_scheme(*other)
-            } else {
-                scheme
-            };
-            Some(format!(
-                "to talk to it: mailtalk {scheme}://{}:{}",
-                host_text(&t.host),
-                t.port
-            ))
-        }
+        }) => Some(format!(
+            "to talk to it: mailtalk {}",
+            target::target_text(*other, t.tls == TlsMode::Implicit, &t.host, t.port)
+        )),
         SessionError::Refused(_) => Some(
             "the server does not take a session from here now; the reply says why (and \
              mailtalk explain explains it)"
                 .to_string(),
         ),
         _ => None,
-    }
-}
-
-/// The scheme the target was given with (for hints that repeat it).
-fn scheme_of(opts: &Options) -> &'static str {
-    match opts.target.tls {
-        TlsMode::Implicit => tls_scheme(opts.target.protocol),
-        _ => plain_scheme(opts.target.protocol),
     }
 }
 

@@ -574,6 +574,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_include_prefix_that_scripts_expand_names_include() {
+        // Script files expand :include when they are loaded, by a shortened name too; every
+        // name they take must mean :include here, and nothing shorter may.
+        let full = ":include";
+        for n in crate::script::source::INCLUDE_PREFIX.len()..=full.len() {
+            assert_eq!(find(&full[..n]).unwrap().name, ":include", "{}", &full[..n]);
+        }
+        let shorter = &full[..crate::script::source::INCLUDE_PREFIX.len() - 1];
+        assert!(find(shorter).map_or(true, |m| m.name != ":include"));
+    }
+
+    #[test]
     fn find_by_name_and_prefix() {
         assert_eq!(find(":quit").unwrap().name, ":quit");
         assert_eq!(find(":q").unwrap().name, ":quit");

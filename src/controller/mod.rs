@@ -25,7 +25,7 @@ use crate::explain;
 use crate::output::Output;
 use crate::proto::{classify, CommandError, InputMode, LineContext, Protocol};
 use crate::render::Line;
-use crate::script::source::{self, ScriptLine, MAX_INCLUDE_DEPTH};
+use crate::script::source::{self, ScriptLine};
 use crate::script::vars::Vars;
 use crate::script::{line_of, LineOf};
 use args::{AuthOptions, QuitAfter};
@@ -109,8 +109,6 @@ pub struct Controller {
     /// The refused literal ended with a line's CRLF: the next line would have continued the
     /// refused command.
     skip_rest: bool,
-    /// `:include` depth.
-    depth: usize,
 }
 
 /// Shows an event through the sinks.
@@ -148,6 +146,21 @@ fn report(
     };
     show(out, screen, &ev);
     screen.fatal(&message);
+}
+
+/// Where the secret is in a line typed in `ctx` (none in a meta-command line): what is masked
+/// while typed, erased once entered and kept out of history.
+pub fn secret_in(ctx: &LineContext, line: &str) -> Option<std::ops::Range<usize>> {
+    match line_of(line.as_bytes()) {
+        LineOf::Meta(_) => None,
+        LineOf::Server(sent) => {
+            // `::x` sends `:x`: the range is found in what is sent, shown where it was typed.
+            let skip = line.len().saturating_sub(sent.len());
+            classify(ctx, sent)
+                .secret
+                .map(|r| r.start.saturating_add(skip)..r.end.saturating_add(skip))
+        }
+    }
 }
 
 /// A line or meta-command that cannot be done as given; the session goes on.
@@ -200,7 +213,6 @@ impl Controller {
                     cancel,
                     skip: 0,
                     skip_rest: false,
-                    depth: 0,
                 })
             }
             Err(e) => {
@@ -309,11 +321,7 @@ impl Controller {
     /// Whether a typed line carries a secret: it is masked while typed, erased from the screen
     /// once entered and kept out of history.
     pub fn typed_secret(&self, line: &str) -> bool {
-        let ctx = self.line_context();
-        if let LineOf::Meta(_) = line_of(line.as_bytes()) {
-            return false;
-        }
-        ctx.mode == InputMode::Auth || classify(&ctx, line.as_bytes()).secret.is_some()
+        secret_in(&self.line_context(), line).is_some()
     }
 
     /// The prompt for the next line: what it will mean.
@@ -328,12 +336,12 @@ impl Controller {
             (Security::TlsUnverified, Some(i)) => format!("{}(unverified)", i.short_version()),
             (_, None) => "TLS".into(),
         };
-        let host = if t.host.contains(':') {
-            format!("[{}]", t.host)
-        } else {
-            t.host.clone()
-        };
-        let base = format!("{} {} {}", t.protocol, host, transport);
+        let base = format!(
+            "{} {} {}",
+            t.protocol,
+            crate::target::host_text(&t.host),
+            transport
+        );
         match self.session.input_mode() {
             InputMode::Command => format!("{base} › "),
             InputMode::Message => "message (a lone . ends it; :: starts a line with :) › ".into(),
@@ -528,18 +536,15 @@ impl Controller {
         Ok(())
     }
 
-    /// `:include FILE`: checks and runs its lines.
+    /// `:include FILE` typed (in the REPL or piped input): loads it (its own includes are
+    /// expanded then, with their depth and cycles checked), checks it and runs its lines. In a
+    /// script file, includes are expanded when the script is loaded.
     fn include(&mut self, path: &Path, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
-        if self.depth >= MAX_INCLUDE_DEPTH {
-            return Err(invalid("includes nested too deeply"));
-        }
         let lines = source::load(path).map_err(invalid)?;
         check_script(&lines, self.protocol()).map_err(invalid)?;
-        self.depth = self.depth.saturating_add(1);
         let saved = self.script.location.clone();
         let mut it = script_lines(lines);
         let result = self.run_lines(&mut it, screen);
-        self.depth = self.depth.saturating_sub(1);
         self.script.location = saved;
         Ok(match result {
             Ok(()) if self.session.finished() => Flow::Quit,

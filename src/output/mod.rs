@@ -56,7 +56,12 @@ impl Output {
             EventKind::Reply(reply) if self.recorder.is_some() => {
                 self.pending_expects.push((ev.protocol, reply.clone()));
             }
-            EventKind::Sent { display, .. } => {
+            // Kept only for the recorder: it writes a secret line as it was shown.
+            EventKind::Sent {
+                display,
+                secret: true,
+                ..
+            } if self.recorder.is_some() => {
                 self.last_sent = Some(String::from_utf8_lossy(display).into_owned());
             }
             _ => {}
@@ -84,7 +89,7 @@ impl Output {
         lines
     }
 
-    /// The display form of the last line sent.
+    /// The display form of the last secret line sent (while recording).
     pub fn last_sent(&self) -> Option<&str> {
         self.last_sent.as_deref()
     }

@@ -5,6 +5,14 @@ use std::io::{IsTerminal, Write};
 
 use crossterm::{cursor, terminal, QueueableCommand};
 
+/// Writes one painted line (from [`crate::render::Theme::paint_line`]) to standard output and
+/// flushes it. A closed pipe (`| head`) is not an error worth a message.
+pub fn print_line(painted: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{painted}");
+    let _ = stdout.flush();
+}
+
 /// Moves the cursor up over the last `rows` rows and clears from there to the end of the
 /// screen. Nothing happens when standard output is not a terminal (or TERM=dumb).
 pub fn erase_rows(rows: u16) {

@@ -5,7 +5,6 @@
 //! its own (IMAP IDLE updates, a 421 before closing) without breaking the line being edited.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -100,14 +99,7 @@ fn masked(ctx: &LineContext, line: &str) -> Option<String> {
 
 /// [`masked`] for one line.
 fn masked_line(ctx: &LineContext, line: &str) -> Option<String> {
-    if line.starts_with(':') {
-        return None;
-    }
-    let secret = if ctx.mode == InputMode::Auth {
-        Some(0..line.len())
-    } else {
-        classify(ctx, line.as_bytes()).secret
-    }?;
+    let secret = crate::controller::secret_in(ctx, line)?;
     let mut out = String::with_capacity(line.len());
     for (i, c) in line.char_indices() {
         if secret.contains(&i) {
@@ -184,9 +176,7 @@ pub struct Stdout {
 
 impl Screen for Stdout {
     fn show(&mut self, line: &Line) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{}", self.theme.paint_line(line));
-        let _ = stdout.flush();
+        crate::render::terminal::print_line(&self.theme.paint_line(line));
     }
 }
 
@@ -421,9 +411,7 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                     );
                 }
                 for l in shown {
-                    let mut stdout = std::io::stdout().lock();
-                    let _ = writeln!(stdout, "{l}");
-                    let _ = stdout.flush();
+                    crate::render::terminal::print_line(&l);
                 }
                 continue;
             }

@@ -1,6 +1,7 @@
 //! Reading script files.
 //!
-//! A line `:include FILE` (the first word compared case-insensitively) is replaced by the lines
+//! A line `:include FILE` (the first word compared case-insensitively, and shortened as any
+//! meta-command may be: `:inc`) is replaced by the lines
 //! of FILE, recursively; a relative FILE is taken from the directory of the file that includes
 //! it (the current directory for a script read from standard input). Includes nest at most
 //! [`MAX_INCLUDE_DEPTH`] deep, and a file that includes itself, directly or not, is an error
@@ -121,12 +122,18 @@ fn expand(
     Ok(())
 }
 
-/// The FILE of an `:include FILE` line (empty when missing), `None` for any other line.
+/// The FILE of an `:include FILE` line (empty when missing), `None` for any other line. The
+/// name may be shortened as every meta-command may (`:inc`, `:i`): [`INCLUDE_PREFIX`] is the
+/// shortest unique prefix, which the meta-command table's tests hold to.
 fn include_arg(line: &str) -> Option<&str> {
     let line = line.trim();
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    word.eq_ignore_ascii_case(":include").then(|| rest.trim())
+    let word = word.to_ascii_lowercase();
+    (word.starts_with(INCLUDE_PREFIX) && ":include".starts_with(&word)).then(|| rest.trim())
 }
+
+/// The shortest prefix that names `:include` and no other meta-command.
+pub const INCLUDE_PREFIX: &str = ":i";
 
 #[cfg(test)]
 mod tests {
@@ -182,7 +189,7 @@ mod tests {
         fs::create_dir_all(root.join("lib/sub")).unwrap();
         fs::write(
             root.join("main.mts"),
-            "EHLO x\n:include lib/auth.mts\n  :INCLUDE   lib/auth.mts  \nQUIT\n",
+            "EHLO x\n:include lib/auth.mts\n  :INC   lib/auth.mts  \nQUIT\n",
         )
         .unwrap();
         fs::write(
