@@ -1,10 +1,10 @@
 //! The front ends that are not interactive: input read line by line from a pipe or a file,
-//! scripts (`--script`, checked whole before connecting), and one-shot send. Each line waits
+//! scripts (`--script`, checked whole before connecting). Each line waits
 //! for its reply; at the end the session is ended as its input mode calls for.
 
 use std::io::{BufRead, IsTerminal};
 
-use crate::controller::{self, check_script, exit, script_lines, Controller, InputLine, Screen};
+use crate::controller::{check_script, exit, script_lines, Controller, InputLine, Screen};
 use crate::render::escape::visible_string;
 use crate::render::{Line, Theme};
 use crate::script::source::ScriptLine;
@@ -85,14 +85,4 @@ pub fn check(lines: &[ScriptLine], protocol: crate::proto::Protocol) -> Result<(
         );
         exit::USAGE
     })
-}
-
-/// One-shot send: connect, EHLO, STARTTLS when asked, AUTH when asked, one message, QUIT.
-pub fn oneshot(
-    c: &mut Controller,
-    send: (crate::engine::session::SendRequest, Vec<String>),
-    quit_after: Option<controller::args::QuitAfter>,
-    screen: &mut dyn Screen,
-) -> i32 {
-    c.oneshot(send, quit_after, screen)
 }

@@ -240,7 +240,7 @@ fn run() -> i32 {
             Ok(c) => c,
             Err(code) => return code,
         };
-        return batch::oneshot(&mut c, prepared, cli.quit_after, &mut screen);
+        return c.oneshot(prepared, cli.quit_after, &mut screen);
     }
     if cli.quit_after.is_some() {
         return usage("--quit-after goes with --from/--to (one-shot send)");

@@ -250,18 +250,16 @@ impl Controller {
         }
     }
 
-    /// The send macro: reports the notes, runs the transaction and reports its summary.
-    /// Returns the exit status it stands for: 0 when every recipient got the message, 8
-    /// otherwise.
+    /// `:send`: builds the message (standard input is the session's, so `--data -` is
+    /// refused), reports the notes, runs the transaction and reports its summary. Returns the
+    /// exit status it stands for: 0 when every recipient got the message, 8 otherwise.
     pub fn send(
         &mut self,
         opts: &SendOptions,
-        allow_stdin: bool,
-        stop_after: Option<Stage>,
         screen: &mut dyn Screen,
     ) -> Result<i32, SessionError> {
-        let prepared = send_request(opts, &self.settings.hostname, allow_stdin).map_err(invalid)?;
-        self.send_prepared(prepared, stop_after, screen)
+        let prepared = send_request(opts, &self.settings.hostname, false).map_err(invalid)?;
+        self.send_prepared(prepared, None, screen)
     }
 
     /// Sends a message built by [`send_request`] (one-shot builds it before connecting, so

@@ -501,7 +501,7 @@ fn auth(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow,
 
 fn send(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
     let opts = parse_send(args).map_err(invalid)?;
-    c.send(&opts, false, None, screen)?;
+    c.send(&opts, screen)?;
     Ok(Flow::Continue)
 }
 
