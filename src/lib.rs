@@ -3,8 +3,9 @@
 //! Layers, from the top; a module imports only modules of the layers below its own (checked
 //! by `tests/it/layers.rs`):
 //! 1. [`cli`]: the command-line flags (clap), also the source of the man page and completions.
-//! 2. front ends: [`repl`] (the rustyline glue) and [`batch`] (piped input, scripts, one-shot
-//!    send); they only read lines and show what the controller gives them.
+//! 2. front ends: [`repl`] (the rustyline glue) and [`batch`] (piped input, scripts); they only
+//!    read lines and show what the controller gives them (one-shot send is the controller's
+//!    `oneshot`, called from main).
 //! 3. [`controller`]: meta-commands, scripts, recording, input modes, secrets, cancelling, the
 //!    macros; every front end drives it.
 //! 4. [`output`]: where events go (screen lines, transcript, recorder, `--json`).
