@@ -7,7 +7,8 @@
 //! - [`ext`]: which commands and parameters need which advertised extension.
 //! - [`dot`]: message data (dot-stuffing, CRLF normalisation) in both directions.
 //! - [`line`]: the bounded line buffer every machine reads through.
-//! - [`sasl`]: SASL client mechanisms.
+//! - [`sasl`]: SASL client mechanisms; [`sasl_server`]: the server side of the same mechanisms.
+//! - [`server`]: what the server machines share (output, log events, backends).
 //!
 //! Every machine follows the same shape ([`Machine`]): `command(line)` turns one line the user
 //! typed into [`Outgoing`] bytes; `feed(bytes)` hands it what the server sent; `next_event()`
@@ -21,6 +22,8 @@ pub mod imap;
 pub mod line;
 pub mod pop3;
 pub mod sasl;
+pub mod sasl_server;
+pub mod server;
 pub mod smtp;
 
 use std::collections::VecDeque;

@@ -1,6 +1,7 @@
 //! IMAP4: the syntax every module shares ([`syntax`]) and the client machine ([`client`]).
 
 pub mod client;
+pub mod server;
 pub mod syntax;
 
 pub use client::{Imap, MAX_PIECE, MAX_RESPONSE};

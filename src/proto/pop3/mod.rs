@@ -1,6 +1,7 @@
 //! POP3: commands and status lines ([`syntax`]) and the client machine ([`client`]).
 
 pub mod client;
+pub mod server;
 pub mod syntax;
 
 pub use client::{Mode, Pop3};

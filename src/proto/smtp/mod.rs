@@ -4,6 +4,7 @@
 pub mod client;
 pub mod command;
 pub mod reply;
+pub mod server;
 
 pub use client::{Mode, Smtp, MAX_REPLY_BYTES, MAX_REPLY_LINES};
 pub use command::{Command, Param, ParseError};

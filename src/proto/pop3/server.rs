@@ -1,0 +1,1 @@
+//! The pop3 server machine.
