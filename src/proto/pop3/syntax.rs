@@ -124,74 +124,90 @@ impl Command {
         }
     }
 
-    /// Parses a command line (without CRLF) as a server reads it.
+    /// Parses a command line (without CRLF) as a server reads it: the verb in any case,
+    /// arguments separated by spaces, message numbers and line counts as plain decimal digits
+    /// that fit in 32 bits, and no words beyond what the command takes. The `PASS` argument is
+    /// everything after the first space (a password may hold spaces).
     pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
         let (verb, rest) = split_word(line);
         if verb.is_empty() {
             return Err(ParseError::Empty);
         }
-        let rest = rest.unwrap_or(&[]);
-        let text = String::from_utf8_lossy(rest).into_owned();
-        let mut args = text.split(' ').filter(|w| !w.is_empty());
-        let num = |w: Option<&str>, verb: &'static str| -> Result<u32, ParseError> {
-            w.and_then(|w| w.parse().ok()).ok_or(ParseError::Syntax {
-                verb,
-                why: "needs a message number",
-            })
-        };
         let upper = verb.to_ascii_uppercase();
-        Ok(match upper.as_slice() {
-            b"USER" => Command::User(text.trim().to_string()),
-            b"PASS" => Command::Pass(text),
-            b"APOP" => {
-                let name = args.next().unwrap_or_default().to_string();
-                let digest = args.next().unwrap_or_default().to_string();
-                if name.is_empty() || digest.is_empty() {
-                    return Err(ParseError::Syntax {
-                        verb: "APOP",
-                        why: "needs a name and a digest",
-                    });
-                }
+        let Some(name) = KNOWN
+            .iter()
+            .copied()
+            .find(|k| k.as_bytes() == upper.as_slice())
+        else {
+            return Ok(Command::Other {
+                verb: String::from_utf8_lossy(verb).into_owned(),
+                rest: rest.unwrap_or(&[]).to_vec(),
+            });
+        };
+        let text = String::from_utf8_lossy(rest.unwrap_or(&[])).into_owned();
+        if name == "PASS" {
+            return match rest {
+                Some(_) => Ok(Command::Pass(text)),
+                None => Err(syntax(name, "needs a password")),
+            };
+        }
+        let mut args = text.split(' ').filter(|w| !w.is_empty());
+        let mut word = |why: &'static str| args.next().ok_or(syntax(name, why));
+        let cmd = match name {
+            "USER" => Command::User(word("needs a user name")?.to_string()),
+            "APOP" => {
+                let name = word("needs a name and a digest")?.to_string();
+                let digest = word("needs a name and a digest")?.to_string();
                 Command::Apop { name, digest }
             }
-            b"AUTH" => Command::Auth {
-                mechanism: args.next().map(str::to_string),
-                initial: args.next().map(str::to_string),
-            },
-            b"STAT" => Command::Stat,
-            b"LIST" => Command::List(match args.next() {
-                Some(w) => Some(num(Some(w), "LIST")?),
-                None => None,
-            }),
-            b"UIDL" => Command::Uidl(match args.next() {
-                Some(w) => Some(num(Some(w), "UIDL")?),
-                None => None,
-            }),
-            b"RETR" => Command::Retr(num(args.next(), "RETR")?),
-            b"DELE" => Command::Dele(num(args.next(), "DELE")?),
-            b"TOP" => {
-                let msg = num(args.next(), "TOP")?;
-                let lines = args
-                    .next()
-                    .and_then(|w| w.parse().ok())
-                    .ok_or(ParseError::Syntax {
-                        verb: "TOP",
-                        why: "needs a message number and a number of lines",
-                    })?;
+            "AUTH" => {
+                let mechanism = args.next().map(str::to_string);
+                let initial = args.next().map(str::to_string);
+                Command::Auth { mechanism, initial }
+            }
+            "LIST" => Command::List(args.next().map(|w| number(name, w)).transpose()?),
+            "UIDL" => Command::Uidl(args.next().map(|w| number(name, w)).transpose()?),
+            "RETR" => Command::Retr(number(name, word("needs a message number")?)?),
+            "DELE" => Command::Dele(number(name, word("needs a message number")?)?),
+            "TOP" => {
+                let why = "needs a message number and a number of lines";
+                let msg = number(name, word(why)?)?;
+                let lines = number(name, word(why)?)?;
                 Command::Top { msg, lines }
             }
-            b"NOOP" => Command::Noop,
-            b"RSET" => Command::Rset,
-            b"QUIT" => Command::Quit,
-            b"CAPA" => Command::Capa,
-            b"STLS" => Command::Stls,
-            b"UTF8" => Command::Utf8,
-            _ => Command::Other {
-                verb: String::from_utf8_lossy(verb).into_owned(),
-                rest: rest.to_vec(),
-            },
-        })
+            "STAT" => Command::Stat,
+            "NOOP" => Command::Noop,
+            "RSET" => Command::Rset,
+            "QUIT" => Command::Quit,
+            "CAPA" => Command::Capa,
+            "STLS" => Command::Stls,
+            // "UTF8", the last of KNOWN.
+            _ => Command::Utf8,
+        };
+        if args.next().is_some() {
+            return Err(syntax(name, "too many arguments"));
+        }
+        Ok(cmd)
     }
+}
+
+/// The verbs [`Command::parse`] knows (anything else is [`Command::Other`]).
+const KNOWN: [&str; 16] = [
+    "USER", "PASS", "APOP", "AUTH", "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "QUIT", "TOP",
+    "UIDL", "CAPA", "STLS", "UTF8",
+];
+
+fn syntax(verb: &'static str, why: &'static str) -> ParseError {
+    ParseError::Syntax { verb, why }
+}
+
+/// A message number or line count: decimal digits only (no sign), within 32 bits.
+fn number(verb: &'static str, word: &str) -> Result<u32, ParseError> {
+    if !word.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(syntax(verb, "a number must be decimal digits"));
+    }
+    word.parse()
+        .map_err(|_| syntax(verb, "number is too large"))
 }
 
 /// The first word and, if there was a space, everything after the first space.
@@ -361,9 +377,81 @@ mod tests {
     #[test]
     fn parse_errors() {
         assert_eq!(Command::parse(b""), Err(ParseError::Empty));
-        for bad in [&b"RETR"[..], b"RETR x", b"TOP 1", b"DELE -1", b"APOP a"] {
+        assert_eq!(Command::parse(b" STAT"), Err(ParseError::Empty));
+        for bad in [
+            &b"RETR"[..],
+            b"RETR x",
+            b"TOP 1",
+            b"DELE -1",
+            b"DELE +1",
+            b"LIST 0x1",
+            b"RETR 4294967296",
+            b"TOP 1 99999999999999999999",
+            b"APOP a",
+            b"USER",
+            b"USER ",
+            b"PASS",
+            b"STAT 1",
+            b"QUIT now",
+            b"RETR 1 2",
+            b"LIST 1 2",
+            b"UIDL 1 x",
+            b"TOP 1 2 3",
+            b"AUTH PLAIN x y",
+            b"USER a b",
+            b"CAPA x",
+        ] {
             assert!(Command::parse(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            Command::parse(b"RETR 4294967296").unwrap_err().to_string(),
+            "RETR: number is too large"
+        );
+        assert_eq!(
+            Command::parse(b"dele -1").unwrap_err().to_string(),
+            "DELE: a number must be decimal digits"
+        );
+        assert_eq!(
+            Command::parse(b"noop x").unwrap_err().to_string(),
+            "NOOP: too many arguments"
+        );
+    }
+
+    #[test]
+    fn parses_as_a_server_reads() {
+        assert_eq!(
+            Command::parse(b"retr 4294967295"),
+            Ok(Command::Retr(u32::MAX))
+        );
+        assert_eq!(Command::parse(b"LIST  2 "), Ok(Command::List(Some(2))));
+        assert_eq!(
+            Command::parse(b"Top 1 0"),
+            Ok(Command::Top { msg: 1, lines: 0 })
+        );
+        // A password is the whole rest of the line, spaces and all; it may be empty.
+        assert_eq!(
+            Command::parse(b"PASS  two words "),
+            Ok(Command::Pass(" two words ".into()))
+        );
+        assert_eq!(Command::parse(b"PASS "), Ok(Command::Pass(String::new())));
+        assert_eq!(
+            Command::parse(b"user alice"),
+            Ok(Command::User("alice".into()))
+        );
+        assert_eq!(
+            Command::parse(b"AUTH"),
+            Ok(Command::Auth {
+                mechanism: None,
+                initial: None
+            })
+        );
+        assert_eq!(
+            Command::parse(b"XTND  a b"),
+            Ok(Command::Other {
+                verb: "XTND".into(),
+                rest: b" a b".to_vec()
+            })
+        );
     }
 
     #[test]
