@@ -1,10 +1,12 @@
-//! POP3: commands and status lines ([`syntax`]) and the client machine ([`client`]).
+//! POP3: commands and status lines ([`syntax`]), the client machine ([`client`]) and the
+//! server machine ([`server`]).
 
 pub mod client;
 pub mod server;
 pub mod syntax;
 
 pub use client::{Mode, Pop3};
+pub use server::{Config as ServerConfig, Server};
 pub use syntax::{response_code, Command, Indicator, StatusLine};
 
 use super::sasl::Mechanism;
