@@ -816,7 +816,7 @@ fn unknown(verb: &str) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::sasl::encode;
+    use crate::proto::sasl::{encode, Mechanism};
     use crate::secret::Secret;
 
     /// A mailbox in memory: one user, two messages, and a record of what the machine did.
@@ -1321,6 +1321,56 @@ mod tests {
                 encode(b"Password:")
             )
         );
+    }
+
+    /// Runs mailtalk's own SASL client against the machine over the wire; returns the last line.
+    fn with_client(s: &mut Server, mb: &mut Store, mech: Mechanism, password: &str) -> String {
+        use crate::proto::sasl::{decode_challenge, Client, Credentials as ClientCreds};
+        let creds = ClientCreds {
+            user: "alice".into(),
+            authzid: None,
+            secret: Secret::new(password.into()),
+        };
+        let mut client = Client::new(mech, creds, "mx.test", 110);
+        let mut line = format!("AUTH {}", mech.name());
+        if let Some(initial) = client.initial_response() {
+            line = format!("{line} {}", crate::proto::sasl::encode_initial(&initial));
+        }
+        for _ in 0..5 {
+            let (out, _) = run(s, mb, format!("{line}\r\n").as_bytes());
+            let reply = text(&out);
+            let Some(challenge) = reply.strip_prefix("+ ") else {
+                return reply;
+            };
+            let raw = decode_challenge(challenge.trim_end().as_bytes()).unwrap();
+            line = encode(&client.respond(&raw).unwrap());
+        }
+        panic!("the exchange did not end");
+    }
+
+    #[test]
+    fn challenge_response_mechanisms_work_without_tls() {
+        let mut no_plain = config();
+        no_plain.plaintext_auth = false;
+        for mech in [Mechanism::CramMd5, Mechanism::ScramSha256] {
+            let mut mb = store();
+            let mut s = started(no_plain.clone());
+            assert_eq!(
+                with_client(&mut s, &mut mb, mech, "wrong"),
+                "-ERR [AUTH] authentication failed\r\n",
+                "{mech:?}"
+            );
+            assert_eq!(
+                with_client(&mut s, &mut mb, mech, "secret"),
+                "+OK logged in, maildrop has 2 messages (69 octets)\r\n",
+                "{mech:?}"
+            );
+            assert!(s.take_events().contains(&ServerEvent::Auth {
+                user: "alice".into(),
+                mechanism: mech.name().into(),
+                ok: true
+            }));
+        }
     }
 
     #[test]
