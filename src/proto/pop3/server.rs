@@ -58,6 +58,7 @@ struct Entry {
 }
 
 /// A SASL exchange under way.
+#[derive(Debug)]
 struct Sasl {
     exchange: Exchange,
     mech: ServerMech,
@@ -66,6 +67,7 @@ struct Sasl {
     done: Option<String>,
 }
 
+#[derive(Debug)]
 enum State {
     /// Before login; the name USER gave, waiting for PASS.
     Authorization { user: Option<String> },
@@ -78,6 +80,7 @@ enum State {
 }
 
 /// What the machine reports, kept apart from the state so both can be borrowed at once.
+#[derive(Debug)]
 struct Log {
     lines: bool,
     events: Vec<ServerEvent>,
@@ -138,6 +141,7 @@ impl Credentials for Creds<'_> {
 type Refusal = String;
 
 /// One POP3 session, server side.
+#[derive(Debug)]
 pub struct Server {
     config: Config,
     lines: LineBuffer,
