@@ -961,9 +961,12 @@ impl Server {
             return;
         }
         let now = mailbox.messages();
-        sel.version = version;
         let mut text = String::new();
         let find = |uid: u32| now.binary_search_by_key(&uid, |m| m.uid).ok();
+        // Expunges not announced yet keep the version old, so the next look finds them.
+        if expunge_ok || sel.messages.iter().all(|m| find(m.uid).is_some()) {
+            sel.version = version;
+        }
         if expunge_ok {
             let mut removed = 0usize;
             let mut kept = Vec::with_capacity(sel.messages.len());
@@ -1197,4 +1200,445 @@ fn day(seconds: i64) -> jiff::civil::Date {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::server::Piece;
+    use crate::secret::Secret;
+
+    const M1: &[u8] = b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: Hello\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <m1@example.org>\r\n\r\nHello Bob,\r\nhow are you?\r\n";
+    const M2: &[u8] = b"From: Carol <carol@example.org>\r\nTo: bob@example.org\r\nSubject: report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee the file.\r\n--b1\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; filename=r.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b1--\r\n";
+    const M3: &[u8] =
+        b"From: dave@example.org\r\nCc: alice@example.org\r\nSubject: Re: Hello\r\n\r\nbye\r\n";
+
+    /// A mailbox in memory, with one user.
+    struct Store {
+        messages: Vec<(MessageInfo, Arc<[u8]>)>,
+        version: u64,
+        next: u32,
+        opened: Option<String>,
+    }
+
+    impl Store {
+        fn new() -> Store {
+            let mut s = Store {
+                messages: Vec::new(),
+                version: 1,
+                next: 1,
+                opened: None,
+            };
+            s.add(M1, &[], 1_704_103_200);
+            s.add(M2, &["\\Seen"], 1_704_189_600);
+            s.add(M3, &["\\Flagged"], 1_704_276_000);
+            s
+        }
+
+        fn add(&mut self, data: &[u8], flags: &[&str], received: i64) {
+            let info = MessageInfo {
+                uid: self.next,
+                size: data.len() as u64,
+                flags: flags.iter().map(|f| f.to_string()).collect(),
+                received,
+            };
+            self.messages.push((info, Arc::from(data)));
+            self.next += 1;
+            self.version += 1;
+        }
+    }
+
+    impl Credentials for Store {
+        fn check(&self, user: &str, password: &[u8]) -> bool {
+            user == "alice" && password == b"secret"
+        }
+        fn password(&self, user: &str) -> Lookup {
+            if user == "alice" {
+                Lookup::Known(Secret::new("secret".into()))
+            } else {
+                Lookup::Unknown
+            }
+        }
+    }
+
+    impl Mailbox for Store {
+        fn open(&mut self, user: &str) {
+            self.opened = Some(user.to_string());
+        }
+        fn messages(&mut self) -> Vec<MessageInfo> {
+            self.messages.iter().map(|(i, _)| i.clone()).collect()
+        }
+        fn body(&mut self, uid: u32) -> Option<Arc<[u8]>> {
+            self.messages
+                .iter()
+                .find(|(i, _)| i.uid == uid)
+                .map(|(_, d)| Arc::clone(d))
+        }
+        fn set_flags(&mut self, uid: u32, flags: Vec<String>) {
+            for (i, _) in &mut self.messages {
+                if i.uid == uid {
+                    i.flags = flags.clone();
+                }
+            }
+            self.version += 1;
+        }
+        fn expunge(&mut self, uids: &[u32]) {
+            self.messages.retain(|(i, _)| !uids.contains(&i.uid));
+            self.version += 1;
+        }
+        fn uid_validity(&self) -> u32 {
+            7
+        }
+        fn uid_next(&self) -> u32 {
+            self.next
+        }
+        fn version(&self) -> u64 {
+            self.version
+        }
+    }
+
+    fn config() -> Config {
+        Config {
+            hostname: "mx.test".into(),
+            starttls: true,
+            plaintext_auth: true,
+            max_literal: 1024,
+            max_command: 4096,
+            max_commands: 1000,
+            max_errors: 10,
+            log: true,
+        }
+    }
+
+    /// Feeds `input`, steps until more input is needed; the output and the last step.
+    fn exchange(s: &mut Server, store: &mut Store, input: &[u8]) -> (String, Step) {
+        s.feed(input);
+        let mut out = Output::new();
+        let mut last;
+        loop {
+            last = s.step(store, &mut out);
+            if last != Step::Handled {
+                break;
+            }
+        }
+        (String::from_utf8(out.to_bytes()).unwrap(), last)
+    }
+
+    fn talk(s: &mut Server, store: &mut Store, input: &str) -> String {
+        exchange(s, store, input.as_bytes()).0
+    }
+
+    fn logged_in(store: &mut Store) -> Server {
+        let mut s = Server::new(config());
+        let mut out = Output::new();
+        s.greeting(&mut out);
+        let r = talk(&mut s, store, "a LOGIN alice secret\r\n");
+        assert!(r.starts_with("a OK"), "{r}");
+        s
+    }
+
+    #[test]
+    fn greeting_capability_noop_logout() {
+        let mut store = Store::new();
+        let mut s = Server::new(config());
+        let mut out = Output::new();
+        s.greeting(&mut out);
+        assert_eq!(
+            out.to_bytes(),
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR LITERAL+ IDLE UNSELECT] mx.test IMAP4rev1 mailtalk ready\r\n"
+        );
+        assert_eq!(s.wait(), Wait::Command);
+        let (r, step) = exchange(
+            &mut s,
+            &mut store,
+            b"1 CAPABILITY\r\n2 NOOP\r\n3 LOGOUT\r\n4 NOOP\r\n",
+        );
+        assert_eq!(
+            r,
+            "* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR LITERAL+ IDLE UNSELECT\r\n\
+             1 OK CAPABILITY completed\r\n2 OK NOOP completed\r\n\
+             * BYE mx.test logging out\r\n3 OK LOGOUT completed\r\n"
+        );
+        assert_eq!(step, Step::Close);
+        assert_eq!(exchange(&mut s, &mut store, b"5 NOOP\r\n").1, Step::Close);
+    }
+
+    /// Runs commands one by one, comparing each answer with the exact bytes expected.
+    fn script(s: &mut Server, store: &mut Store, steps: &[(&str, &str)]) {
+        for (cmd, expected) in steps {
+            assert_eq!(talk(s, store, cmd), *expected, "after {cmd:?}");
+        }
+    }
+
+    const SELECTED: &str = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n\
+        * 3 EXISTS\r\n* 0 RECENT\r\n* OK [UNSEEN 1] Message 1 is the first unseen\r\n\
+        * OK [UIDVALIDITY 7] UIDs valid\r\n* OK [UIDNEXT 4] Predicted next UID\r\n\
+        * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted\r\n\
+        b OK [READ-WRITE] SELECT completed\r\n";
+
+    const ENV1: &str = "(\"Mon, 1 Jan 2024 10:00:00 +0000\" \"Hello\" ((\"Alice\" NIL \"alice\" \"example.org\")) \
+        ((\"Alice\" NIL \"alice\" \"example.org\")) ((\"Alice\" NIL \"alice\" \"example.org\")) \
+        ((NIL NIL \"bob\" \"example.org\")) NIL NIL NIL \"<m1@example.org>\")";
+
+    #[test]
+    fn session_fetches_every_item() {
+        let mut store = Store::new();
+        let mut s = Server::new(config());
+        let mut out = Output::new();
+        s.greeting(&mut out);
+        script(
+            &mut s,
+            &mut store,
+            &[
+                (
+                    "a LOGIN alice secret\r\n",
+                    "a OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE UNSELECT] Logged in\r\n",
+                ),
+                ("b SELECT INBOX\r\n", SELECTED),
+                (
+                    "c FETCH 1:* (FLAGS UID RFC822.SIZE INTERNALDATE)\r\n",
+                    "* 1 FETCH (FLAGS () UID 1 RFC822.SIZE 166 INTERNALDATE \"01-Jan-2024 10:00:00 +0000\")\r\n\
+                     * 2 FETCH (FLAGS (\\Seen) UID 2 RFC822.SIZE 355 INTERNALDATE \"02-Jan-2024 10:00:00 +0000\")\r\n\
+                     * 3 FETCH (FLAGS (\\Flagged) UID 3 RFC822.SIZE 74 INTERNALDATE \"03-Jan-2024 10:00:00 +0000\")\r\n\
+                     c OK FETCH completed\r\n",
+                ),
+                (
+                    "d FETCH 1 ENVELOPE\r\n",
+                    &format!("* 1 FETCH (ENVELOPE {ENV1})\r\nd OK FETCH completed\r\n"),
+                ),
+                (
+                    "e FETCH 2 BODYSTRUCTURE\r\n",
+                    "* 2 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 13 1 NIL NIL NIL NIL)\
+                     (\"APPLICATION\" \"PDF\" (\"NAME\" \"r.pdf\") NIL NIL \"BASE64\" 8 NIL (\"ATTACHMENT\" (\"FILENAME\" \"r.pdf\")) NIL NIL) \
+                     \"MIXED\" (\"BOUNDARY\" \"b1\") NIL NIL NIL))\r\ne OK FETCH completed\r\n",
+                ),
+                (
+                    "f FETCH 2 BODY\r\n",
+                    "* 2 FETCH (BODY ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 13 1)\
+                     (\"APPLICATION\" \"PDF\" (\"NAME\" \"r.pdf\") NIL NIL \"BASE64\" 8) \"MIXED\"))\r\n\
+                     f OK FETCH completed\r\n",
+                ),
+                (
+                    "g FETCH 1 BODY.PEEK[]\r\n",
+                    &format!(
+                        "* 1 FETCH (BODY[] {{166}}\r\n{})\r\ng OK FETCH completed\r\n",
+                        std::str::from_utf8(M1).unwrap()
+                    ),
+                ),
+                (
+                    "h FETCH 3 BODY[HEADER]\r\n",
+                    "* 3 FETCH (BODY[HEADER] {69}\r\nFrom: dave@example.org\r\nCc: alice@example.org\r\n\
+                     Subject: Re: Hello\r\n\r\n FLAGS (\\Flagged \\Seen))\r\nh OK FETCH completed\r\n",
+                ),
+                (
+                    "i FETCH 3 BODY.PEEK[TEXT]\r\n",
+                    "* 3 FETCH (BODY[TEXT] {5}\r\nbye\r\n)\r\ni OK FETCH completed\r\n",
+                ),
+                (
+                    "j FETCH 2 (BODY.PEEK[1] BODY.PEEK[2] BODY.PEEK[1.MIME] BODY.PEEK[3])\r\n",
+                    "* 2 FETCH (BODY[1] {13}\r\nSee the file. BODY[2] {8}\r\nJVBERg== BODY[1.MIME] {43}\r\n\
+                     Content-Type: text/plain; charset=utf-8\r\n\r\n BODY[3] {0}\r\n)\r\nj OK FETCH completed\r\n",
+                ),
+                (
+                    "k FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject From)]\r\n",
+                    "* 1 FETCH (BODY[HEADER.FIELDS (Subject From)] {51}\r\nFrom: Alice <alice@example.org>\r\n\
+                     Subject: Hello\r\n\r\n)\r\nk OK FETCH completed\r\n",
+                ),
+                (
+                    "l FETCH 3 BODY.PEEK[HEADER.FIELDS.NOT (Subject From)]\r\n",
+                    "* 3 FETCH (BODY[HEADER.FIELDS.NOT (Subject From)] {25}\r\nCc: alice@example.org\r\n\r\n)\r\n\
+                     l OK FETCH completed\r\n",
+                ),
+                (
+                    "m FETCH 1 BODY.PEEK[]<6.5>\r\n",
+                    "* 1 FETCH (BODY[]<6> {5}\r\nAlice)\r\nm OK FETCH completed\r\n",
+                ),
+                (
+                    "m FETCH 1 BODY.PEEK[]<500.5>\r\n",
+                    "* 1 FETCH (BODY[]<500> {0}\r\n)\r\nm OK FETCH completed\r\n",
+                ),
+                (
+                    "n FETCH 3 (RFC822.HEADER RFC822.TEXT)\r\n",
+                    "* 3 FETCH (RFC822.HEADER {69}\r\nFrom: dave@example.org\r\nCc: alice@example.org\r\n\
+                     Subject: Re: Hello\r\n\r\n RFC822.TEXT {5}\r\nbye\r\n)\r\nn OK FETCH completed\r\n",
+                ),
+                (
+                    "o UID FETCH 3 RFC822\r\n",
+                    &format!(
+                        "* 3 FETCH (UID 3 RFC822 {{74}}\r\n{})\r\no OK UID FETCH completed\r\n",
+                        std::str::from_utf8(M3).unwrap()
+                    ),
+                ),
+                (
+                    "p FETCH 1 FAST\r\n",
+                    "* 1 FETCH (FLAGS () INTERNALDATE \"01-Jan-2024 10:00:00 +0000\" RFC822.SIZE 166)\r\n\
+                     p OK FETCH completed\r\n",
+                ),
+                (
+                    "q FETCH 1 ALL\r\n",
+                    &format!(
+                        "* 1 FETCH (FLAGS () INTERNALDATE \"01-Jan-2024 10:00:00 +0000\" RFC822.SIZE 166 \
+                         ENVELOPE {ENV1})\r\nq OK FETCH completed\r\n"
+                    ),
+                ),
+                (
+                    "r FETCH 3 FULL\r\n",
+                    "* 3 FETCH (FLAGS (\\Flagged \\Seen) INTERNALDATE \"03-Jan-2024 10:00:00 +0000\" RFC822.SIZE 74 \
+                     ENVELOPE (NIL \"Re: Hello\" ((NIL NIL \"dave\" \"example.org\")) ((NIL NIL \"dave\" \"example.org\")) \
+                     ((NIL NIL \"dave\" \"example.org\")) NIL ((NIL NIL \"alice\" \"example.org\")) NIL NIL NIL) \
+                     BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1))\r\nr OK FETCH completed\r\n",
+                ),
+                (
+                    "s FETCH 1 BODY[1]\r\n",
+                    "* 1 FETCH (BODY[1] {26}\r\nHello Bob,\r\nhow are you?\r\n FLAGS (\\Seen))\r\ns OK FETCH completed\r\n",
+                ),
+                (
+                    "t UID FETCH 1:4294967295 FLAGS\r\n",
+                    "* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n\
+                     * 3 FETCH (UID 3 FLAGS (\\Flagged \\Seen))\r\nt OK UID FETCH completed\r\n",
+                ),
+                (
+                    "u FETCH 2:4294967295 UID\r\n",
+                    "* 2 FETCH (UID 2)\r\n* 3 FETCH (UID 3)\r\nu OK FETCH completed\r\n",
+                ),
+                ("v UID FETCH 9:* UID\r\n", "* 3 FETCH (UID 3)\r\nv OK UID FETCH completed\r\n"),
+                ("w FETCH 7 UID\r\n", "w OK FETCH completed\r\n"),
+            ],
+        );
+        // The bodies went out as ranges of the stored bytes, not as copies.
+        let mut out = Output::new();
+        s.feed(b"x FETCH 1 BODY.PEEK[TEXT]\r\n");
+        assert_eq!(s.step(&mut store, &mut out), Step::Handled);
+        let pieces = out.take();
+        assert!(
+            matches!(&pieces[1], Piece::Message { range, stuffed: false, .. } if *range == (140..166))
+        );
+    }
+
+    #[test]
+    fn session_searches_stores_expunges_and_idles() {
+        let mut store = Store::new();
+        let mut s = logged_in(&mut store);
+        let searches: &[(&str, &str)] = &[
+            ("ALL", "1 2 3"),
+            ("SEEN", "2"),
+            ("UNSEEN", "1 3"),
+            ("FLAGGED UNDELETED", "3"),
+            ("UNFLAGGED", "1 2"),
+            ("DELETED", ""),
+            ("ANSWERED", ""),
+            ("UNANSWERED UNDRAFT", "1 2 3"),
+            ("DRAFT", ""),
+            ("NEW", ""),
+            ("OLD", "1 2 3"),
+            ("RECENT", ""),
+            ("FROM alice", "1"),
+            ("TO BOB", "1 2"),
+            ("CC alice", "3"),
+            ("BCC alice", ""),
+            ("SUBJECT hello", "1 3"),
+            ("HEADER Message-ID m1", "1"),
+            ("BODY \"the FILE\"", "2"),
+            ("TEXT carol", "2"),
+            ("SINCE 2-Jan-2024", "2 3"),
+            ("BEFORE 2-Jan-2024", "1"),
+            ("ON 2-Jan-2024", "2"),
+            ("SENTON 1-Jan-2024", "1"),
+            ("LARGER 100 SMALLER 200", "1"),
+            ("2:3", "2 3"),
+            ("1:4294967295", "1 2 3"),
+            ("NOT 2", "1 3"),
+            ("OR 1 3", "1 3"),
+            ("(SEEN FROM carol) 1:*", "2"),
+        ];
+        talk(&mut s, &mut store, "b SELECT INBOX\r\n");
+        for (key, found) in searches {
+            let sp = if found.is_empty() { "" } else { " " };
+            script(
+                &mut s,
+                &mut store,
+                &[(
+                    &format!("c SEARCH {key}\r\n"),
+                    &format!("* SEARCH{sp}{found}\r\nc OK SEARCH completed\r\n"),
+                )],
+            );
+        }
+        script(
+            &mut s,
+            &mut store,
+            &[
+                (
+                    "c UID SEARCH UID 2:*\r\n",
+                    "* SEARCH 2 3\r\nc OK UID SEARCH completed\r\n",
+                ),
+                (
+                    "c SEARCH CHARSET KOI8-R ALL\r\n",
+                    "c NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset\r\n",
+                ),
+                ("c SEARCH FOO\r\n", "c BAD Syntax error or unknown command\r\n"),
+                (
+                    "d STORE 1 +FLAGS (\\Deleted \\Answered)\r\n",
+                    "* 1 FETCH (FLAGS (\\Deleted \\Answered))\r\nd OK STORE completed\r\n",
+                ),
+                ("d STORE 1 -FLAGS.SILENT (\\Answered)\r\n", "d OK STORE completed\r\n"),
+                (
+                    "d UID STORE 2 FLAGS (\\Flagged $Label)\r\n",
+                    "* 2 FETCH (UID 2 FLAGS (\\Flagged $Label))\r\nd OK UID STORE completed\r\n",
+                ),
+                ("d SEARCH KEYWORD $label\r\n", "* SEARCH 2\r\nd OK SEARCH completed\r\n"),
+                ("e EXPUNGE\r\n", "* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n"),
+                (
+                    "f FETCH 1:* FLAGS\r\n",
+                    "* 1 FETCH (FLAGS (\\Flagged $Label))\r\n* 2 FETCH (FLAGS (\\Flagged))\r\nf OK FETCH completed\r\n",
+                ),
+                ("g IDLE\r\n", "+ idling\r\n"),
+            ],
+        );
+        assert_eq!(store.messages.len(), 2);
+        assert_eq!(s.wait(), Wait::Idle);
+        // Nothing changed: nothing to say.
+        let mut out = Output::new();
+        s.tick(&mut store, &mut out);
+        assert!(out.is_empty());
+        store.add(M3, &[], 1_704_362_400);
+        store.messages[0].0.flags.push("\\Answered".into());
+        store.version += 1;
+        s.tick(&mut store, &mut out);
+        assert_eq!(
+            String::from_utf8(out.to_bytes()).unwrap(),
+            "* 3 EXISTS\r\n* 1 RECENT\r\n* 1 FETCH (FLAGS (\\Flagged $Label \\Answered \\Recent))\r\n"
+                .replace(" \\Recent", "")
+        );
+        talk(&mut s, &mut store, "DONE\r\n");
+        // Another session expunges: not said during FETCH, said at the next NOOP.
+        store.messages.remove(0);
+        store.version += 1;
+        script(
+            &mut s,
+            &mut store,
+            &[
+                (
+                    "h FETCH 1 UID\r\n",
+                    "* 1 FETCH (UID 2)\r\nh OK FETCH completed\r\n",
+                ),
+                (
+                    "h NOOP\r\n",
+                    "* 1 EXPUNGE\r\n* 2 EXISTS\r\n* 1 RECENT\r\nh OK NOOP completed\r\n",
+                ),
+                (
+                    "h SEARCH RECENT NEW\r\n",
+                    "* SEARCH 2\r\nh OK SEARCH completed\r\n",
+                ),
+                ("i IDLE\r\n", "+ idling\r\n"),
+                ("NOPE\r\n", "i BAD Expected DONE\r\n"),
+                ("j CLOSE\r\n", "j OK CLOSE completed\r\n"),
+                ("k FETCH 1 UID\r\n", "k BAD Select a mailbox first\r\n"),
+                (
+                    "l LOGOUT\r\n",
+                    "* BYE mx.test logging out\r\nl OK LOGOUT completed\r\n",
+                ),
+            ],
+        );
+        assert_eq!(store.opened.as_deref(), Some("alice"));
+    }
 }
