@@ -1641,4 +1641,401 @@ mod tests {
         );
         assert_eq!(store.opened.as_deref(), Some("alice"));
     }
+
+    const LOGGED_IN: &str = "OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE UNSELECT] Logged in\r\n";
+
+    #[test]
+    fn literals_sync_nonsync_and_refused() {
+        let mut store = Store::new();
+        let mut s = Server::new(config());
+        script(
+            &mut s,
+            &mut store,
+            &[
+                ("a LOGIN {5}\r\n", "+ Ready for literal data\r\n"),
+                ("alice {6}\r\n", "+ Ready for literal data\r\n"),
+                ("bad\r\n", ""),
+            ],
+        );
+        assert_eq!(s.wait(), Wait::Data);
+        script(
+            &mut s,
+            &mut store,
+            &[(
+                "\r\n",
+                "a NO [AUTHENTICATIONFAILED] Authentication failed\r\n",
+            )],
+        );
+        assert_eq!(s.wait(), Wait::Command);
+        script(
+            &mut s,
+            &mut store,
+            // Refused before anything is read: the client sends no content.
+            &[
+                (
+                    "c LOGIN {99999999999}\r\n",
+                    "c NO [TOOBIG] Literal too large\r\n",
+                ),
+                ("d LOGIN {1025}\r\n", "d NO [TOOBIG] Literal too large\r\n"),
+                (
+                    "b LOGIN {5+}\r\nalice {6+}\r\nsecret\r\n",
+                    &format!("b {LOGGED_IN}"),
+                ),
+            ],
+        );
+        // A refused non-synchronising literal is skipped, with the rest of its command.
+        let mut input = b"e APPEND INBOX {5000+}\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend_from_slice(b" more {3+}\r\nabc\r\nf NOOP\r\n");
+        for chunk in input.chunks(700) {
+            s.feed(chunk);
+            let mut out = Output::new();
+            while s.step(&mut store, &mut out) == Step::Handled {}
+            let text = String::from_utf8(out.to_bytes()).unwrap();
+            assert!(
+                text.is_empty()
+                    || text == "e BAD [TOOBIG] Literal too large\r\n"
+                    || text == "f OK NOOP completed\r\n",
+                "{text}"
+            );
+        }
+        script(
+            &mut s,
+            &mut store,
+            &[
+                ("g APPEND INBOX {3}\r\n", "+ Ready for literal data\r\n"),
+                ("abc\r\n", "g NO [CANNOT] Only INBOX exists here\r\n"),
+                // A syntax error is told before any literal is asked for.
+                ("h NOOP {0}\r\n", "h BAD Syntax error\r\n"),
+                ("h LOGIN alice {0}\r\n", "+ Ready for literal data\r\n"),
+                ("\r\n", "h BAD Already authenticated\r\n"),
+                (
+                    "i FOO {3+}\r\nabc\r\nj NOOP\r\n",
+                    "i BAD Syntax error\r\nj OK NOOP completed\r\n",
+                ),
+            ],
+        );
+        // A size past 64 bits cannot be skipped: the session ends.
+        let (r, step) = exchange(
+            &mut s,
+            &mut store,
+            b"k LOGIN {99999999999999999999999+}\r\n",
+        );
+        assert_eq!(r, "k BAD Literal too large\r\n");
+        assert_eq!(step, Step::Close);
+    }
+
+    #[test]
+    fn a_command_past_the_limit_closes() {
+        let mut store = Store::new();
+        let mut cfg = config();
+        cfg.max_command = 100;
+        let mut s = Server::new(cfg);
+        // Literals count toward the command: 60 + 50 is more than 100.
+        let r = talk(
+            &mut s,
+            &mut store,
+            &format!("a LOGIN {{60}}\r\n{} {{50}}\r\n", "u".repeat(60)),
+        );
+        assert_eq!(
+            r,
+            "+ Ready for literal data\r\na NO [TOOBIG] Literal too large\r\n"
+        );
+        let (r, step) = exchange(&mut s, &mut store, &[b'a'; 200]);
+        assert_eq!(r, "* BAD Line too long\r\n");
+        assert_eq!(step, Step::Close);
+        let mut s = Server::new(config());
+        let (r, step) = exchange(
+            &mut s,
+            &mut store,
+            format!("a NOOP {}\r\n", "x".repeat(4100)).as_bytes(),
+        );
+        assert_eq!(r, "* BAD Line too long\r\n");
+        assert_eq!(step, Step::Close);
+    }
+
+    #[test]
+    fn garbage_and_nul_bytes() {
+        let mut store = Store::new();
+        let mut s = Server::new(config());
+        script(
+            &mut s,
+            &mut store,
+            &[
+                (
+                    "\0\x01\x02\r\n",
+                    "* BAD Syntax error or unknown command\r\n",
+                ),
+                ("\r\n", "* BAD Empty command line\r\n"),
+                (
+                    "\u{ff}\u{fe}\r\n",
+                    "* BAD Syntax error or unknown command\r\n",
+                ),
+                (
+                    "hello world\r\n",
+                    "hello BAD Syntax error or unknown command\r\n",
+                ),
+                (
+                    "a1 LOGIN \"al\0ce\" x\r\n",
+                    "a1 BAD Syntax error or unknown command\r\n",
+                ),
+                ("a2 LOGIN {3}\r\n", "+ Ready for literal data\r\n"),
+                ("a\0b x\r\n", "a2 BAD Syntax error or unknown command\r\n"),
+                ("a3 SELECT INBOX\r\n", "a3 BAD Log in first\r\n"),
+                (
+                    "a4 FETCH 1 (BODY[\r\n",
+                    "a4 BAD Syntax error or unknown command\r\n",
+                ),
+                ("a5 NOOP\n", "a5 OK NOOP completed\r\n"),
+            ],
+        );
+    }
+
+    #[test]
+    fn too_many_errors_or_commands_end_the_session() {
+        let mut store = Store::new();
+        let mut s = Server::new(config());
+        let (r, step) = exchange(&mut s, &mut store, "x\r\n".repeat(12).as_bytes());
+        assert_eq!(
+            r,
+            format!(
+                "{}* BYE Too many errors\r\n",
+                "x BAD Syntax error or unknown command\r\n".repeat(10)
+            )
+        );
+        assert_eq!(step, Step::Close);
+        let mut cfg = config();
+        cfg.max_commands = 2;
+        let mut s = Server::new(cfg);
+        let (r, step) = exchange(&mut s, &mut store, b"a NOOP\r\nb NOOP\r\nc NOOP\r\n");
+        assert_eq!(
+            r,
+            "a OK NOOP completed\r\nb OK NOOP completed\r\n* BYE Too many commands\r\n"
+        );
+        assert_eq!(step, Step::Close);
+        assert!(s
+            .take_events()
+            .contains(&ServerEvent::Problem("too many commands".into())));
+    }
+
+    /// A session with every kind of input: the same answer however the bytes are split.
+    #[test]
+    fn input_split_anywhere_gives_the_same_answer() {
+        let input: &[u8] = b"a LOGIN {5}\r\nalice \"secret\"\r\nb SELECT INBOX\r\nc FETCH 2 (UID BODY.PEEK[1] ENVELOPE)\r\nd SEARCH OR FROM alice TEXT bye\r\ne STORE 1:* +FLAGS.SILENT (\\Deleted)\r\nf IDLE\r\nDONE\r\ng EXPUNGE\r\nh LOGOUT\r\n";
+        let whole = {
+            let mut store = Store::new();
+            let mut s = Server::new(config());
+            let (r, step) = exchange(&mut s, &mut store, input);
+            assert_eq!(step, Step::Close);
+            r
+        };
+        assert!(whole.ends_with("* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\ng OK EXPUNGE completed\r\n* BYE mx.test logging out\r\nh OK LOGOUT completed\r\n"), "{whole}");
+        let run = |chunks: &mut dyn Iterator<Item = &[u8]>| {
+            let mut store = Store::new();
+            let mut s = Server::new(config());
+            let mut all = String::new();
+            for chunk in chunks {
+                all.push_str(&exchange(&mut s, &mut store, chunk).0);
+            }
+            all
+        };
+        assert_eq!(run(&mut input.chunks(1)), whole);
+        for i in 0..input.len() {
+            let (a, b) = input.split_at(i);
+            assert_eq!(run(&mut [a, b].into_iter()), whole, "split at {i}");
+        }
+    }
+
+    #[test]
+    fn starttls_drops_what_came_after_and_forgets() {
+        let mut store = Store::new();
+        let mut cfg = config();
+        cfg.plaintext_auth = false;
+        let mut s = Server::new(cfg);
+        let mut out = Output::new();
+        s.greeting(&mut out);
+        assert_eq!(
+            out.to_bytes(),
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED LITERAL+ IDLE UNSELECT] mx.test IMAP4rev1 mailtalk ready\r\n"
+        );
+        script(
+            &mut s,
+            &mut store,
+            &[
+                (
+                    "a LOGIN alice secret\r\n",
+                    "a NO [PRIVACYREQUIRED] LOGIN is not allowed before STARTTLS\r\n",
+                ),
+                (
+                    "a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+                    "a NO [PRIVACYREQUIRED] Plaintext authentication needs TLS\r\n",
+                ),
+            ],
+        );
+        let (r, step) = exchange(
+            &mut s,
+            &mut store,
+            b"b STARTTLS\r\nc LOGIN alice secret\r\n",
+        );
+        assert_eq!(r, "b OK Begin TLS negotiation now\r\n");
+        assert_eq!(step, Step::StartTls);
+        assert!(!s.is_tls());
+        s.tls_started();
+        assert!(s.is_tls());
+        script(
+            &mut s,
+            &mut store,
+            &[
+                (
+                    "d CAPABILITY\r\n",
+                    "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+ IDLE UNSELECT\r\nd OK CAPABILITY completed\r\n",
+                ),
+                ("e STARTTLS\r\n", "e BAD STARTTLS is not allowed now\r\n"),
+                ("f LOGIN alice secret\r\n", &format!("f {LOGGED_IN}")),
+            ],
+        );
+        let mut cfg = config();
+        cfg.starttls = false;
+        let mut s = Server::new(cfg);
+        script(
+            &mut s,
+            &mut store,
+            &[("a STARTTLS\r\n", "a BAD STARTTLS is not offered\r\n")],
+        );
+    }
+
+    #[test]
+    fn authenticate_plain() {
+        let mut store = Store::new();
+        let mut s = Server::new(config());
+        script(
+            &mut s,
+            &mut store,
+            &[
+                ("a AUTHENTICATE PLAIN\r\n", "+ \r\n"),
+                ("*\r\n", "a BAD AUTHENTICATE cancelled\r\n"),
+                ("b AUTHENTICATE PLAIN\r\n", "+ \r\n"),
+                ("!!!\r\n", "b BAD Invalid base64 response\r\n"),
+                (
+                    "c AUTHENTICATE PLAIN AGFsaWNlAHdyb25n\r\n",
+                    "c NO [AUTHENTICATIONFAILED] Authentication failed\r\n",
+                ),
+                (
+                    "c AUTHENTICATE X-UNKNOWN\r\n",
+                    "c NO Unsupported authentication mechanism\r\n",
+                ),
+                ("d AUTHENTICATE PLAIN\r\n", "+ \r\n"),
+                ("AGFsaWNlAHNlY3JldA==\r\n", &format!("d {LOGGED_IN}")),
+                (
+                    "e AUTHENTICATE PLAIN =\r\n",
+                    "e BAD Already authenticated\r\n",
+                ),
+                (
+                    "f LOGIN alice secret\r\n",
+                    "f BAD Already authenticated\r\n",
+                ),
+            ],
+        );
+        let mut s = Server::new(config());
+        script(
+            &mut s,
+            &mut store,
+            &[(
+                "a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+                &format!("a {LOGGED_IN}"),
+            )],
+        );
+        let events = s.take_events();
+        assert!(events.contains(&ServerEvent::Auth {
+            user: "alice".into(),
+            mechanism: "PLAIN".into(),
+            ok: true
+        }));
+        assert!(
+            matches!(&events[0], ServerEvent::Line { dir: Dir::In, secret: Some(r), .. } if *r == (21..41))
+        );
+    }
+
+    #[test]
+    fn log_hides_secrets_and_literal_content() {
+        let mut store = Store::new();
+        let mut s = Server::new(config());
+        talk(
+            &mut s,
+            &mut store,
+            "a LOGIN alice {6}\r\nsecret\r\nb SELECT INBOX\r\n",
+        );
+        s.take_events();
+        talk(
+            &mut s,
+            &mut store,
+            "c FETCH 3 BODY.PEEK[TEXT]\r\nd LOGIN alice pass\r\n",
+        );
+        let lines: Vec<(Dir, String, Option<Range<usize>>)> = s
+            .take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                ServerEvent::Line {
+                    dir, bytes, secret, ..
+                } => Some((dir, String::from_utf8(bytes).unwrap(), secret)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Dir::In, "c FETCH 3 BODY.PEEK[TEXT]".into(), None),
+                (Dir::Out, "* 3 FETCH (BODY[TEXT] {5}".into(), None),
+                (Dir::Out, ")".into(), None),
+                (Dir::Out, "c OK FETCH completed".into(), None),
+                (Dir::In, "d LOGIN alice pass".into(), Some(14..18)),
+                (Dir::Out, "d BAD Already authenticated".into(), None),
+            ]
+        );
+        let mut cfg = config();
+        cfg.log = false;
+        let mut s = Server::new(cfg);
+        talk(&mut s, &mut store, "a LOGIN alice secret\r\nb NOOP\r\n");
+        let events = s.take_events();
+        assert!(events
+            .iter()
+            .all(|e| !matches!(e, ServerEvent::Line { .. })));
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn examine_list_status_and_other_mailboxes() {
+        let mut store = Store::new();
+        let mut s = logged_in(&mut store);
+        script(
+            &mut s,
+            &mut store,
+            &[
+                ("b LIST \"\" *\r\n", "* LIST (\\HasNoChildren) \"/\" INBOX\r\nb OK LIST completed\r\n"),
+                ("b LIST \"\" %\r\n", "* LIST (\\HasNoChildren) \"/\" INBOX\r\nb OK LIST completed\r\n"),
+                ("b LIST \"\" inB*\r\n", "* LIST (\\HasNoChildren) \"/\" INBOX\r\nb OK LIST completed\r\n"),
+                ("b LIST \"\" foo*\r\n", "b OK LIST completed\r\n"),
+                ("b LIST \"\" \"\"\r\n", "* LIST (\\Noselect) \"/\" \"\"\r\nb OK LIST completed\r\n"),
+                ("b LSUB \"\" *\r\n", "* LSUB () \"/\" INBOX\r\nb OK LSUB completed\r\n"),
+                ("c SELECT Archive\r\n", "c NO [NONEXISTENT] Only INBOX exists here\r\n"),
+                ("c STATUS Archive (MESSAGES)\r\n", "c NO [NONEXISTENT] Only INBOX exists here\r\n"),
+                (
+                    "c STATUS inbox (MESSAGES UNSEEN UIDNEXT UIDVALIDITY RECENT)\r\n",
+                    "* STATUS INBOX (MESSAGES 3 UNSEEN 2 UIDNEXT 4 UIDVALIDITY 7 RECENT 0)\r\nc OK STATUS completed\r\n",
+                ),
+                ("d EXAMINE INBOX\r\n", &SELECTED.replace("\\Draft \\*)] Flags permitted", ")] Read-only mailbox").replace("PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen )", "PERMANENTFLAGS ()").replace("b OK [READ-WRITE] SELECT", "d OK [READ-ONLY] EXAMINE")),
+                (
+                    "e FETCH 1 (BODY[TEXT])\r\n",
+                    "* 1 FETCH (BODY[TEXT] {26}\r\nHello Bob,\r\nhow are you?\r\n)\r\ne OK FETCH completed\r\n",
+                ),
+                ("f STORE 1 +FLAGS (\\Seen)\r\n", "f NO [READ-ONLY] Mailbox is read-only\r\n"),
+                ("f EXPUNGE\r\n", "f NO [READ-ONLY] Mailbox is read-only\r\n"),
+                ("g CHECK\r\n", "g OK CHECK completed\r\n"),
+                ("g COPY 1 Archive\r\n", "g NO [TRYCREATE] Only INBOX exists here\r\n"),
+                ("g UNSELECT\r\n", "g OK UNSELECT completed\r\n"),
+                ("h CHECK\r\n", "h BAD Select a mailbox first\r\n"),
+            ],
+        );
+        assert!(store.messages[0].0.flags.is_empty());
+    }
 }
