@@ -32,6 +32,8 @@ use mime::Structure;
 
 /// The flags every message may carry.
 const FLAGS: &str = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)";
+/// How many literals one command may hold (each makes the command be parsed again).
+const MAX_LITERALS: u32 = 64;
 /// How many parsed message structures a session keeps.
 const CACHE_MAX: usize = 256;
 
@@ -216,6 +218,8 @@ pub struct Server {
     cmd: Vec<u8>,
     /// Whether the command being assembled is LOGIN (its later lines may hold the password).
     cmd_login: bool,
+    /// How many literals the command being assembled announced.
+    cmd_literals: u32,
     input: Input,
     pending: Pending,
     tls: bool,
@@ -239,6 +243,7 @@ impl Server {
             config,
             cmd: Vec::new(),
             cmd_login: false,
+            cmd_literals: 0,
             input: Input::Line,
             pending: Pending::None,
             tls: false,
@@ -396,9 +401,14 @@ impl Server {
     ) -> Option<Step> {
         let first = self.cmd.is_empty();
         let secret = if first {
-            let info = super::classify(&line.bytes);
+            // The verb after the tag, whatever the tag is.
+            let rest = split_word(&line.bytes).1;
+            let offset = line.bytes.len().saturating_sub(rest.len());
+            let info = super::classify(rest);
             self.cmd_login = info.verb == "LOGIN";
+            self.cmd_literals = 0;
             info.secret
+                .map(|r| r.start.saturating_add(offset)..r.end.saturating_add(offset))
         } else if self.cmd_login {
             super::secret_in_rest(&line.bytes)
         } else {
@@ -437,7 +447,9 @@ impl Server {
         };
         let room = u64::try_from(self.config.max_command.saturating_sub(self.cmd.len()))
             .unwrap_or(u64::MAX);
-        if lit.size > self.config.max_literal || lit.size > room {
+        self.cmd_literals = self.cmd_literals.saturating_add(1);
+        if lit.size > self.config.max_literal || lit.size > room || self.cmd_literals > MAX_LITERALS
+        {
             let tag = self.take_tag();
             self.log
                 .problem(format!("literal of {} bytes refused", lit.size));
@@ -1715,6 +1727,10 @@ mod tests {
                 ),
             ],
         );
+        // Literals in one command are bounded in number too.
+        let many = format!("l SEARCH{}\r\n", " TEXT {1+}\r\nx".repeat(70));
+        let r = talk(&mut s, &mut store, &many);
+        assert!(r.starts_with("l BAD [TOOBIG] Literal too large\r\n"), "{r}");
         // A size past 64 bits cannot be skipped: the session ends.
         let (r, step) = exchange(
             &mut s,
@@ -1991,6 +2007,10 @@ mod tests {
                 (Dir::In, "d LOGIN alice pass".into(), Some(14..18)),
                 (Dir::Out, "d BAD Already authenticated".into(), None),
             ]
+        );
+        talk(&mut s, &mut store, "NOOP LOGIN alice pass\r\n");
+        assert!(
+            matches!(&s.take_events()[0], ServerEvent::Line { secret: Some(r), .. } if *r == (17..21))
         );
         let mut cfg = config();
         cfg.log = false;
