@@ -686,4 +686,22 @@ mod tests {
         assert_eq!(lines(b"a\nb"), 2);
         assert_eq!(lines(b"a\r\n"), 1);
     }
+
+    #[test]
+    fn deep_nesting_is_cut_off() {
+        let mut raw = Vec::new();
+        for i in 0..2000 {
+            raw.extend_from_slice(
+                format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n")
+                    .as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"\r\nend\r\n");
+        let s = Structure::parse(&raw);
+        assert!(s.bodystructure.len() < 200_000);
+        let mut path = vec![1u32; 40];
+        assert!(find(&s.msg, &path).is_none());
+        path.truncate(3);
+        assert!(find(&s.msg, &path).is_some());
+    }
 }
