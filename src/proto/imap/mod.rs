@@ -1,4 +1,5 @@
-//! IMAP4: the syntax every module shares ([`syntax`]) and the client machine ([`client`]).
+//! IMAP4: the syntax every module shares ([`syntax`]), the client machine ([`client`]) and
+//! the server machine ([`server`]).
 
 pub mod client;
 pub mod server;

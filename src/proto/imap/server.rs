@@ -1,1 +1,0 @@
-//! The IMAP server machine.
