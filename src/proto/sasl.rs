@@ -208,7 +208,7 @@ pub fn apop_digest(timestamp: &[u8], secret: &Secret) -> Result<String, SaslErro
     Ok(hex(&digest?))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
@@ -219,7 +219,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A SCRAM password after SASLprep (RFC 4013): mapped and NFKC-normalised; as given when
 /// SASLprep refuses it. The copy is wiped when dropped.
-fn scram_password(password: &str) -> zeroize::Zeroizing<String> {
+pub(super) fn scram_password(password: &str) -> zeroize::Zeroizing<String> {
     let prepared = match stringprep::saslprep(password) {
         Ok(p) => p.into_owned(),
         Err(_) => password.to_string(),
@@ -263,11 +263,11 @@ fn quote(bytes: &[u8]) -> String {
 }
 
 /// RFC 5802 `saslname`: `=` as `=3D`, `,` as `=2C`.
-fn saslname(name: &str) -> String {
+pub(super) fn saslname(name: &str) -> String {
     name.replace('=', "=3D").replace(',', "=2C")
 }
 
-fn hmac(md: MessageDigest, key: &[u8], data: &[u8]) -> Result<Vec<u8>, SaslError> {
+pub(super) fn hmac(md: MessageDigest, key: &[u8], data: &[u8]) -> Result<Vec<u8>, SaslError> {
     let pkey = PKey::hmac(key)?;
     let mut signer = Signer::new(md, &pkey)?;
     signer.update(data)?;
