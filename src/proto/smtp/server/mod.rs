@@ -285,6 +285,11 @@ impl Server {
         &self.config
     }
 
+    /// Whether this is an LMTP session.
+    pub fn is_lmtp(&self) -> bool {
+        self.config.lmtp
+    }
+
     /// Whether TLS is up.
     pub fn is_tls(&self) -> bool {
         self.tls

@@ -852,6 +852,7 @@ fn lmtp_answers_once_per_recipient() {
         max_errors: 100,
         ..config()
     });
+    assert!(rig.server.is_lmtp());
     assert_eq!(rig.greet(), "220 mx.test LMTP mailtalk\r\n");
     assert_eq!(
         rig.send(b"EHLO c\r\n"),
