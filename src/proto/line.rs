@@ -128,6 +128,14 @@ impl LineBuffer {
         out
     }
 
+    /// Drops the first `n` unconsumed bytes (or all there are) without copying them: message
+    /// data a server reads in place through [`LineBuffer::peek`].
+    pub fn consume(&mut self, n: usize) {
+        let k = n.min(self.buffered());
+        self.start = self.start.saturating_add(k);
+        self.scanned = self.scanned.saturating_sub(k);
+    }
+
     /// Literal content, line by line: the next line within the first `left` bytes (its ending
     /// included in the count), a piece of `piece` bytes of a longer run without LF, or the last
     /// bytes of `left` once all arrived (without an ending). `None` while more is needed. The
@@ -261,6 +269,19 @@ mod tests {
         let mut b = LineBuffer::new(8);
         b.push(b"1234567890\r\n");
         assert!(b.next_line().is_err());
+    }
+
+    #[test]
+    fn consume_drops_bytes_in_place() {
+        let mut b = LineBuffer::new(100);
+        b.push(b"abc\r\ndef");
+        b.consume(2);
+        assert_eq!(b.peek(), b"c\r\ndef");
+        assert_eq!(b.next_line().unwrap().unwrap().bytes, b"c".to_vec());
+        b.consume(100);
+        assert_eq!(b.buffered(), 0);
+        b.push(b"x\n");
+        assert_eq!(b.next_line().unwrap().unwrap().bytes, b"x".to_vec());
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl Command {
             b"EHLO" | b"HELO" | b"LHLO" => {
                 let name = text();
                 let name = name.trim();
-                if name.is_empty() || name.contains(' ') {
+                if name.is_empty() || name.contains([' ', '\t']) {
                     return Err(syntax(
                         static_verb(&upper),
                         "needs exactly one argument, the client's name",
@@ -326,16 +326,35 @@ fn parse_path(rest: &[u8], prefix: &[u8]) -> Result<(String, Vec<Param>), String
     if !tail.is_empty() && !tail.starts_with(b" ") {
         return Err("expected a space before the parameters".to_string());
     }
-    let params = words(tail)
-        .map(|w| {
-            let w = String::from_utf8_lossy(w);
-            match w.split_once('=') {
-                Some((k, v)) => Param::new(k, Some(v)),
-                None => Param::new(&w, None),
-            }
-        })
-        .collect();
+    let params = words(tail).map(parse_param).collect::<Result<_, _>>()?;
     Ok((path, params))
+}
+
+/// `keyword[=value]` (RFC 5321 §4.1.2): the keyword a letter or digit, then letters, digits
+/// and `-`; a value, when there is a `=`, of at least one character and no control characters.
+fn parse_param(word: &[u8]) -> Result<Param, String> {
+    let word = String::from_utf8_lossy(word);
+    let (keyword, value) = match word.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (&*word, None),
+    };
+    let mut chars = keyword.chars();
+    let keyword_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !keyword_ok {
+        return Err(format!(
+            "{word:?} is not a parameter (KEYWORD or KEYWORD=value)"
+        ));
+    }
+    if let Some(v) = value {
+        if v.is_empty() {
+            return Err(format!("the parameter {keyword} has an empty value"));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(format!("the value of {keyword} holds a control character"));
+        }
+    }
+    Ok(Param::new(keyword, value))
 }
 
 /// `SIZE [LAST]` after BDAT: the size and whether this is the last chunk.
@@ -355,6 +374,268 @@ pub(crate) fn parse_bdat(rest: &[u8]) -> Option<(u64, bool)> {
         return None;
     }
     Some((size, last))
+}
+
+/// The longest mailbox in a path (RFC 5321 §4.5.3.1.3: a path of 256 octets with its brackets).
+pub const MAX_MAILBOX: usize = 254;
+/// The longest local part (RFC 5321 §4.5.3.1.1).
+pub const MAX_LOCAL_PART: usize = 64;
+/// The longest domain (RFC 5321 §4.5.3.1.2).
+pub const MAX_DOMAIN: usize = 255;
+/// The longest ENVID (RFC 3461 §4.4).
+pub const MAX_ENVID: usize = 100;
+/// The longest ORCPT value (RFC 3461 §4.2: 500 characters, its address type included).
+pub const MAX_ORCPT: usize = 500;
+
+/// The mailbox of a reverse or forward path as [`Command::parse`] gives it (without the angle
+/// brackets), with a source route (`@a,@b:user@c`, RFC 5321 §4.1.1.3: accepted and ignored)
+/// taken off. Checks the route's domains; the mailbox itself is for [`check_mailbox`].
+pub fn strip_route(path: &str) -> Result<&str, String> {
+    if !path.starts_with('@') {
+        return Ok(path);
+    }
+    let (route, mailbox) = path
+        .split_once(':')
+        .ok_or_else(|| "a source route must end with ':' before the mailbox".to_string())?;
+    for hop in route.split(',') {
+        let domain = hop
+            .strip_prefix('@')
+            .ok_or_else(|| format!("the source route hop {hop:?} does not start with '@'"))?;
+        check_domain(domain, true)?;
+    }
+    Ok(mailbox)
+}
+
+/// Checks a mailbox, `local-part@domain` (RFC 5321 §4.1.2; with `utf8`, RFC 6531's non-ASCII
+/// characters in both parts): a dot-string or quoted local part, a domain of letter-digit-hyphen
+/// labels or an address literal (`[192.0.2.1]`, `[IPv6:…]`), and the length limits.
+pub fn check_mailbox(mailbox: &str, utf8: bool) -> Result<(), String> {
+    if mailbox.len() > MAX_MAILBOX {
+        return Err(format!("longer than {MAX_MAILBOX} octets"));
+    }
+    let (local, domain) = split_mailbox(mailbox, utf8)?;
+    if local.len() > MAX_LOCAL_PART {
+        return Err(format!(
+            "the local part is longer than {MAX_LOCAL_PART} octets"
+        ));
+    }
+    if domain.starts_with('[') {
+        check_address_literal(domain)
+    } else {
+        check_domain(domain, utf8)
+    }
+}
+
+/// The local part (quoted or a dot-string) and the domain after its `@`.
+fn split_mailbox(mailbox: &str, utf8: bool) -> Result<(&str, &str), String> {
+    let non_ascii_ok = |c: char| utf8 && !c.is_ascii();
+    let at = if let Some(quoted) = mailbox.strip_prefix('"') {
+        // Quoted-string: qtextSMTP or a backslash and a printable character.
+        let mut escaped = false;
+        let mut end = None;
+        for (i, c) in quoted.char_indices() {
+            if escaped {
+                if !(' '..='~').contains(&c) && !non_ascii_ok(c) {
+                    return Err(
+                        "a backslash in the quoted local part escapes nothing printable".into(),
+                    );
+                }
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                end = Some(i);
+                break;
+            } else if !(' '..='~').contains(&c) && !non_ascii_ok(c) {
+                return Err("the quoted local part holds a control character".into());
+            }
+        }
+        let end = end.ok_or_else(|| "the quoted local part has no closing '\"'".to_string())?;
+        // The opening quote, the content, the closing quote.
+        end.saturating_add(2)
+    } else {
+        let at = mailbox
+            .find('@')
+            .ok_or_else(|| "no '@' between the local part and the domain".to_string())?;
+        let local = mailbox.get(..at).unwrap_or_default();
+        for atom in local.split('.') {
+            if atom.is_empty() {
+                return Err("the local part has an empty dot-separated part (quote it)".into());
+            }
+            if let Some(c) = atom.chars().find(|&c| !is_atext(c) && !non_ascii_ok(c)) {
+                return Err(format!("{c:?} may not appear in an unquoted local part"));
+            }
+        }
+        at
+    };
+    let local = mailbox.get(..at).unwrap_or_default();
+    let domain = mailbox
+        .get(at..)
+        .and_then(|rest| rest.strip_prefix('@'))
+        .ok_or_else(|| "no '@' after the local part".to_string())?;
+    Ok((local, domain))
+}
+
+/// RFC 5322 atext.
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+}
+
+/// A domain: labels of letters, digits and hyphens (not first or last), at most 63 octets each;
+/// with `utf8`, non-ASCII letters too (U-labels).
+fn check_domain(domain: &str, utf8: bool) -> Result<(), String> {
+    if domain.is_empty() {
+        return Err("the domain is empty".into());
+    }
+    if domain.len() > MAX_DOMAIN {
+        return Err(format!("the domain is longer than {MAX_DOMAIN} octets"));
+    }
+    for label in domain.split('.') {
+        let letter_digit = |c: char| c.is_ascii_alphanumeric() || (utf8 && !c.is_ascii());
+        let ok = label.len() <= 63
+            && label.chars().next().is_some_and(letter_digit)
+            && label.chars().last().is_some_and(letter_digit)
+            && label.chars().all(|c| letter_digit(c) || c == '-');
+        if !ok {
+            return Err(format!("{domain:?} is not a valid domain"));
+        }
+    }
+    Ok(())
+}
+
+/// `[192.0.2.1]`, `[IPv6:2001:db8::1]` or `[tag:content]` (RFC 5321 §4.1.3).
+fn check_address_literal(literal: &str) -> Result<(), String> {
+    let bad = || Err(format!("{literal:?} is not a valid address literal"));
+    let Some(inner) = literal.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+        return bad();
+    };
+    if inner.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    let Some((tag, content)) = inner.split_once(':') else {
+        return bad();
+    };
+    if tag.eq_ignore_ascii_case("IPv6") {
+        return match content.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => Ok(()),
+            Err(_) => bad(),
+        };
+    }
+    let tag_ok = tag
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && tag
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    // dcontent: printable ASCII but '[', '\' and ']'.
+    let content_ok = !content.is_empty()
+        && content
+            .bytes()
+            .all(|b| (33..=126).contains(&b) && !matches!(b, b'[' | b'\\' | b']'));
+    if tag_ok && content_ok {
+        Ok(())
+    } else {
+        bad()
+    }
+}
+
+/// RFC 3461 NOTIFY: `NEVER`, or SUCCESS, FAILURE and DELAY (each at most once) separated by
+/// commas, in any case.
+pub fn check_notify(value: &str) -> Result<(), String> {
+    if value.eq_ignore_ascii_case("NEVER") {
+        return Ok(());
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for item in value.split(',') {
+        let upper = item.to_ascii_uppercase();
+        if !matches!(upper.as_str(), "SUCCESS" | "FAILURE" | "DELAY") || seen.contains(&upper) {
+            return Err(format!(
+                "NOTIFY must be NEVER or a comma list of SUCCESS, FAILURE and DELAY, not {value:?}"
+            ));
+        }
+        seen.push(upper);
+    }
+    Ok(())
+}
+
+/// RFC 3461 RET: `FULL` or `HDRS`, in any case.
+pub fn check_ret(value: &str) -> Result<(), String> {
+    if value.eq_ignore_ascii_case("FULL") || value.eq_ignore_ascii_case("HDRS") {
+        Ok(())
+    } else {
+        Err(format!("RET must be FULL or HDRS, not {value:?}"))
+    }
+}
+
+/// RFC 3461 xtext: printable ASCII but `=` and spaces, `+` only as `+XX` with two upper-case
+/// hex digits.
+pub fn check_xtext(value: &str) -> Result<(), String> {
+    let bytes = value.as_bytes();
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        if !(0x21..=0x7e).contains(&b) || b == b'=' {
+            return Err(format!(
+                "{value:?} must be printable ASCII without spaces or '=' (xtext)"
+            ));
+        }
+        if b == b'+' {
+            let hex = |k: usize| {
+                bytes
+                    .get(k)
+                    .is_some_and(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(h))
+            };
+            if !hex(i.saturating_add(1)) || !hex(i.saturating_add(2)) {
+                return Err(format!(
+                    "{value:?} has a '+' not followed by two upper-case hex digits (xtext)"
+                ));
+            }
+            i = i.saturating_add(3);
+        } else {
+            i = i.saturating_add(1);
+        }
+    }
+    Ok(())
+}
+
+/// RFC 3461 ENVID: xtext of 1 to 100 characters.
+pub fn check_envid(value: &str) -> Result<(), String> {
+    if value.len() > MAX_ENVID {
+        return Err(format!("ENVID is longer than {MAX_ENVID} characters"));
+    }
+    check_xtext(value).map_err(|e| format!("ENVID {e}"))
+}
+
+/// RFC 3461 ORCPT: `addr-type;xtext` (RFC 6533's `utf-8` type may carry UTF-8 as it is),
+/// at most 500 characters.
+pub fn check_orcpt(value: &str) -> Result<(), String> {
+    if value.len() > MAX_ORCPT {
+        return Err(format!("ORCPT is longer than {MAX_ORCPT} characters"));
+    }
+    let (kind, addr) = value.split_once(';').ok_or_else(|| {
+        format!("ORCPT must be TYPE;address (rfc822;user@example.org), not {value:?}")
+    })?;
+    let kind_ok = kind
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !kind_ok || addr.is_empty() {
+        return Err(format!(
+            "ORCPT must be TYPE;address (rfc822;user@example.org), not {value:?}"
+        ));
+    }
+    if kind.eq_ignore_ascii_case("utf-8") {
+        if addr.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(format!(
+                "ORCPT {value:?} holds a space or a control character"
+            ));
+        }
+        return Ok(());
+    }
+    check_xtext(addr).map_err(|e| format!("ORCPT {e}"))
 }
 
 #[cfg(test)]
@@ -497,6 +778,117 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    #[test]
+    fn parse_checks_parameter_syntax() {
+        assert_eq!(
+            Command::parse(b"MAIL FROM:<a@b> SIZE=10 BODY=8BITMIME SMTPUTF8").unwrap(),
+            Command::Mail {
+                from: "a@b".into(),
+                params: vec![
+                    Param::new("SIZE", Some("10")),
+                    Param::new("BODY", Some("8BITMIME")),
+                    Param::new("SMTPUTF8", None),
+                ]
+            }
+        );
+        assert_eq!(
+            Command::parse(b"RCPT TO:<a@b> ORCPT=rfc822;a+2Bb@c").unwrap(),
+            Command::Rcpt {
+                to: "a@b".into(),
+                params: vec![Param::new("ORCPT", Some("rfc822;a+2Bb@c"))]
+            }
+        );
+        for bad in [
+            &b"MAIL FROM:<a@b> SIZE="[..],
+            b"MAIL FROM:<a@b> =10",
+            b"MAIL FROM:<a@b> -X",
+            b"MAIL FROM:<a@b> X_Y=1",
+            b"RCPT TO:<a@b> NOTIFY=\x01",
+            b"EHLO a\tb",
+        ] {
+            assert!(
+                Command::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn mailboxes_and_routes() {
+        for good in [
+            "user@example.org",
+            "first.last+tag@sub.example.org",
+            "\"john doe\"@example.org",
+            "\"a\\\"b\"@x.test",
+            "u@[192.0.2.1]",
+            "u@[IPv6:2001:db8::1]",
+            "u@[x-tag:abc]",
+            "!#$%&'*+-/=?^_`{|}~@x",
+            "u@a-b.c1",
+        ] {
+            assert_eq!(check_mailbox(good, false), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "user",
+            "@example.org",
+            "a..b@x",
+            ".a@x",
+            "a.@x",
+            "a b@x",
+            "a@",
+            "a@-x.org",
+            "a@x-.org",
+            "a@x..org",
+            "a@x_y.org",
+            "a@[300.1.1.1]",
+            "a@[IPv6:zz]",
+            "a@[1.2.3.4",
+            "\"open@x",
+            "\"a\u{7}\"@x",
+            "a,b@x",
+            "a@b@c",
+        ] {
+            assert!(check_mailbox(bad, false).is_err(), "{bad:?}");
+        }
+        let long_local = format!("{}@x", "a".repeat(65));
+        assert!(check_mailbox(&long_local, false).is_err());
+        let long = format!("a@{}.org", "b.".repeat(130));
+        assert!(check_mailbox(&long, false).is_err());
+        // Non-ASCII only with SMTPUTF8.
+        assert!(check_mailbox("jörg@bücher.example", false).is_err());
+        assert_eq!(check_mailbox("jörg@bücher.example", true), Ok(()));
+        assert_eq!(strip_route("@a.test,@b.test:u@c.test"), Ok("u@c.test"));
+        assert_eq!(strip_route("u@c.test"), Ok("u@c.test"));
+        assert!(strip_route("@a.test,b.test:u@c").is_err());
+        assert!(strip_route("@a.test").is_err());
+        assert!(strip_route("@-a:u@c").is_err());
+    }
+
+    #[test]
+    fn dsn_parameters() {
+        for good in ["NEVER", "never", "SUCCESS", "success,FAILURE,delay"] {
+            assert_eq!(check_notify(good), Ok(()), "{good}");
+        }
+        for bad in ["", "NEVER,SUCCESS", "SUCCESS,SUCCESS", "ALWAYS", "SUCCESS,"] {
+            assert!(check_notify(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_ret("full"), Ok(()));
+        assert_eq!(check_ret("HDRS"), Ok(()));
+        assert!(check_ret("BODY").is_err());
+        assert_eq!(check_envid("QQ314159+2Bx"), Ok(()));
+        for bad in ["a=b", "a+2b", "a+", "a b", "\u{e9}"] {
+            assert!(check_envid(bad).is_err(), "{bad}");
+        }
+        assert!(check_envid(&"x".repeat(101)).is_err());
+        assert_eq!(check_orcpt("rfc822;a+2Bb@x.test"), Ok(()));
+        assert_eq!(check_orcpt("utf-8;jörg@x.test"), Ok(()));
+        for bad in ["a@x", ";a@x", "rfc822;", "rfc822;a b", "rfc 822;a"] {
+            assert!(check_orcpt(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,5 +1,5 @@
-//! SMTP and LMTP: reply lines and enhanced codes ([`reply`]), commands ([`command`]), and the
-//! client machine ([`client`]).
+//! SMTP and LMTP: reply lines and enhanced codes ([`reply`]), commands ([`command`]), the
+//! client machine ([`client`]) and the server machine ([`server`]).
 
 pub mod client;
 pub mod command;
