@@ -6,12 +6,14 @@
 //!
 //! Modules, from the bottom: [`conn`] (a TCP stream whose every read and write has a deadline),
 //! [`tls`] (the handshake and certificate summaries), [`transport`] (resolving, connecting,
-//! and the stream a session runs over).
+//! and the stream a session runs over), [`accept`] (the server side of TLS, for `serve`).
 
+mod accept;
 mod conn;
 mod tls;
 mod transport;
 
+pub use accept::ServerTls;
 pub use transport::{is_loopback_host, Transport};
 
 use std::fmt;

@@ -76,6 +76,36 @@ impl Transport {
         }
     }
 
+    /// Runs the server side of a TLS handshake (implicit TLS right after accepting, or after a
+    /// STARTTLS reply) and swaps the stream in place. After a failure the transport is closed.
+    pub fn accept_tls(
+        &mut self,
+        tls: &super::accept::ServerTls,
+        deadline: Instant,
+    ) -> Result<TlsInfo, NetError> {
+        let conn = match std::mem::replace(&mut self.inner, Inner::Closed) {
+            Inner::Plain(conn) => conn,
+            tls @ Inner::Tls(_) => {
+                self.inner = tls;
+                return Err(NetError::Tls(TlsError::new(
+                    TlsProblem::AlreadyTls,
+                    "the connection already uses TLS",
+                )));
+            }
+            Inner::Closed => return Err(NetError::Closed),
+        };
+        let (stream, info) = super::accept::accept(conn, tls, deadline)?;
+        self.inner = Inner::Tls(Box::new(stream));
+        self.tls = Some(info.clone());
+        Ok(info)
+    }
+
+    /// A handle on the socket, to shut it down from another thread (a stopping server wakes its
+    /// sessions' blocked reads this way).
+    pub fn socket(&self) -> Option<TcpStream> {
+        self.tcp().and_then(|t| t.try_clone().ok())
+    }
+
     fn read_until(&mut self, buf: &mut [u8], deadline: Instant) -> Result<Got, NetError> {
         match &mut self.inner {
             Inner::Plain(conn) => {
