@@ -163,6 +163,14 @@ pub const META: &[Meta] = &[
         true,
     ),
     meta(
+        ":connect",
+        "TARGET",
+        "leave this server and open TARGET, in any protocol (imap://127.0.0.1:1143)",
+        connect,
+        check_connect,
+        true,
+    ),
+    meta(
         ":quit",
         "",
         "say QUIT (LOGOUT for IMAP), wait for the reply and leave",
@@ -563,6 +571,21 @@ fn reconnect(
 ) -> Result<Flow, SessionError> {
     c.reconnect(screen)?;
     Ok(Flow::Continue)
+}
+
+fn connect(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
+    c.connect_to(args.trim(), screen)?;
+    Ok(Flow::Continue)
+}
+
+fn check_connect(args: &str, _: Protocol) -> Result<(), String> {
+    let t = args.trim();
+    if t.is_empty() || t.contains(char::is_whitespace) {
+        return Err(":connect needs one TARGET, like imap://127.0.0.1:1143".to_string());
+    }
+    crate::target::parse(t, None, false)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn quit(_c: &mut Controller, _args: &str, _screen: &mut dyn Screen) -> Result<Flow, SessionError> {

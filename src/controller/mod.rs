@@ -594,6 +594,32 @@ impl Controller {
         Ok(())
     }
 
+    /// `:connect TARGET`: says goodbye to this server (when connected) and opens TARGET, which
+    /// may speak another protocol (`imap://127.0.0.1:1143` after sending over SMTP). The TLS
+    /// settings and the timeout stay.
+    pub fn connect_to(
+        &mut self,
+        target: &str,
+        screen: &mut dyn Screen,
+    ) -> Result<(), SessionError> {
+        let parsed =
+            crate::target::parse(target, None, false).map_err(|e| invalid(e.to_string()))?;
+        let mut opts = self.session.options().clone();
+        opts.target = parsed;
+        if self.session.is_open() {
+            // A server that does not answer the goodbye is left anyway.
+            let _ = self.with_session(screen, |s, sink| s.quit(sink));
+        }
+        self.with_session(screen, |s, sink| s.close(sink));
+        let mut session = self.with_session(screen, |_, sink| Session::connect(opts, sink))?;
+        session.set_cancel(self.cancel.clone());
+        self.session = session;
+        self.settings.target = target.to_string();
+        self.skip = 0;
+        self.skip_rest = false;
+        Ok(())
+    }
+
     /// The input ended (end of file, Ctrl-D, the end of a script): ends what is in progress
     /// the way its input mode calls for, then the session politely. Returns the exit status.
     pub fn end_of_input(&mut self, screen: &mut dyn Screen) -> i32 {
