@@ -158,6 +158,14 @@ pub enum Command {
         #[arg(short = 'p', long, value_enum, value_name = "PROTOCOL")]
         protocol: Option<ProtocolArg>,
     },
+    /// Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and
+    /// to test applications against (mail is kept, faults can be injected, every client line
+    /// can be logged)
+    Serve(Box<crate::serve::ServeArgs>),
+
+    /// Try mailtalk with nothing installed: the embedded server on free loopback ports, and a
+    /// session connected to its SMTP side, with a short guide
+    Demo(crate::serve::args::DemoArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,8 @@
 //! 1. [`cli`]: the command-line flags (clap), also the source of the man page and completions.
 //! 2. front ends: [`repl`] (the rustyline glue) and [`batch`] (piped input, scripts); they only
 //!    read lines and show what the controller gives them (one-shot send is the controller's
-//!    `oneshot`, called from main).
+//!    `oneshot`, called from main). [`serve`]: the embedded server's listeners and sessions,
+//!    driving the server machines of `proto`.
 //! 3. [`controller`]: meta-commands, scripts, recording, input modes, secrets, cancelling, the
 //!    macros; every front end drives it.
 //! 4. [`output`]: where events go (screen lines, transcript, recorder, `--json`).
@@ -45,4 +46,5 @@ pub mod render;
 pub mod repl;
 pub mod script;
 pub mod secret;
+pub mod serve;
 pub mod target;

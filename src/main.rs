@@ -137,9 +137,42 @@ fn run() -> i32 {
             Err(e) => usage(format!("cannot write to {}: {e}", dir.display())),
         };
     }
-    let Some(raw_target) = cli.target.as_deref() else {
+    if let Some(Command::Serve(args)) = &cli.command {
+        return mailtalk::serve::run(args, use_color(cli.color));
+    }
+    if let Some(Command::Demo(args)) = &cli.command {
+        return demo(&cli, args);
+    }
+    let Some(raw_target) = cli.target.clone() else {
         return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)");
     };
+    client(&cli, &raw_target)
+}
+
+/// `mailtalk demo`: the embedded server on free loopback ports in this process, and the
+/// client connected to its SMTP side, after a short guide.
+fn demo(cli: &Cli, args: &mailtalk::serve::args::DemoArgs) -> i32 {
+    let (server, guide) = match mailtalk::serve::demo::start(args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mailtalk: error: {}", visible_string(e.as_bytes()));
+            return exit::CONNECT;
+        }
+    };
+    let theme = Theme::new(use_color(cli.color));
+    for (i, line) in guide.iter().enumerate() {
+        let role = if i == 0 { Role::Meta } else { Role::Info };
+        println!("{}", theme.paint_one(role, line));
+    }
+    let mut cli = cli.clone();
+    cli.ca_file = server.cert_file.clone();
+    let target = mailtalk::serve::demo::smtp_target(&server);
+    let status = client(&cli, &target);
+    server.stop();
+    status
+}
+
+fn client(cli: &Cli, raw_target: &str) -> i32 {
     let mut target = match target::parse(raw_target, cli.protocol.map(Into::into), cli.tls) {
         Ok(t) => t,
         Err(e) => return usage(e),

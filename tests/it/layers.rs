@@ -8,7 +8,7 @@ use std::path::Path;
 /// Top first; a module may import only modules of the layers below its own.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
-    &["repl", "batch"],
+    &["repl", "batch", "serve"],
     &["controller"],
     &["output"],
     &["engine", "script"],

@@ -32,6 +32,8 @@ pub struct Config {
     pub stls: bool,
     /// Whether USER/PASS and plaintext SASL mechanisms are allowed without TLS.
     pub plaintext_auth: bool,
+    /// The SASL mechanisms offered (PLAIN and LOGIN only where plaintext logins are allowed).
+    pub mechanisms: Vec<ServerMech>,
     /// Command lines (SASL responses included) a session may send; the one past the limit is
     /// refused and the connection closed. 0: no limit.
     pub max_commands: u32,
@@ -307,8 +309,10 @@ impl Server {
     /// The SASL mechanisms allowed now.
     fn mechanisms(&self) -> Vec<ServerMech> {
         let plain = self.plaintext_allowed();
-        ServerMech::ALL
-            .into_iter()
+        self.config
+            .mechanisms
+            .iter()
+            .copied()
             .filter(|m| plain || !m.plaintext())
             .collect()
     }
@@ -907,6 +911,7 @@ mod tests {
             hostname: "mx.test".into(),
             stls: true,
             plaintext_auth: true,
+            mechanisms: ServerMech::ALL.to_vec(),
             max_commands: 100,
             max_errors: 50,
             log: true,

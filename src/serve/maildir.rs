@@ -1,0 +1,340 @@
+//! Maildir on disk (the layout of cr.yp.to/proto/maildir.html that mail tools read): a message
+//! is written to `tmp/`, flushed, and renamed into `new/`, so a stop at any moment leaves either
+//! the whole message or none. Flags live in the name (`:2,FS`); the UID too (`,U=7`), so UIDs
+//! survive restarts; UIDVALIDITY is kept in `.mailtalk-uidvalidity`.
+//!
+//! With `--catch-all` the directory itself is the Maildir; otherwise each mailbox is a Maildir in
+//! a subdirectory named after the address (made safe for a file name).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where a folder keeps its UIDVALIDITY.
+const UIDVALIDITY_FILE: &str = ".mailtalk-uidvalidity";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// One Maildir.
+#[derive(Debug)]
+pub struct Maildir {
+    dir: PathBuf,
+    uid_validity: u32,
+}
+
+/// A message file found when loading.
+#[derive(Debug)]
+pub struct Loaded {
+    pub uid: u32,
+    pub size: u64,
+    pub flags: Vec<String>,
+    pub received: i64,
+    pub path: PathBuf,
+}
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> String {
+    format!("cannot {what} {}: {e}", path.display())
+}
+
+/// A mailbox name made safe as a directory name: lower case, letters, digits and `@._+-`, no
+/// leading dot, at most 200 bytes.
+pub fn dir_name(mailbox: &str) -> String {
+    let mut s: String = mailbox
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(200)
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        s.insert(0, '_');
+    }
+    s
+}
+
+/// IMAP flags as Maildir info letters (sorted, as the format wants).
+fn letters(flags: &[String]) -> String {
+    let mut l: Vec<char> = flags
+        .iter()
+        .filter_map(|f| match f.to_ascii_lowercase().as_str() {
+            "\\draft" => Some('D'),
+            "\\flagged" => Some('F'),
+            "\\answered" => Some('R'),
+            "\\seen" => Some('S'),
+            "\\deleted" => Some('T'),
+            _ => None,
+        })
+        .collect();
+    l.sort_unstable();
+    l.dedup();
+    l.into_iter().collect()
+}
+
+fn flags_of(letters: &str) -> Vec<String> {
+    letters
+        .chars()
+        .filter_map(|c| match c {
+            'D' => Some("\\Draft"),
+            'F' => Some("\\Flagged"),
+            'R' => Some("\\Answered"),
+            'S' => Some("\\Seen"),
+            'T' => Some("\\Deleted"),
+            _ => None,
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// `base,U=7:2,S` → (`base`, Some(7), Some("S")).
+fn parse_name(name: &str) -> (&str, Option<u32>, Option<&str>) {
+    let (stem, info) = match name.split_once(":2,") {
+        Some((s, i)) => (s, Some(i)),
+        None => (name, None),
+    };
+    let (base, uid) = match stem.rsplit_once(",U=") {
+        Some((b, u)) => match u.parse::<u32>() {
+            Ok(n) => (b, Some(n)),
+            Err(_) => (stem, None),
+        },
+        None => (stem, None),
+    };
+    (base, uid, info)
+}
+
+impl Maildir {
+    /// `fresh`: the UIDVALIDITY to give a Maildir that has none yet.
+    fn at(dir: PathBuf, fresh: u32) -> Result<Maildir, String> {
+        for sub in ["tmp", "new", "cur"] {
+            let p = dir.join(sub);
+            std::fs::create_dir_all(&p).map_err(|e| io("create", &p, e))?;
+        }
+        let file = dir.join(UIDVALIDITY_FILE);
+        let uid_validity = match std::fs::read_to_string(&file) {
+            Ok(text) => text.trim().parse::<u32>().ok().filter(|n| *n > 0),
+            Err(_) => None,
+        };
+        let uid_validity = match uid_validity {
+            Some(v) => v,
+            None => {
+                let v = fresh.max(1);
+                std::fs::write(&file, format!("{v}\n")).map_err(|e| io("write", &file, e))?;
+                v
+            }
+        };
+        Ok(Maildir { dir, uid_validity })
+    }
+
+    /// The Maildir of `mailbox` under `root` (made if missing).
+    pub fn create(
+        root: &Path,
+        mailbox: &str,
+        catch_all: bool,
+        fresh: u32,
+    ) -> Result<Maildir, String> {
+        if catch_all {
+            Maildir::at(root.to_path_buf(), fresh)
+        } else {
+            Maildir::at(root.join(dir_name(mailbox)), fresh)
+        }
+    }
+
+    /// The Maildirs already under `root`, with their mailbox names.
+    pub fn open_all(
+        root: &Path,
+        catch_all: bool,
+        fresh: u32,
+    ) -> Result<Vec<(String, Maildir)>, String> {
+        if catch_all {
+            return Ok(vec![(
+                "*".to_string(),
+                Maildir::at(root.to_path_buf(), fresh)?,
+            )]);
+        }
+        let mut found = Vec::new();
+        let entries = std::fs::read_dir(root).map_err(|e| io("read", root, e))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.join("cur").is_dir() && path.join("new").is_dir() {
+                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                    found.push((name.to_string(), Maildir::at(path.clone(), fresh)?));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
+    }
+
+    pub fn uid_validity(&self) -> u32 {
+        self.uid_validity
+    }
+
+    /// The messages in `new/` and `cur/`, in UID order. Files without a UID (put there by
+    /// another program) get the next ones, in name order, and are renamed to keep them.
+    pub fn load(&self) -> Result<(u32, Vec<Loaded>), String> {
+        let mut with_uid = Vec::new();
+        let mut without = Vec::new();
+        for sub in ["new", "cur"] {
+            let d = self.dir.join(sub);
+            let entries = std::fs::read_dir(&d).map_err(|e| io("read", &d, e))?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Some(name) = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
+                if name.starts_with('.') {
+                    continue;
+                }
+                let Ok(meta) = entry.metadata() else { continue };
+                if !meta.is_file() {
+                    continue;
+                }
+                let received = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| jiff::Timestamp::try_from(t).ok())
+                    .map(|t| t.as_second())
+                    .unwrap_or(0);
+                let (_, uid, info) = parse_name(&name);
+                let loaded = Loaded {
+                    uid: uid.unwrap_or(0),
+                    size: meta.len(),
+                    flags: info.map(flags_of).unwrap_or_default(),
+                    received,
+                    path,
+                };
+                match uid {
+                    Some(_) => with_uid.push(loaded),
+                    None => without.push((name, loaded)),
+                }
+            }
+        }
+        with_uid.sort_by_key(|l| l.uid);
+        with_uid.dedup_by_key(|l| l.uid);
+        let mut next = with_uid.last().map(|l| l.uid).unwrap_or(0);
+        without.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, mut l) in without {
+            next = next.saturating_add(1);
+            let (base, _, info) = parse_name(&name);
+            let new_name = match info {
+                Some(i) => format!("{base},U={next}:2,{i}"),
+                None => format!("{base},U={next}"),
+            };
+            let dest = l.path.with_file_name(new_name);
+            if std::fs::rename(&l.path, &dest).is_ok() {
+                l.path = dest;
+            }
+            l.uid = next;
+            with_uid.push(l);
+        }
+        Ok((self.uid_validity, with_uid))
+    }
+
+    /// Writes a new message with `uid`: to `tmp/`, flushed to disk, then into `new/`.
+    pub fn write(&self, uid: u32, data: &[u8]) -> Result<PathBuf, String> {
+        let now = jiff::Timestamp::now();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let host = dir_name(&gethostname::gethostname().to_string_lossy()).replace('.', "_");
+        let base = format!(
+            "{}.M{}P{}Q{n}.{host},U={uid}",
+            now.as_second(),
+            now.subsec_microsecond(),
+            std::process::id()
+        );
+        let tmp = self.dir.join("tmp").join(&base);
+        let dest = self.dir.join("new").join(&base);
+        let mut f = std::fs::File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+        f.write_all(data)
+            .and_then(|()| f.sync_data())
+            .map_err(|e| io("write", &tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, &dest).map_err(|e| io("move into new/", &tmp, e))?;
+        Ok(dest)
+    }
+
+    /// Moves a message into `cur/` with these flags; returns its new path.
+    pub fn set_flags(&self, path: &Path, flags: &[String]) -> Result<PathBuf, String> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| format!("odd file name {}", path.display()))?;
+        let (base, uid, _) = parse_name(name);
+        let stem = match uid {
+            Some(u) => format!("{base},U={u}"),
+            None => base.to_string(),
+        };
+        let dest = self
+            .dir
+            .join("cur")
+            .join(format!("{stem}:2,{}", letters(flags)));
+        if dest != path {
+            std::fs::rename(path, &dest).map_err(|e| io("rename", path, e))?;
+        }
+        Ok(dest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_flags() {
+        assert_eq!(dir_name("Alice@Example.test"), "alice@example.test");
+        assert_eq!(dir_name("../../etc"), "_.._.._etc");
+        assert_eq!(dir_name(".x"), "_.x");
+        assert_eq!(dir_name(""), "_");
+        assert_eq!(
+            parse_name("1.M2P3Q4.h,U=7:2,FS"),
+            ("1.M2P3Q4.h", Some(7), Some("FS"))
+        );
+        assert_eq!(parse_name("1.x.h"), ("1.x.h", None, None));
+        assert_eq!(
+            letters(&["\\Seen".into(), "\\Flagged".into(), "$x".into()]),
+            "FS"
+        );
+        assert_eq!(flags_of("FS"), vec!["\\Flagged", "\\Seen"]);
+    }
+
+    #[test]
+    fn survives_a_reload_with_uids_and_flags() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Maildir::create(root.path(), "a@b", false, 42).unwrap();
+        let p1 = md.write(1, b"one\r\n").unwrap();
+        md.write(2, b"two\r\n").unwrap();
+        md.set_flags(&p1, &["\\Seen".into()]).unwrap();
+        // A file another program delivered.
+        std::fs::write(root.path().join("a@b/new/9.foreign.h"), b"three\r\n").unwrap();
+        let all = Maildir::open_all(root.path(), false, 7).unwrap();
+        assert_eq!(all.len(), 1);
+        let (validity, files) = all[0].1.load().unwrap();
+        assert_eq!(validity, 42);
+        let got: Vec<(u32, Vec<String>, Vec<u8>)> = files
+            .iter()
+            .map(|f| (f.uid, f.flags.clone(), std::fs::read(&f.path).unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, vec!["\\Seen".to_string()], b"one\r\n".to_vec()),
+                (2, vec![], b"two\r\n".to_vec()),
+                (3, vec![], b"three\r\n".to_vec()),
+            ]
+        );
+        // The foreign file keeps its UID from now on.
+        let (_, again) = all[0].1.load().unwrap();
+        assert_eq!(again[2].uid, 3);
+        assert!(std::fs::read_dir(root.path().join("a@b/tmp"))
+            .unwrap()
+            .next()
+            .is_none());
+    }
+}

@@ -1,0 +1,547 @@
+//! `mailtalk serve`: the embedded mail server, to practise on and to test applications
+//! against. SMTP, LMTP, IMAP and POP3 listeners (plain with STARTTLS, or implicit TLS), the
+//! protocol machines of `proto` (the same grammars the client uses), a store in memory or
+//! Maildir, fault injection, and a log that shows exactly what each client said.
+//!
+//! Modules: [`args`] (the flags), [`store`] and [`maildir`] (where mail goes), [`backend`] (what
+//! the machines ask: logins, policy, mailboxes), [`session`] (one connection's loop), [`log`].
+//!
+//! Threads: one per listener (blocking accept) and one per session; a session never blocks
+//! another. [`Server::stop`] wakes them all: listeners by a connection to themselves, sessions by
+//! shutting down the reading half of their sockets, after which each says goodbye (421, BYE,
+//! -ERR) and closes.
+
+pub mod args;
+pub mod backend;
+pub mod demo;
+pub mod log;
+pub mod maildir;
+pub mod session;
+pub mod store;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use regex::RegexBuilder;
+
+use crate::net::{is_loopback_host, ServerTls, Stream, Transport};
+use crate::proto::sasl_server::ServerMech;
+use crate::proto::{imap, pop3, smtp, Protocol};
+use crate::secret::Secret;
+
+pub use args::ServeArgs;
+use backend::{Faults, MailboxView, Shared, SmtpBackend, Users};
+use session::{Context, ImapMachine, Machine, Pop3Machine, SmtpMachine};
+
+/// Per session: commands before 421, bad commands before 421.
+const MAX_COMMANDS: u32 = 10_000;
+const MAX_ERRORS: u32 = 20;
+/// Recipients per message.
+const MAX_RCPTS: usize = 1000;
+/// IMAP: largest literal and command.
+const MAX_LITERAL: u64 = 64 * 1024;
+const MAX_COMMAND: usize = 256 * 1024;
+/// How long stopping waits for sessions to say goodbye.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// What a listener speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Smtp,
+    Lmtp,
+    Imap,
+    Pop3,
+}
+
+impl Kind {
+    fn protocol(self) -> Protocol {
+        match self {
+            Kind::Smtp => Protocol::Smtp,
+            Kind::Lmtp => Protocol::Lmtp,
+            Kind::Imap => Protocol::Imap,
+            Kind::Pop3 => Protocol::Pop3,
+        }
+    }
+}
+
+/// One listening socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Listening {
+    pub kind: Kind,
+    pub tls: bool,
+    pub addr: SocketAddr,
+}
+
+impl Listening {
+    /// The URL a client uses: `smtp://127.0.0.1:2525`, `imaps://…`.
+    pub fn url(&self) -> String {
+        let scheme = match (self.kind, self.tls) {
+            (Kind::Smtp, false) => "smtp",
+            (Kind::Smtp, true) => "smtps",
+            (Kind::Lmtp, _) => "lmtp",
+            (Kind::Imap, false) => "imap",
+            (Kind::Imap, true) => "imaps",
+            (Kind::Pop3, false) => "pop3",
+            (Kind::Pop3, true) => "pop3s",
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+}
+
+struct Sessions {
+    open: Mutex<HashMap<u64, TcpStream>>,
+    count: AtomicUsize,
+    next: AtomicU64,
+}
+
+/// A running server.
+pub struct Server {
+    pub listening: Vec<Listening>,
+    /// Where the self-signed certificate was written (None with --tls-cert).
+    pub cert_file: Option<PathBuf>,
+    pub tls: Arc<ServerTls>,
+    pub shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    sessions: Arc<Sessions>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// The users of `--user USER:PASSWORD` (or USER with MAILTALK_SERVE_PASSWORD).
+fn users(specs: &[String]) -> Result<Users, String> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let (user, pass) = match spec.split_once(':') {
+            Some((u, p)) => (u.to_string(), p.to_string()),
+            None => match std::env::var("MAILTALK_SERVE_PASSWORD") {
+                Ok(p) => (spec.clone(), p),
+                Err(_) => {
+                    return Err(format!(
+                        "--user {spec}: give USER:PASSWORD, or set MAILTALK_SERVE_PASSWORD"
+                    ))
+                }
+            },
+        };
+        if user.is_empty() || pass.is_empty() {
+            return Err("--user: the user name and the password must not be empty".to_string());
+        }
+        out.push((user, Secret::new(pass)));
+    }
+    Ok(Users::new(out))
+}
+
+fn regex(flag: &str, re: &Option<String>) -> Result<Option<regex::Regex>, String> {
+    re.as_deref()
+        .map(|r| {
+            RegexBuilder::new(r)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| format!("{flag}: {e}"))
+        })
+        .transpose()
+}
+
+fn seed(given: Option<u64>) -> u64 {
+    given.unwrap_or_else(|| {
+        let mut b = [0u8; 8];
+        let _ = openssl::rand::rand_bytes(&mut b);
+        u64::from_le_bytes(b)
+    })
+}
+
+/// Where the self-signed certificate goes by default: one file per process, so two servers
+/// never overwrite each other's.
+fn default_cert_file() -> PathBuf {
+    std::env::temp_dir().join(format!("mailtalk-serve-{}.pem", std::process::id()))
+}
+
+impl Server {
+    /// Binds every listener and starts serving. The log goes to `log_out`.
+    pub fn start(
+        args: &ServeArgs,
+        log_out: Box<dyn Write + Send>,
+        color: bool,
+    ) -> Result<Server, String> {
+        let users = users(&args.user)?;
+        let faults = Faults {
+            reject_rcpt: regex("--reject-rcpt", &args.reject_rcpt)?,
+            reject_from: regex("--reject-from", &args.reject_from)?,
+            greylist: args.greylist,
+            tempfail_rate: args.tempfail_rate.unwrap_or(0.0),
+            seed: seed(args.seed),
+        };
+        let (tls, cert_file) = match (&args.tls_cert, &args.tls_key) {
+            (Some(c), Some(k)) => (
+                ServerTls::from_files(c, k).map_err(|e| e.to_string())?,
+                None,
+            ),
+            _ => {
+                let mut names = vec![args.hostname.clone()];
+                for n in ["localhost", "127.0.0.1", "::1"] {
+                    if !names.iter().any(|x| x == n) {
+                        names.push(n.to_string());
+                    }
+                }
+                let tls = ServerTls::self_signed(&names).map_err(|e| e.to_string())?;
+                let path = args.cert_out.clone().unwrap_or_else(default_cert_file);
+                std::fs::write(&path, &tls.pem)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                (tls, Some(path))
+            }
+        };
+        let store = store::Store::new(args.catch_all, args.max_messages, args.maildir.clone())?;
+        let log = log::Log::new(log_out, args.json, args.log_sessions, color);
+        let shared = Arc::new(Shared::new(store, log, users, faults));
+        let tls = Arc::new(tls);
+        let stop = Arc::new(AtomicBool::new(false));
+        let sessions = Arc::new(Sessions {
+            open: Mutex::new(HashMap::new()),
+            count: AtomicUsize::new(0),
+            next: AtomicU64::new(1),
+        });
+        let wanted = [
+            (Kind::Smtp, false, args.smtp.0),
+            (Kind::Imap, false, args.imap.0),
+            (Kind::Pop3, false, args.pop3.0),
+            (Kind::Smtp, true, args.smtps.and_then(|l| l.0)),
+            (Kind::Imap, true, args.imaps.and_then(|l| l.0)),
+            (Kind::Pop3, true, args.pop3s.and_then(|l| l.0)),
+            (Kind::Lmtp, false, args.lmtp.and_then(|l| l.0)),
+        ];
+        let mut bound = Vec::new();
+        for (kind, implicit, addr) in wanted {
+            let Some(addr) = addr else { continue };
+            let listener = TcpListener::bind(addr)
+                .map_err(|e| format!("cannot listen on {addr} for {}: {e}", kind.protocol()))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            bound.push((
+                Listening {
+                    kind,
+                    tls: implicit,
+                    addr,
+                },
+                listener,
+            ));
+        }
+        if bound.is_empty() {
+            return Err("no listener: every address is off".to_string());
+        }
+        for (l, _) in &bound {
+            if !is_loopback_host(&l.addr.ip().to_string()) {
+                shared.log.warn(
+                    None,
+                    &format!(
+                        "{} listens on {}, reachable from other hosts: anyone there can use \
+                         this server",
+                        l.kind.protocol(),
+                        l.addr
+                    ),
+                );
+            }
+        }
+        let ctx = Arc::new(Context {
+            shared: Arc::clone(&shared),
+            tls: Some(Arc::clone(&tls)),
+            stop: Arc::clone(&stop),
+            command_timeout: Duration::from_secs(args.command_timeout.max(1)),
+            data_timeout: Duration::from_secs(args.data_timeout.max(1)),
+            delay: args.delay.map(Duration::from_millis),
+            drop_after: args.drop_after,
+        });
+        let settings = Arc::new(Settings {
+            hostname: args.hostname.clone(),
+            max_size: args.max_size,
+            require_tls: args.require_tls,
+            require_auth: args.require_auth,
+            allow_plaintext_auth: args.allow_plaintext_auth,
+            max_sessions: args.max_sessions.max(1),
+        });
+        let mut threads = Vec::new();
+        let mut listening = Vec::new();
+        for (l, listener) in bound {
+            listening.push(l);
+            let ctx = Arc::clone(&ctx);
+            let settings = Arc::clone(&settings);
+            let sessions = Arc::clone(&sessions);
+            let stop = Arc::clone(&stop);
+            let handle = std::thread::Builder::new()
+                .name(format!("listen-{}", l.addr))
+                .spawn(move || accept_loop(listener, l, &ctx, &settings, &sessions, &stop))
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
+            threads.push(handle);
+        }
+        Ok(Server {
+            listening,
+            cert_file,
+            tls,
+            shared,
+            stop,
+            sessions,
+            threads,
+        })
+    }
+
+    /// The first listener of a kind (plain, not implicit TLS, first).
+    pub fn addr(&self, kind: Kind, tls: bool) -> Option<SocketAddr> {
+        self.listening
+            .iter()
+            .find(|l| l.kind == kind && l.tls == tls)
+            .map(|l| l.addr)
+    }
+
+    /// Stops accepting, tells every session (421 / BYE / -ERR), and waits for them a little.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for l in &self.listening {
+            // Wake the blocking accept: it sees the stop flag and ends.
+            let mut addr = l.addr;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(if addr.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        {
+            let open = self.sessions.open.lock().unwrap_or_else(|p| p.into_inner());
+            for s in open.values() {
+                let _ = s.shutdown(Shutdown::Read);
+            }
+        }
+        let until = crate::net::deadline_after(STOP_WAIT);
+        while self.sessions.count.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Per-server settings the machines are configured from.
+struct Settings {
+    hostname: String,
+    max_size: u64,
+    require_tls: bool,
+    require_auth: bool,
+    allow_plaintext_auth: bool,
+    max_sessions: usize,
+}
+
+fn accept_loop(
+    listener: TcpListener,
+    l: Listening,
+    ctx: &Arc<Context>,
+    settings: &Arc<Settings>,
+    sessions: &Arc<Sessions>,
+    stop: &AtomicBool,
+) {
+    loop {
+        let (tcp, peer) = match listener.accept() {
+            Ok(x) => x,
+            Err(e) => {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                ctx.shared
+                    .log
+                    .warn(None, &format!("accept on {}: {e}", l.addr));
+                // EMFILE and the like: give the system a moment instead of spinning.
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let id = sessions.next.fetch_add(1, Ordering::Relaxed);
+        if sessions.count.load(Ordering::SeqCst) >= settings.max_sessions {
+            let mut t = Transport::from_tcp(tcp);
+            let text = session::busy_text(l.kind.protocol(), &settings.hostname);
+            let _ = t.write_all(&text, crate::net::deadline_after(Duration::from_secs(5)));
+            t.shutdown();
+            ctx.shared
+                .log
+                .warn(Some(id), &format!("refused {peer}: --max-sessions reached"));
+            continue;
+        }
+        sessions.count.fetch_add(1, Ordering::SeqCst);
+        if let Ok(clone) = tcp.try_clone() {
+            sessions
+                .open
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, clone);
+        }
+        let ctx = Arc::clone(ctx);
+        let settings = Arc::clone(settings);
+        let sessions2 = Arc::clone(sessions);
+        let spawned = std::thread::Builder::new()
+            .name(format!("session-{id}"))
+            .spawn(move || {
+                serve_one(tcp, peer, id, l, &ctx, &settings);
+                sessions2
+                    .open
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                sessions2.count.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            sessions
+                .open
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            sessions.count.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Context, s: &Settings) {
+    let transport = Transport::from_tcp(tcp);
+    let log = &ctx.shared.log;
+    let protocol = l.kind.protocol();
+    log.session_start(id, protocol.name(), Some(peer), l.tls);
+    let plaintext_auth = s.allow_plaintext_auth || peer.ip().is_loopback();
+    let logging = log.sessions();
+    let any_users = ctx.shared.users.any();
+    let mechanisms: Vec<ServerMech> = ServerMech::ALL
+        .into_iter()
+        .filter(|m| !(any_users && *m == ServerMech::ScramSha256))
+        .collect();
+    let mut machine: Box<dyn Machine> = match l.kind {
+        Kind::Smtp | Kind::Lmtp => Box::new(SmtpMachine {
+            m: smtp::server::Server::new(smtp::server::Config {
+                hostname: s.hostname.clone(),
+                lmtp: l.kind == Kind::Lmtp,
+                starttls: !l.tls,
+                max_size: s.max_size,
+                max_rcpts: MAX_RCPTS,
+                max_commands: MAX_COMMANDS,
+                max_errors: MAX_ERRORS,
+                require_tls: s.require_tls,
+                require_auth: s.require_auth,
+                plaintext_auth,
+                mechanisms: mechanisms.clone(),
+                log: logging,
+            }),
+            b: SmtpBackend {
+                shared: Arc::clone(&ctx.shared),
+                session: id,
+                peer: Some(peer),
+            },
+        }),
+        Kind::Imap => Box::new(ImapMachine {
+            m: imap::server::Server::new(imap::server::Config {
+                hostname: s.hostname.clone(),
+                starttls: !l.tls,
+                plaintext_auth: plaintext_auth && !s.require_tls,
+                max_literal: MAX_LITERAL,
+                max_command: MAX_COMMAND,
+                max_commands: MAX_COMMANDS,
+                max_errors: MAX_ERRORS,
+                log: logging,
+            }),
+            b: MailboxView {
+                shared: Arc::clone(&ctx.shared),
+                name: None,
+            },
+        }),
+        Kind::Pop3 => Box::new(Pop3Machine {
+            m: pop3::server::Server::new(pop3::server::Config {
+                hostname: s.hostname.clone(),
+                stls: !l.tls,
+                plaintext_auth: plaintext_auth && !s.require_tls,
+                mechanisms: mechanisms.clone(),
+                max_commands: MAX_COMMANDS,
+                max_errors: MAX_ERRORS,
+                log: logging,
+            }),
+            b: MailboxView {
+                shared: Arc::clone(&ctx.shared),
+                name: None,
+            },
+        }),
+    };
+    let how = session::run(ctx, transport, id, machine.as_mut(), l.tls);
+    log.session_end(id, protocol.name(), Some(peer), &how);
+}
+
+/// `mailtalk serve`: starts, says where it listens and how to trust its certificate, and
+/// serves until Ctrl-C (or SIGTERM), then stops cleanly. Returns the exit status.
+pub fn run(args: &ServeArgs, color: bool) -> i32 {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
+            eprintln!("mailtalk: error: cannot handle signals: {e}");
+            return 3;
+        }
+    }
+    let server = match Server::start(args, Box::new(std::io::stdout()), color) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "mailtalk: error: {}",
+                crate::render::escape::visible_string(e.as_bytes())
+            );
+            return if e.starts_with("cannot listen") { 3 } else { 2 };
+        }
+    };
+    let log = &server.shared.log;
+    for l in &server.listening {
+        let extra = match (l.kind, l.tls) {
+            (_, true) => " (implicit TLS)",
+            (Kind::Pop3, false) => " (STLS offered)",
+            (_, false) => " (STARTTLS offered)",
+        };
+        log.info(&format!("listening: {}{extra}", l.url()));
+    }
+    match &server.cert_file {
+        Some(path) => log.info(&format!(
+            "TLS: self-signed certificate, SHA-256 {}; written to {} (clients: --ca-file {})",
+            server.tls.summary.sha256,
+            path.display(),
+            path.display()
+        )),
+        None => log.info(&format!(
+            "TLS: certificate {} (SHA-256 {})",
+            server.tls.summary.subject, server.tls.summary.sha256
+        )),
+    }
+    log.info(&match &args.maildir {
+        Some(d) => format!("mail is kept in Maildir under {}", d.display()),
+        None => format!(
+            "mail is kept in memory (at most {} messages, the oldest dropped first)",
+            args.max_messages
+        ),
+    });
+    log.info(if server.shared.users.any() {
+        "logins: any user name and password (give --user USER:PASSWORD to check them)"
+    } else {
+        "logins: only the --user accounts"
+    });
+    log.info(if args.catch_all {
+        "mailboxes: one for everybody (--catch-all)"
+    } else {
+        "mailboxes: one per recipient address; log in as that address to read it"
+    });
+    log.info("Ctrl-C stops the server");
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log_stop = "stopping: sessions in progress are told (421, BYE, -ERR)";
+    server.shared.log.info(log_stop);
+    let shared = Arc::clone(&server.shared);
+    server.stop();
+    shared.log.info("stopped");
+    0
+}

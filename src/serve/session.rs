@@ -1,0 +1,455 @@
+//! One client session: the connection, a protocol machine of `proto`, and the loop between
+//! them: greeting, read with a deadline, feed, step, write (pipelined answers together), TLS
+//! when the machine asks, the log, `--delay` and `--drop-after`, and the goodbye when the
+//! server stops.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::net::{deadline_after, NetError, ServerTls, Stream, Transport};
+use crate::proto::dot::{Encoder, Stuffing};
+use crate::proto::server::{Output, Phase, Piece, ServerEvent, Step, Wait};
+use crate::proto::{imap, pop3, smtp, Protocol};
+
+use super::args::DropAfter;
+use super::backend::{MailboxView, Shared, SmtpBackend};
+
+/// How long a session may stay in IMAP IDLE (RFC 2177 asks clients to re-issue it within 29
+/// minutes).
+const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// How often an idling session looks for changes in its mailbox.
+const IDLE_TICK: Duration = Duration::from_millis(250);
+/// Bytes read at a time.
+const READ_SIZE: usize = 64 * 1024;
+/// Bytes written at a time (each write has its own deadline, so a slow but steady reader is
+/// served and a stalled one is cut off).
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// A protocol machine with its backend, as the loop drives it.
+pub trait Machine {
+    fn protocol(&self) -> Protocol;
+    fn greeting(&mut self, out: &mut Output);
+    fn feed(&mut self, bytes: &[u8]);
+    fn step(&mut self, out: &mut Output) -> Step;
+    /// During IMAP IDLE: announce what changed.
+    fn tick(&mut self, _out: &mut Output) {}
+    fn tls_started(&mut self);
+    fn shutdown(&mut self, out: &mut Output);
+    /// The client took too long: say so before closing.
+    fn timed_out(&mut self, out: &mut Output);
+    fn wait(&self) -> Wait;
+    fn take_events(&mut self) -> Vec<ServerEvent>;
+}
+
+pub struct SmtpMachine {
+    pub m: smtp::server::Server,
+    pub b: SmtpBackend,
+}
+
+impl Machine for SmtpMachine {
+    fn protocol(&self) -> Protocol {
+        if self.m.is_lmtp() {
+            Protocol::Lmtp
+        } else {
+            Protocol::Smtp
+        }
+    }
+    fn greeting(&mut self, out: &mut Output) {
+        self.m.greeting(out)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
+        self.m.feed(bytes)
+    }
+    fn step(&mut self, out: &mut Output) -> Step {
+        self.m.step(&mut self.b, out)
+    }
+    fn tls_started(&mut self) {
+        self.m.tls_started()
+    }
+    fn shutdown(&mut self, out: &mut Output) {
+        self.m.shutdown(out)
+    }
+    fn timed_out(&mut self, out: &mut Output) {
+        let mut bytes = Vec::new();
+        if let Some(code) = smtp::Code::new(421) {
+            smtp::write_reply(
+                code,
+                smtp::EnhancedCode::parse("4.4.2"),
+                &[b"Timeout: closing the connection"],
+                &mut bytes,
+            );
+        }
+        out.push(&bytes);
+    }
+    fn wait(&self) -> Wait {
+        self.m.wait()
+    }
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        self.m.take_events()
+    }
+}
+
+pub struct ImapMachine {
+    pub m: imap::server::Server,
+    pub b: MailboxView,
+}
+
+impl Machine for ImapMachine {
+    fn protocol(&self) -> Protocol {
+        Protocol::Imap
+    }
+    fn greeting(&mut self, out: &mut Output) {
+        self.m.greeting(out)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
+        self.m.feed(bytes)
+    }
+    fn step(&mut self, out: &mut Output) -> Step {
+        self.m.step(&mut self.b, out)
+    }
+    fn tick(&mut self, out: &mut Output) {
+        self.m.tick(&mut self.b, out)
+    }
+    fn tls_started(&mut self) {
+        self.m.tls_started()
+    }
+    fn shutdown(&mut self, out: &mut Output) {
+        self.m.shutdown(out)
+    }
+    fn timed_out(&mut self, out: &mut Output) {
+        out.push(b"* BYE Autologout: the client was silent too long\r\n");
+    }
+    fn wait(&self) -> Wait {
+        self.m.wait()
+    }
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        self.m.take_events()
+    }
+}
+
+pub struct Pop3Machine {
+    pub m: pop3::server::Server,
+    pub b: MailboxView,
+}
+
+impl Machine for Pop3Machine {
+    fn protocol(&self) -> Protocol {
+        Protocol::Pop3
+    }
+    fn greeting(&mut self, out: &mut Output) {
+        self.m.greeting(out)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
+        self.m.feed(bytes)
+    }
+    fn step(&mut self, out: &mut Output) -> Step {
+        self.m.step(&mut self.b, out)
+    }
+    fn tls_started(&mut self) {
+        self.m.tls_started()
+    }
+    fn shutdown(&mut self, out: &mut Output) {
+        self.m.shutdown(out)
+    }
+    fn timed_out(&mut self, out: &mut Output) {
+        out.push(b"-ERR [SYS/TEMP] Timeout: the client was silent too long\r\n");
+    }
+    fn wait(&self) -> Wait {
+        self.m.wait()
+    }
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        self.m.take_events()
+    }
+}
+
+/// What every session of a server shares besides the store.
+pub struct Context {
+    pub shared: Arc<Shared>,
+    pub tls: Option<Arc<ServerTls>>,
+    pub stop: Arc<AtomicBool>,
+    pub command_timeout: Duration,
+    pub data_timeout: Duration,
+    pub delay: Option<Duration>,
+    pub drop_after: Option<DropAfter>,
+}
+
+fn phase_of(d: DropAfter) -> Option<Phase> {
+    match d {
+        DropAfter::Connect => None,
+        DropAfter::Greeting => Some(Phase::Greeting),
+        DropAfter::Ehlo => Some(Phase::Ehlo),
+        DropAfter::Mail => Some(Phase::Mail),
+        DropAfter::Rcpt => Some(Phase::Rcpt),
+        DropAfter::Data => Some(Phase::Data),
+        DropAfter::Eod => Some(Phase::Eod),
+    }
+}
+
+struct Io<'a> {
+    ctx: &'a Context,
+    t: Transport,
+    id: u64,
+    protocol: Protocol,
+}
+
+impl Io<'_> {
+    fn write(&mut self, out: &mut Output) -> Result<(), NetError> {
+        let timeout = self.ctx.command_timeout;
+        let mut pending: Vec<u8> = Vec::new();
+        for piece in out.take() {
+            match piece {
+                Piece::Bytes(b) => pending.extend_from_slice(&b),
+                Piece::Message {
+                    data,
+                    range,
+                    stuffed,
+                } => {
+                    let bytes = data.get(range).unwrap_or_default();
+                    if stuffed {
+                        let mut enc = Encoder::new(Stuffing::Dots);
+                        for chunk in bytes.chunks(WRITE_CHUNK) {
+                            enc.push(chunk, &mut pending);
+                            if pending.len() >= WRITE_CHUNK {
+                                self.t.write_all(&pending, deadline_after(timeout))?;
+                                pending.clear();
+                            }
+                        }
+                        enc.end_lines(&mut pending);
+                    } else {
+                        if !pending.is_empty() {
+                            self.t.write_all(&pending, deadline_after(timeout))?;
+                            pending.clear();
+                        }
+                        for chunk in bytes.chunks(WRITE_CHUNK) {
+                            self.t.write_all(chunk, deadline_after(timeout))?;
+                        }
+                    }
+                }
+            }
+        }
+        if !pending.is_empty() {
+            self.t.write_all(&pending, deadline_after(timeout))?;
+        }
+        Ok(())
+    }
+
+    /// Logs what the machine reported; true when `--drop-after` says to close now.
+    fn events(&self, m: &mut dyn Machine) -> bool {
+        let log = &self.ctx.shared.log;
+        let drop_at = self.ctx.drop_after.and_then(phase_of);
+        let mut drop = false;
+        for ev in m.take_events() {
+            match ev {
+                ServerEvent::Line {
+                    dir,
+                    bytes,
+                    ending,
+                    secret,
+                } => {
+                    if log.sessions() {
+                        log.line(
+                            self.id,
+                            self.protocol,
+                            self.t.is_tls(),
+                            dir,
+                            &bytes,
+                            ending,
+                            secret,
+                        );
+                    }
+                }
+                ServerEvent::DataSkipped { lines, bytes } => {
+                    if log.sessions() {
+                        log.skipped(self.id, lines, bytes);
+                    }
+                }
+                ServerEvent::Flagged {
+                    flag,
+                    first_line,
+                    count,
+                } => log.flagged(self.id, flag, first_line, count),
+                ServerEvent::Auth {
+                    user,
+                    mechanism,
+                    ok,
+                } => log.auth(self.id, &user, &mechanism, ok),
+                ServerEvent::Phase(p) => {
+                    if Some(p) == drop_at {
+                        drop = true;
+                    }
+                }
+                ServerEvent::Problem(text) => log.warn(Some(self.id), &text),
+            }
+        }
+        drop
+    }
+
+    fn pause(&self, out: &Output) {
+        if let Some(d) = self.ctx.delay {
+            if !out.is_empty() {
+                std::thread::sleep(d);
+            }
+        }
+    }
+
+    fn start_tls(&mut self, m: &mut dyn Machine) -> Result<(), String> {
+        let Some(tls) = &self.ctx.tls else {
+            return Err("no certificate for TLS".to_string());
+        };
+        let info = self
+            .t
+            .accept_tls(tls, deadline_after(self.ctx.command_timeout))
+            .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        self.ctx
+            .shared
+            .log
+            .tls_up(self.id, &info.version, &info.cipher);
+        m.tls_started();
+        Ok(())
+    }
+}
+
+/// Runs a session to its end; returns how it ended, for the log.
+pub fn run(
+    ctx: &Context,
+    transport: Transport,
+    id: u64,
+    m: &mut dyn Machine,
+    implicit_tls: bool,
+) -> String {
+    let mut io = Io {
+        ctx,
+        t: transport,
+        id,
+        protocol: m.protocol(),
+    };
+    let how = drive(&mut io, m, implicit_tls);
+    io.t.shutdown();
+    how
+}
+
+fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
+    if io.ctx.drop_after == Some(DropAfter::Connect) {
+        return "dropped after connect (--drop-after)".to_string();
+    }
+    if implicit_tls {
+        if let Err(e) = io.start_tls(m) {
+            return e;
+        }
+    }
+    let mut out = Output::new();
+    m.greeting(&mut out);
+    io.pause(&out);
+    if let Err(e) = io.write(&mut out) {
+        return format!("lost: {e}");
+    }
+    if io.events(m) {
+        return "dropped after the greeting (--drop-after)".to_string();
+    }
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut wait = m.wait();
+    let mut since = Instant::now();
+    loop {
+        if io.ctx.stop.load(Ordering::SeqCst) {
+            m.shutdown(&mut out);
+            let _ = io.write(&mut out);
+            return "closed: the server is stopping".to_string();
+        }
+        let step = m.step(&mut out);
+        let drop = io.events(m);
+        match step {
+            Step::Handled => {
+                io.pause(&out);
+                if drop {
+                    let _ = io.write(&mut out);
+                    return "dropped (--drop-after)".to_string();
+                }
+                since = Instant::now();
+                continue;
+            }
+            Step::Close => {
+                io.pause(&out);
+                let _ = io.write(&mut out);
+                return "closed".to_string();
+            }
+            Step::StartTls => {
+                io.pause(&out);
+                if let Err(e) = io.write(&mut out) {
+                    return format!("lost: {e}");
+                }
+                if let Err(e) = io.start_tls(m) {
+                    return e;
+                }
+                since = Instant::now();
+                continue;
+            }
+            Step::NeedInput => {}
+        }
+        if let Err(e) = io.write(&mut out) {
+            return format!("lost: {e}");
+        }
+        if drop {
+            return "dropped (--drop-after)".to_string();
+        }
+        let now_wait = m.wait();
+        if now_wait != wait {
+            wait = now_wait;
+            since = Instant::now();
+        }
+        let limit = match wait {
+            Wait::Command => io.ctx.command_timeout,
+            Wait::Data => io.ctx.data_timeout,
+            Wait::Idle => IDLE_LIMIT,
+        };
+        let end = since
+            .checked_add(limit)
+            .unwrap_or_else(|| deadline_after(limit));
+        let deadline = if wait == Wait::Idle {
+            end.min(deadline_after(IDLE_TICK))
+        } else {
+            end
+        };
+        match io.t.read(&mut buf, deadline) {
+            Ok(0) => {
+                if io.ctx.stop.load(Ordering::SeqCst) {
+                    continue;
+                }
+                return "disconnected".to_string();
+            }
+            Ok(n) => m.feed(buf.get(..n).unwrap_or_default()),
+            Err(NetError::Timeout(_)) => {
+                if wait == Wait::Idle && Instant::now() < end {
+                    m.tick(&mut out);
+                    io.events(m);
+                    continue;
+                }
+                m.timed_out(&mut out);
+                let _ = io.write(&mut out);
+                return "timed out".to_string();
+            }
+            Err(e) => return format!("lost: {e}"),
+        }
+    }
+}
+
+/// What a client over the session cap is told before the connection closes.
+pub fn busy_text(protocol: Protocol, hostname: &str) -> Vec<u8> {
+    match protocol {
+        Protocol::Smtp | Protocol::Lmtp => {
+            let mut bytes = Vec::new();
+            if let Some(code) = smtp::Code::new(421) {
+                let text = format!("{hostname} Too many sessions, try again later");
+                smtp::write_reply(
+                    code,
+                    smtp::EnhancedCode::parse("4.7.0"),
+                    &[text.as_bytes()],
+                    &mut bytes,
+                );
+            }
+            bytes
+        }
+        Protocol::Imap => b"* BYE Too many sessions, try again later\r\n".to_vec(),
+        Protocol::Pop3 => b"-ERR [SYS/TEMP] Too many sessions, try again later\r\n".to_vec(),
+    }
+}

@@ -1,0 +1,386 @@
+//! Where the embedded server keeps mail: one mailbox per recipient address (or one for
+//! everybody with `--catch-all`), in memory (bounded by `--max-messages`, oldest dropped first)
+//! or in Maildir (`--maildir DIR`, kept across restarts and readable by other tools).
+//!
+//! A message is held once: every mailbox that received it shares the same bytes.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::proto::server::MessageInfo;
+
+use super::maildir::Maildir;
+
+/// The mailbox everybody sees with `--catch-all`.
+const CATCH_ALL: &str = "*";
+
+/// Where a stored message's bytes are.
+#[derive(Clone, Debug)]
+enum Body {
+    Memory(Arc<[u8]>),
+    /// A Maildir file (its current name, which changes with its flags).
+    File(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+struct Stored {
+    info: MessageInfo,
+    body: Body,
+}
+
+#[derive(Debug)]
+struct Folder {
+    uid_validity: u32,
+    uid_next: u32,
+    messages: BTreeMap<u32, Stored>,
+    version: u64,
+    maildir: Option<Maildir>,
+}
+
+impl Folder {
+    fn new(uid_validity: u32) -> Folder {
+        Folder {
+            uid_validity,
+            uid_next: 1,
+            messages: BTreeMap::new(),
+            version: 0,
+            maildir: None,
+        }
+    }
+
+    fn bump(&mut self) {
+        self.version = self.version.wrapping_add(1);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    folders: BTreeMap<String, Folder>,
+    /// (seq, folder, uid) in arrival order, for `--max-messages`.
+    arrivals: VecDeque<(u64, String, u32)>,
+    next_seq: u64,
+    count: usize,
+}
+
+/// A message dropped to keep within `--max-messages`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    pub mailbox: String,
+    pub uid: u32,
+}
+
+/// What [`Store::deliver`] did.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    /// The mailboxes the message went to.
+    pub mailboxes: Vec<String>,
+    /// Older messages dropped to make room.
+    pub dropped: Vec<Dropped>,
+}
+
+/// The store every session shares.
+#[derive(Debug)]
+pub struct Store {
+    inner: Mutex<Inner>,
+    catch_all: bool,
+    max_messages: usize,
+    maildir: Option<PathBuf>,
+    /// UIDVALIDITY of mailboxes made in this run (in memory).
+    uid_validity: u32,
+}
+
+/// A lower-cased mailbox name for an address or login (`*` with `--catch-all`).
+fn key(catch_all: bool, address: &str) -> String {
+    if catch_all {
+        CATCH_ALL.to_string()
+    } else {
+        address.trim().to_ascii_lowercase()
+    }
+}
+
+fn now_secs() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// A UIDVALIDITY for a new folder: the time, so a folder made again later gets a new one.
+fn new_uid_validity() -> u32 {
+    u32::try_from(now_secs().rem_euclid(i64::from(u32::MAX)))
+        .unwrap_or(1)
+        .max(1)
+}
+
+impl Store {
+    /// A store in memory, or in Maildir under `maildir` (loaded now: what an earlier run left).
+    pub fn new(
+        catch_all: bool,
+        max_messages: usize,
+        maildir: Option<PathBuf>,
+    ) -> Result<Store, String> {
+        let store = Store {
+            inner: Mutex::new(Inner::default()),
+            catch_all,
+            max_messages: max_messages.max(1),
+            maildir,
+            uid_validity: new_uid_validity(),
+        };
+        if let Some(dir) = &store.maildir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let mut inner = store.lock();
+            for (name, md) in Maildir::open_all(dir, catch_all, store.uid_validity)? {
+                let (uid_validity, files) = md.load()?;
+                let mut folder = Folder::new(uid_validity);
+                for f in files {
+                    let seq = inner.next_seq;
+                    inner.next_seq = inner.next_seq.saturating_add(1);
+                    folder.uid_next = folder.uid_next.max(f.uid.saturating_add(1));
+                    inner.arrivals.push_back((seq, name.clone(), f.uid));
+                    inner.count = inner.count.saturating_add(1);
+                    folder.messages.insert(
+                        f.uid,
+                        Stored {
+                            info: MessageInfo {
+                                uid: f.uid,
+                                size: f.size,
+                                flags: f.flags,
+                                received: f.received,
+                            },
+                            body: Body::File(f.path),
+                        },
+                    );
+                }
+                folder.maildir = Some(md);
+                inner.folders.insert(name, folder);
+            }
+            // Arrival order across folders is by time received, then by folder order.
+            let mut arrivals: Vec<_> = inner.arrivals.drain(..).collect();
+            arrivals.sort();
+            inner.arrivals = arrivals.into();
+        }
+        Ok(store)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A session thread that panicked while holding the lock leaves consistent data (every
+        // change is made in one step), so the poison is ignored.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn catch_all(&self) -> bool {
+        self.catch_all
+    }
+
+    pub fn mailbox_name(&self, address: &str) -> String {
+        key(self.catch_all, address)
+    }
+
+    /// How many messages the store holds.
+    pub fn len(&self) -> usize {
+        self.lock().count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn folder<'a>(&self, inner: &'a mut Inner, name: &str) -> Result<&'a mut Folder, String> {
+        if !inner.folders.contains_key(name) {
+            let mut folder = Folder::new(self.uid_validity);
+            if let Some(dir) = &self.maildir {
+                let md = Maildir::create(dir, name, self.catch_all, self.uid_validity)?;
+                folder.uid_validity = md.uid_validity();
+                folder.maildir = Some(md);
+            }
+            inner.folders.insert(name.to_string(), folder);
+        }
+        inner
+            .folders
+            .get_mut(name)
+            .ok_or_else(|| "mailbox vanished".to_string())
+    }
+
+    /// Stores `data` for each recipient (one mailbox per distinct address, or the catch-all
+    /// one). Fails only when Maildir cannot be written.
+    pub fn deliver(&self, rcpts: &[String], data: Vec<u8>) -> Result<Delivered, String> {
+        let data: Arc<[u8]> = Arc::from(data);
+        let mut names: Vec<String> = rcpts.iter().map(|r| key(self.catch_all, r)).collect();
+        names.sort();
+        names.dedup();
+        let mut inner = self.lock();
+        let mut done = Delivered::default();
+        let received = now_secs();
+        for name in names {
+            let seq = inner.next_seq;
+            inner.next_seq = inner.next_seq.saturating_add(1);
+            let folder = self.folder(&mut inner, &name)?;
+            let uid = folder.uid_next;
+            folder.uid_next = folder.uid_next.saturating_add(1);
+            let body = match &folder.maildir {
+                Some(md) => Body::File(md.write(uid, &data)?),
+                None => Body::Memory(Arc::clone(&data)),
+            };
+            let size = u64::try_from(data.len()).unwrap_or(u64::MAX);
+            folder.messages.insert(
+                uid,
+                Stored {
+                    info: MessageInfo {
+                        uid,
+                        size,
+                        flags: vec!["\\Recent".to_string()],
+                        received,
+                    },
+                    body,
+                },
+            );
+            folder.bump();
+            inner.arrivals.push_back((seq, name.clone(), uid));
+            inner.count = inner.count.saturating_add(1);
+            done.mailboxes.push(name);
+        }
+        while inner.count > self.max_messages {
+            let Some((_, name, uid)) = inner.arrivals.pop_front() else {
+                break;
+            };
+            if self.remove(&mut inner, &name, uid) {
+                done.dropped.push(Dropped { mailbox: name, uid });
+            }
+        }
+        Ok(done)
+    }
+
+    /// Removes one message; false when it was not there.
+    fn remove(&self, inner: &mut Inner, name: &str, uid: u32) -> bool {
+        let Some(folder) = inner.folders.get_mut(name) else {
+            return false;
+        };
+        let Some(gone) = folder.messages.remove(&uid) else {
+            return false;
+        };
+        folder.bump();
+        if let Body::File(path) = gone.body {
+            // A file that is already gone is what was wanted.
+            let _ = std::fs::remove_file(path);
+        }
+        inner.count = inner.count.saturating_sub(1);
+        true
+    }
+
+    /// The messages of a mailbox, in UID order.
+    pub fn messages(&self, name: &str) -> Vec<MessageInfo> {
+        let inner = self.lock();
+        inner
+            .folders
+            .get(name)
+            .map(|f| f.messages.values().map(|m| m.info.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A message's bytes.
+    pub fn body(&self, name: &str, uid: u32) -> Option<Arc<[u8]>> {
+        let body = {
+            let inner = self.lock();
+            inner.folders.get(name)?.messages.get(&uid)?.body.clone()
+        };
+        match body {
+            Body::Memory(data) => Some(data),
+            Body::File(path) => std::fs::read(path).ok().map(Arc::from),
+        }
+    }
+
+    pub fn set_flags(&self, name: &str, uid: u32, flags: Vec<String>) {
+        let mut inner = self.lock();
+        let Some(folder) = inner.folders.get_mut(name) else {
+            return;
+        };
+        let Some(m) = folder.messages.get_mut(&uid) else {
+            return;
+        };
+        if m.info.flags == flags {
+            return;
+        }
+        if let (Some(md), Body::File(path)) = (&folder.maildir, &m.body) {
+            if let Ok(moved) = md.set_flags(path, &flags) {
+                m.body = Body::File(moved);
+            }
+        }
+        m.info.flags = flags;
+        folder.bump();
+    }
+
+    pub fn expunge(&self, name: &str, uids: &[u32]) {
+        let mut inner = self.lock();
+        for uid in uids {
+            self.remove(&mut inner, name, *uid);
+        }
+    }
+
+    /// UIDVALIDITY, UIDNEXT and the change counter of a mailbox (a mailbox that received
+    /// nothing yet is empty; looking does not make it).
+    pub fn state(&self, name: &str) -> (u32, u32, u64) {
+        let inner = self.lock();
+        match inner.folders.get(name) {
+            Some(f) => (f.uid_validity, f.uid_next, f.version),
+            None => (self.uid_validity, 1, 0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_mailbox_per_address_and_held_once() {
+        let s = Store::new(false, 100, None).unwrap();
+        let d = s
+            .deliver(
+                &["Alice@Example.test".into(), "bob@example.test".into()],
+                b"hi\r\n".to_vec(),
+            )
+            .unwrap();
+        assert_eq!(d.mailboxes, vec!["alice@example.test", "bob@example.test"]);
+        let a = s.body("alice@example.test", 1).unwrap();
+        let b = s.body("bob@example.test", 1).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(s.messages("alice@example.test").len(), 1);
+        assert!(s.messages("carol@example.test").is_empty());
+    }
+
+    #[test]
+    fn oldest_dropped_beyond_the_cap() {
+        let s = Store::new(true, 2, None).unwrap();
+        for i in 0..3u8 {
+            let d = s.deliver(&["a@b".into()], vec![b'0' + i]).unwrap();
+            if i == 2 {
+                assert_eq!(
+                    d.dropped,
+                    vec![Dropped {
+                        mailbox: "*".into(),
+                        uid: 1
+                    }]
+                );
+            }
+        }
+        let uids: Vec<u32> = s.messages("*").iter().map(|m| m.uid).collect();
+        assert_eq!(uids, vec![2, 3]);
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn flags_expunge_and_versions() {
+        let s = Store::new(true, 10, None).unwrap();
+        s.deliver(&["a@b".into()], b"x".to_vec()).unwrap();
+        let (_, next, v1) = s.state("*");
+        assert_eq!(next, 2);
+        s.set_flags("*", 1, vec!["\\Seen".into()]);
+        let (_, _, v2) = s.state("*");
+        assert_ne!(v1, v2);
+        assert_eq!(s.messages("*")[0].flags, vec!["\\Seen"]);
+        s.expunge("*", &[1]);
+        assert!(s.is_empty());
+        // UIDs are never reused.
+        s.deliver(&["a@b".into()], b"y".to_vec()).unwrap();
+        assert_eq!(s.messages("*")[0].uid, 2);
+    }
+}
