@@ -27,6 +27,7 @@ mod repl;
 mod safety;
 mod scripts;
 mod secrets;
+mod serve;
 mod smtp;
 mod terminal;
 mod tls;
