@@ -72,6 +72,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -83,12 +85,64 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'mailtalk;serve' {
+            [CompletionResult]::new('--smtp', '--smtp', [CompletionResultType]::ParameterName, 'SMTP listener (STARTTLS offered); `off` for none')
+            [CompletionResult]::new('--imap', '--imap', [CompletionResultType]::ParameterName, 'IMAP listener (STARTTLS offered); `off` for none')
+            [CompletionResult]::new('--pop3', '--pop3', [CompletionResultType]::ParameterName, 'POP3 listener (STLS offered); `off` for none')
+            [CompletionResult]::new('--smtps', '--smtps', [CompletionResultType]::ParameterName, 'SMTP over implicit TLS (like port 465)')
+            [CompletionResult]::new('--imaps', '--imaps', [CompletionResultType]::ParameterName, 'IMAP over implicit TLS (like port 993)')
+            [CompletionResult]::new('--pop3s', '--pop3s', [CompletionResultType]::ParameterName, 'POP3 over implicit TLS (like port 995)')
+            [CompletionResult]::new('--lmtp', '--lmtp', [CompletionResultType]::ParameterName, 'LMTP listener (RFC 2033: LHLO, one reply per recipient)')
+            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'The name in greetings and replies')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'TLS certificate chain (PEM, leaf first); without it a self-signed certificate is made at start')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key of --tls-cert (PEM)')
+            [CompletionResult]::new('--cert-out', '--cert-out', [CompletionResultType]::ParameterName, 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-cert.pem in the temporary directory]')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Accept only this user (repeatable): USER:PASSWORD, or USER alone with the password in the environment variable MAILTALK_SERVE_PASSWORD. Without --user any credentials are accepted (SCRAM-SHA-256 then is not offered: it needs the password)')
+            [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Keep at most N messages (in all), dropping the oldest first')
+            [CompletionResult]::new('--maildir', '--maildir', [CompletionResultType]::ParameterName, 'Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools) instead of in memory')
+            [CompletionResult]::new('--reject-rcpt', '--reject-rcpt', [CompletionResultType]::ParameterName, 'Refuse recipients matching REGEX (case-insensitive) with 550 5.1.1')
+            [CompletionResult]::new('--reject-from', '--reject-from', [CompletionResultType]::ParameterName, 'Refuse senders matching REGEX (case-insensitive) with 550 5.1.0')
+            [CompletionResult]::new('--tempfail-rate', '--tempfail-rate', [CompletionResultType]::ParameterName, 'Fail this share of MAIL, RCPT and end-of-data replies at random (0.0-1.0), half with 451 4.3.0 and half with 421 4.3.0 (closing)')
+            [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Wait MS milliseconds before each reply')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message in bytes (advertised in SIZE; larger ones get 552 5.3.4)')
+            [CompletionResult]::new('--drop-after', '--drop-after', [CompletionResultType]::ParameterName, 'Close SMTP sessions right after this phase')
+            [CompletionResult]::new('--max-sessions', '--max-sessions', [CompletionResultType]::ParameterName, 'At most N sessions at once; more get 421 (IMAP: BYE, POP3: -ERR)')
+            [CompletionResult]::new('--command-timeout', '--command-timeout', [CompletionResultType]::ParameterName, 'Seconds a client may take to send each command')
+            [CompletionResult]::new('--data-timeout', '--data-timeout', [CompletionResultType]::ParameterName, 'Seconds a client may take to send a whole message (DATA, BDAT)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for --tempfail-rate, to repeat a run')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)')
+            [CompletionResult]::new('--catch-all', '--catch-all', [CompletionResultType]::ParameterName, 'Every login sees every message (instead of one mailbox per recipient address, logged in as that address)')
+            [CompletionResult]::new('--greylist', '--greylist', [CompletionResultType]::ParameterName, 'Greylist: answer 451 4.7.1 to the first try of each client address, sender and recipient; a retry passes')
+            [CompletionResult]::new('--require-tls', '--require-tls', [CompletionResultType]::ParameterName, 'Refuse mail, logins and mailbox access before STARTTLS')
+            [CompletionResult]::new('--require-auth', '--require-auth', [CompletionResultType]::ParameterName, 'Refuse mail before AUTH')
+            [CompletionResult]::new('--allow-plaintext-auth', '--allow-plaintext-auth', [CompletionResultType]::ParameterName, 'Allow passwords over plaintext connections from other hosts (always allowed on loopback)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'The log as JSON Lines (one object per session, message and line)')
+            [CompletionResult]::new('--log-sessions', '--log-sessions', [CompletionResultType]::ParameterName, 'Log every line each client sent and received (passwords redacted), with the bytes that smuggling relies on (bare LF, bare CR, NUL, unstuffed dots) flagged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'mailtalk;demo' {
+            [CompletionResult]::new('--server-log', '--server-log', [CompletionResultType]::ParameterName, 'Where the embedded server writes its log (every line of every session) [default: mailtalk-demo-PID.log in the temporary directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'mailtalk;help' {
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'mailtalk;help;explain' {
+            break
+        }
+        'mailtalk;help;serve' {
+            break
+        }
+        'mailtalk;help;demo' {
             break
         }
         'mailtalk;help;help' {

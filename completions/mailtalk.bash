@@ -16,17 +16,29 @@ _mailtalk() {
             ",$1")
                 cmd="mailtalk"
                 ;;
+            mailtalk,demo)
+                cmd="mailtalk__subcmd__demo"
+                ;;
             mailtalk,explain)
                 cmd="mailtalk__subcmd__explain"
                 ;;
             mailtalk,help)
                 cmd="mailtalk__subcmd__help"
                 ;;
+            mailtalk,serve)
+                cmd="mailtalk__subcmd__serve"
+                ;;
+            mailtalk__subcmd__help,demo)
+                cmd="mailtalk__subcmd__help__subcmd__demo"
+                ;;
             mailtalk__subcmd__help,explain)
                 cmd="mailtalk__subcmd__help__subcmd__explain"
                 ;;
             mailtalk__subcmd__help,help)
                 cmd="mailtalk__subcmd__help__subcmd__help"
+                ;;
+            mailtalk__subcmd__help,serve)
+                cmd="mailtalk__subcmd__help__subcmd__serve"
                 ;;
             *)
                 ;;
@@ -35,7 +47,7 @@ _mailtalk() {
 
     case "${cmd}" in
         mailtalk)
-            opts="-p -k -t -4 -6 -h -V --protocol --tls --starttls --insecure --ca-file --sni --timeout --ehlo --color --no-history --script --keep-going --record --transcript --json --timing --show-cert --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --require-all-rcpts --quit-after --generate --help --version explain help"
+            opts="-p -k -t -4 -6 -h -V --protocol --tls --starttls --insecure --ca-file --sni --timeout --ehlo --color --no-history --script --keep-going --record --transcript --json --timing --show-cert --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +168,28 @@ _mailtalk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mailtalk__subcmd__demo)
+            opts="-h --server-log --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server-log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mailtalk__subcmd__explain)
             opts="-p -h --protocol --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -183,8 +217,22 @@ _mailtalk() {
             return 0
             ;;
         mailtalk__subcmd__help)
-            opts="explain help"
+            opts="explain serve demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtalk__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -217,6 +265,134 @@ _mailtalk() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtalk__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtalk__subcmd__serve)
+            opts="-h --smtp --imap --pop3 --smtps --imaps --pop3s --lmtp --hostname --tls-cert --tls-key --cert-out --user --catch-all --max-messages --maildir --reject-rcpt --reject-from --greylist --tempfail-rate --delay --max-size --drop-after --require-tls --require-auth --allow-plaintext-auth --max-sessions --command-timeout --data-timeout --json --log-sessions --seed --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --smtp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --imap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pop3)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --imaps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pop3s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lmtp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hostname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-messages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --maildir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reject-rcpt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reject-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tempfail-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drop-after)
+                    COMPREPLY=($(compgen -W "connect greeting ehlo mail rcpt data eod" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-sessions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -69,6 +69,8 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand explain 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
+            cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
+            cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;explain'= {
@@ -78,11 +80,59 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'mailtalk;serve'= {
+            cand --smtp 'SMTP listener (STARTTLS offered); `off` for none'
+            cand --imap 'IMAP listener (STARTTLS offered); `off` for none'
+            cand --pop3 'POP3 listener (STLS offered); `off` for none'
+            cand --smtps 'SMTP over implicit TLS (like port 465)'
+            cand --imaps 'IMAP over implicit TLS (like port 993)'
+            cand --pop3s 'POP3 over implicit TLS (like port 995)'
+            cand --lmtp 'LMTP listener (RFC 2033: LHLO, one reply per recipient)'
+            cand --hostname 'The name in greetings and replies'
+            cand --tls-cert 'TLS certificate chain (PEM, leaf first); without it a self-signed certificate is made at start'
+            cand --tls-key 'Private key of --tls-cert (PEM)'
+            cand --cert-out 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-cert.pem in the temporary directory]'
+            cand --user 'Accept only this user (repeatable): USER:PASSWORD, or USER alone with the password in the environment variable MAILTALK_SERVE_PASSWORD. Without --user any credentials are accepted (SCRAM-SHA-256 then is not offered: it needs the password)'
+            cand --max-messages 'Keep at most N messages (in all), dropping the oldest first'
+            cand --maildir 'Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools) instead of in memory'
+            cand --reject-rcpt 'Refuse recipients matching REGEX (case-insensitive) with 550 5.1.1'
+            cand --reject-from 'Refuse senders matching REGEX (case-insensitive) with 550 5.1.0'
+            cand --tempfail-rate 'Fail this share of MAIL, RCPT and end-of-data replies at random (0.0-1.0), half with 451 4.3.0 and half with 421 4.3.0 (closing)'
+            cand --delay 'Wait MS milliseconds before each reply'
+            cand --max-size 'Largest message in bytes (advertised in SIZE; larger ones get 552 5.3.4)'
+            cand --drop-after 'Close SMTP sessions right after this phase'
+            cand --max-sessions 'At most N sessions at once; more get 421 (IMAP: BYE, POP3: -ERR)'
+            cand --command-timeout 'Seconds a client may take to send each command'
+            cand --data-timeout 'Seconds a client may take to send a whole message (DATA, BDAT)'
+            cand --seed 'Seed for --tempfail-rate, to repeat a run'
+            cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
+            cand --catch-all 'Every login sees every message (instead of one mailbox per recipient address, logged in as that address)'
+            cand --greylist 'Greylist: answer 451 4.7.1 to the first try of each client address, sender and recipient; a retry passes'
+            cand --require-tls 'Refuse mail, logins and mailbox access before STARTTLS'
+            cand --require-auth 'Refuse mail before AUTH'
+            cand --allow-plaintext-auth 'Allow passwords over plaintext connections from other hosts (always allowed on loopback)'
+            cand --json 'The log as JSON Lines (one object per session, message and line)'
+            cand --log-sessions 'Log every line each client sent and received (passwords redacted), with the bytes that smuggling relies on (bare LF, bare CR, NUL, unstuffed dots) flagged'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'mailtalk;demo'= {
+            cand --server-log 'Where the embedded server writes its log (every line of every session) [default: mailtalk-demo-PID.log in the temporary directory]'
+            cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'mailtalk;help'= {
             cand explain 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
+            cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
+            cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;help;explain'= {
+        }
+        &'mailtalk;help;serve'= {
+        }
+        &'mailtalk;help;demo'= {
         }
         &'mailtalk;help;help'= {
         }

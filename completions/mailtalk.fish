@@ -82,6 +82,8 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l require-all-rcpts -d 
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s V -l version -d 'Print version'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "explain" -d 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "serve" -d 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "demo" -d 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -s p -l protocol -d 'Protocol of a pasted reply line (guessed when not given)' -r -f -a "smtp\t''
 lmtp\t''
@@ -91,5 +93,53 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -l color -d '
 always\t''
 never\t''"
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -s h -l help -d 'Print help'
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain help" -f -a "explain" -d 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l smtp -d 'SMTP listener (STARTTLS offered); `off` for none' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l imap -d 'IMAP listener (STARTTLS offered); `off` for none' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l pop3 -d 'POP3 listener (STLS offered); `off` for none' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l smtps -d 'SMTP over implicit TLS (like port 465)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l imaps -d 'IMAP over implicit TLS (like port 993)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l pop3s -d 'POP3 over implicit TLS (like port 995)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l lmtp -d 'LMTP listener (RFC 2033: LHLO, one reply per recipient)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l hostname -d 'The name in greetings and replies' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l tls-cert -d 'TLS certificate chain (PEM, leaf first); without it a self-signed certificate is made at start' -r -F
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l tls-key -d 'Private key of --tls-cert (PEM)' -r -F
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l cert-out -d 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-cert.pem in the temporary directory]' -r -F
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l user -d 'Accept only this user (repeatable): USER:PASSWORD, or USER alone with the password in the environment variable MAILTALK_SERVE_PASSWORD. Without --user any credentials are accepted (SCRAM-SHA-256 then is not offered: it needs the password)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l max-messages -d 'Keep at most N messages (in all), dropping the oldest first' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l maildir -d 'Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools) instead of in memory' -r -F
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l reject-rcpt -d 'Refuse recipients matching REGEX (case-insensitive) with 550 5.1.1' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l reject-from -d 'Refuse senders matching REGEX (case-insensitive) with 550 5.1.0' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l tempfail-rate -d 'Fail this share of MAIL, RCPT and end-of-data replies at random (0.0-1.0), half with 451 4.3.0 and half with 421 4.3.0 (closing)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l delay -d 'Wait MS milliseconds before each reply' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l max-size -d 'Largest message in bytes (advertised in SIZE; larger ones get 552 5.3.4)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l drop-after -d 'Close SMTP sessions right after this phase' -r -f -a "connect\t'Right after accepting, before the greeting'
+greeting\t''
+ehlo\t''
+mail\t''
+rcpt\t''
+data\t'After the 354 that starts the message data (or the first BDAT chunk)'
+eod\t'After the reply to the end of the message data'"
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l max-sessions -d 'At most N sessions at once; more get 421 (IMAP: BYE, POP3: -ERR)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l command-timeout -d 'Seconds a client may take to send each command' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l data-timeout -d 'Seconds a client may take to send a whole message (DATA, BDAT)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l seed -d 'Seed for --tempfail-rate, to repeat a run' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l catch-all -d 'Every login sees every message (instead of one mailbox per recipient address, logged in as that address)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l greylist -d 'Greylist: answer 451 4.7.1 to the first try of each client address, sender and recipient; a retry passes'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l require-tls -d 'Refuse mail, logins and mailbox access before STARTTLS'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l require-auth -d 'Refuse mail before AUTH'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l allow-plaintext-auth -d 'Allow passwords over plaintext connections from other hosts (always allowed on loopback)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l json -d 'The log as JSON Lines (one object per session, message and line)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l log-sessions -d 'Log every line each client sent and received (passwords redacted), with the bytes that smuggling relies on (bare LF, bare CR, NUL, unstuffed dots) flagged'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -l server-log -d 'Where the embedded server writes its log (every line of every session) [default: mailtalk-demo-PID.log in the temporary directory]' -r -F
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "explain" -d 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "serve" -d 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "demo" -d 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
