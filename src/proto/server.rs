@@ -26,7 +26,7 @@ use crate::secret::Secret;
 pub enum Piece {
     Bytes(Vec<u8>),
     Message {
-        data: Arc<[u8]>,
+        data: Arc<Vec<u8>>,
         range: Range<usize>,
         stuffed: bool,
     },
@@ -53,7 +53,7 @@ impl Output {
     }
 
     /// Appends `range` of a stored message (clamped to its length), stuffed or as it is.
-    pub fn push_message(&mut self, data: &Arc<[u8]>, range: Range<usize>, stuffed: bool) {
+    pub fn push_message(&mut self, data: &Arc<Vec<u8>>, range: Range<usize>, stuffed: bool) {
         let end = range.end.min(data.len());
         let start = range.start.min(end);
         if start == end {
@@ -268,7 +268,7 @@ pub trait Mailbox: Credentials {
     /// The messages now in the open mailbox, in UID order.
     fn messages(&mut self) -> Vec<MessageInfo>;
     /// A message's bytes, held once (by the store or loaded from disk).
-    fn body(&mut self, uid: u32) -> Option<Arc<[u8]>>;
+    fn body(&mut self, uid: u32) -> Option<Arc<Vec<u8>>>;
     /// Replaces a message's flags.
     fn set_flags(&mut self, uid: u32, flags: Vec<String>);
     /// Removes these messages for good.
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn output_keeps_order_and_stuffs_messages() {
-        let msg: Arc<[u8]> = Arc::from(&b".a\r\nb\r\n"[..]);
+        let msg: Arc<Vec<u8>> = Arc::new(b".a\r\nb\r\n".to_vec());
         let mut out = Output::new();
         out.push(b"+OK\r\n");
         out.push_message(&msg, 0..msg.len(), true);

@@ -301,7 +301,7 @@ impl Mailbox for MailboxView {
     fn messages(&mut self) -> Vec<MessageInfo> {
         self.shared.store.messages(self.name())
     }
-    fn body(&mut self, uid: u32) -> Option<Arc<[u8]>> {
+    fn body(&mut self, uid: u32) -> Option<Arc<Vec<u8>>> {
         self.shared.store.body(self.name(), uid)
     }
     fn set_flags(&mut self, uid: u32, flags: Vec<String>) {

@@ -18,7 +18,7 @@ const CATCH_ALL: &str = "*";
 /// Where a stored message's bytes are.
 #[derive(Clone, Debug)]
 enum Body {
-    Memory(Arc<[u8]>),
+    Memory(Arc<Vec<u8>>),
     /// A Maildir file (its current name, which changes with its flags).
     File(PathBuf),
 }
@@ -203,7 +203,9 @@ impl Store {
     /// Stores `data` for each recipient (one mailbox per distinct address, or the catch-all
     /// one). Fails only when Maildir cannot be written.
     pub fn deliver(&self, rcpts: &[String], data: Vec<u8>) -> Result<Delivered, String> {
-        let data: Arc<[u8]> = Arc::from(data);
+        let mut data = data;
+        data.shrink_to_fit();
+        let data: Arc<Vec<u8>> = Arc::new(data);
         let mut names: Vec<String> = rcpts.iter().map(|r| key(self.catch_all, r)).collect();
         names.sort();
         names.dedup();
@@ -277,14 +279,14 @@ impl Store {
     }
 
     /// A message's bytes.
-    pub fn body(&self, name: &str, uid: u32) -> Option<Arc<[u8]>> {
+    pub fn body(&self, name: &str, uid: u32) -> Option<Arc<Vec<u8>>> {
         let body = {
             let inner = self.lock();
             inner.folders.get(name)?.messages.get(&uid)?.body.clone()
         };
         match body {
             Body::Memory(data) => Some(data),
-            Body::File(path) => std::fs::read(path).ok().map(Arc::from),
+            Body::File(path) => std::fs::read(path).ok().map(Arc::new),
         }
     }
 

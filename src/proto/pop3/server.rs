@@ -694,7 +694,7 @@ fn transaction(
 
 /// The first `end` bytes of a message, dot-stuffed by the driver as it writes them, then the
 /// final `.` line; logged as a size, not line by line.
-fn content(log: &mut Log, out: &mut Output, data: &Arc<[u8]>, end: usize) {
+fn content(log: &mut Log, out: &mut Output, data: &Arc<Vec<u8>>, end: usize) {
     out.push_message(data, 0..end, true);
     let part = data.get(..end).unwrap_or(&[]);
     let mut lines = memchr::memchr_iter(b'\n', part).count();
@@ -830,7 +830,7 @@ mod tests {
     /// A mailbox in memory: one user, two messages, and a record of what the machine did.
     struct Store {
         users: Vec<(&'static str, &'static str)>,
-        messages: Vec<(MessageInfo, Arc<[u8]>)>,
+        messages: Vec<(MessageInfo, Arc<Vec<u8>>)>,
         opened: Option<String>,
         expunged: Vec<u32>,
     }
@@ -847,7 +847,7 @@ mod tests {
                     flags: Vec::new(),
                     received: 0,
                 },
-                Arc::<[u8]>::from(data),
+                Arc::new(data.to_vec()),
             )
         };
         Store {
@@ -884,7 +884,7 @@ mod tests {
         fn messages(&mut self) -> Vec<MessageInfo> {
             self.messages.iter().map(|(m, _)| m.clone()).collect()
         }
-        fn body(&mut self, uid: u32) -> Option<Arc<[u8]>> {
+        fn body(&mut self, uid: u32) -> Option<Arc<Vec<u8>>> {
             self.messages
                 .iter()
                 .find(|(m, _)| m.uid == uid)
@@ -1451,8 +1451,8 @@ mod tests {
     #[test]
     fn an_empty_message_and_one_without_final_line_end() {
         let mut mb = store();
-        mb.messages[0].1 = Arc::from(&b""[..]);
-        mb.messages[1].1 = Arc::from(&b"A: b\r\n\r\nno end"[..]);
+        mb.messages[0].1 = Arc::new(Vec::new());
+        mb.messages[1].1 = Arc::new(b"A: b\r\n\r\nno end".to_vec());
         let mut s = logged_in(&mut mb);
         let (out, _) = run(&mut s, &mut mb, b"RETR 1\r\nRETR 2\r\nTOP 2 0\r\n");
         assert_eq!(

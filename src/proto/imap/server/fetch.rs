@@ -89,12 +89,12 @@ impl Server {
         }
         let info = info.clone();
         let flags = sel.flags(&info);
-        let data: Arc<[u8]> = if need_data {
+        let data: Arc<Vec<u8>> = if need_data {
             mailbox
                 .body(info.uid)
-                .unwrap_or_else(|| Arc::from(&b""[..]))
+                .unwrap_or_else(|| Arc::new(Vec::new()))
         } else {
-            Arc::from(&b""[..])
+            Arc::new(Vec::new())
         };
         let mut structure: Option<Arc<Structure>> = None;
         let mut line = format!("* {} FETCH (", idx.saturating_add(1)).into_bytes();

@@ -144,7 +144,7 @@ impl Log {
     }
 
     /// A literal of stored message bytes: its `{n}` line is logged, the content is not.
-    fn message(&mut self, out: &mut Output, data: &Arc<[u8]>, range: Range<usize>) {
+    fn message(&mut self, out: &mut Output, data: &Arc<Vec<u8>>, range: Range<usize>) {
         let end = range.end.min(data.len());
         let start = range.start.min(end);
         self.send(
@@ -1227,7 +1227,7 @@ mod tests {
 
     /// A mailbox in memory, with one user.
     struct Store {
-        messages: Vec<(MessageInfo, Arc<[u8]>)>,
+        messages: Vec<(MessageInfo, Arc<Vec<u8>>)>,
         version: u64,
         next: u32,
         opened: Option<String>,
@@ -1254,7 +1254,7 @@ mod tests {
                 flags: flags.iter().map(|f| f.to_string()).collect(),
                 received,
             };
-            self.messages.push((info, Arc::from(data)));
+            self.messages.push((info, Arc::new(data.to_vec())));
             self.next += 1;
             self.version += 1;
         }
@@ -1280,7 +1280,7 @@ mod tests {
         fn messages(&mut self) -> Vec<MessageInfo> {
             self.messages.iter().map(|(i, _)| i.clone()).collect()
         }
-        fn body(&mut self, uid: u32) -> Option<Arc<[u8]>> {
+        fn body(&mut self, uid: u32) -> Option<Arc<Vec<u8>>> {
             self.messages
                 .iter()
                 .find(|(i, _)| i.uid == uid)

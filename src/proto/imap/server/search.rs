@@ -129,19 +129,19 @@ struct Subject<'a> {
     seq: u32,
     info: &'a MessageInfo,
     recent: bool,
-    data: Option<Arc<[u8]>>,
+    data: Option<Arc<Vec<u8>>>,
     structure: Option<Arc<Structure>>,
     mailbox: &'a mut dyn Mailbox,
     cache: &'a mut Cache,
 }
 
 impl Subject<'_> {
-    fn data(&mut self) -> Arc<[u8]> {
+    fn data(&mut self) -> Arc<Vec<u8>> {
         let uid = self.info.uid;
         let mailbox = &mut *self.mailbox;
         Arc::clone(
             self.data
-                .get_or_insert_with(|| mailbox.body(uid).unwrap_or_else(|| Arc::from(&b""[..]))),
+                .get_or_insert_with(|| mailbox.body(uid).unwrap_or_else(|| Arc::new(Vec::new()))),
         )
     }
 
