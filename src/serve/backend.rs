@@ -152,12 +152,53 @@ fn reject(code: u16, enhanced: &str, text: impl Into<String>) -> Verdict {
     }
 }
 
+/// A delivered message, logged once the lines that led to it are.
+#[derive(Debug)]
+pub struct Delivery {
+    id: String,
+    tls: bool,
+    from: String,
+    to: Vec<String>,
+    size: usize,
+    subject: Option<String>,
+    mailboxes: Vec<String>,
+    dropped: Vec<super::store::Dropped>,
+}
+
 /// The SMTP side of one session.
 #[derive(Debug)]
 pub struct SmtpBackend {
     pub shared: Arc<Shared>,
     pub session: u64,
     pub peer: Option<SocketAddr>,
+    /// Deliveries not logged yet.
+    pub delivered: Vec<Delivery>,
+}
+
+impl SmtpBackend {
+    /// Logs the deliveries since the last call.
+    pub fn log_deliveries(&mut self) {
+        for d in self.delivered.drain(..) {
+            let log = &self.shared.log;
+            log.message(&MessageRecord {
+                session: self.session,
+                id: &d.id,
+                client: self.peer,
+                tls: d.tls,
+                from: &d.from,
+                to: &d.to,
+                size: d.size,
+                subject: d.subject.as_deref(),
+                mailboxes: &d.mailboxes,
+            });
+            for x in &d.dropped {
+                log.info(&format!(
+                    "dropped message UID {} of {} (more than --max-messages)",
+                    x.uid, x.mailbox
+                ));
+            }
+        }
+    }
 }
 
 impl Credentials for SmtpBackend {
@@ -235,23 +276,16 @@ impl Backend for SmtpBackend {
         let subj = subject(&data);
         match self.shared.store.deliver(&env.rcpts, data) {
             Ok(done) => {
-                self.shared.log.message(&MessageRecord {
-                    session: self.session,
-                    id: &id,
-                    client: self.peer,
+                self.delivered.push(Delivery {
+                    id: id.clone(),
                     tls: env.tls,
-                    from: &env.from,
-                    to: &env.rcpts,
+                    from: env.from.clone(),
+                    to: env.rcpts.clone(),
                     size,
-                    subject: subj.as_deref(),
-                    mailboxes: &done.mailboxes,
+                    subject: subj,
+                    mailboxes: done.mailboxes,
+                    dropped: done.dropped,
                 });
-                for d in &done.dropped {
-                    self.shared.log.info(&format!(
-                        "dropped message UID {} of {} (more than --max-messages)",
-                        d.uid, d.mailbox
-                    ));
-                }
                 vec![Verdict::Accept(format!("Ok: queued as {id}")); n]
             }
             Err(e) => {

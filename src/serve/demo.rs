@@ -66,29 +66,42 @@ pub fn start(args: &DemoArgs) -> Result<(Server, Vec<String>), String> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let log_shown = log_path.display().to_string();
     let guide = vec![
         "mailtalk demo: a mail server of its own, on this machine only".to_string(),
         format!(
-            "  SMTP {}  IMAP {}  POP3 {}  (and {}, {}, {})",
+            "  SMTP {}   IMAP {}   POP3 {}",
             url(Kind::Smtp, false),
             url(Kind::Imap, false),
-            url(Kind::Pop3, false),
+            url(Kind::Pop3, false)
+        ),
+        format!(
+            "  SMTPS {}  IMAPS {}  POP3S {}",
             url(Kind::Smtp, true),
             url(Kind::Imap, true),
             url(Kind::Pop3, true)
         ),
-        format!("  its TLS certificate: {cert} (this session trusts it)"),
-        format!("  its log, every line of every session: {}", args.server_log.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| std::env::temp_dir().join(format!("mailtalk-demo-{}.log", std::process::id())).display().to_string())),
-        "Send a message (type each line, Enter after each):".to_string(),
-        "  EHLO me.test          the server lists what it can do".to_string(),
-        "  STARTTLS              then EHLO again, now encrypted".to_string(),
+        format!("  its certificate: {cert} (trusted by this session)"),
+        format!("  its log, every line of every session: {log_shown}"),
+        "Send a message: type each line and Enter".to_string(),
+        "  EHLO me.test      the server says what it can do".to_string(),
+        "  STARTTLS          encrypt the session (mailtalk asks EHLO again)".to_string(),
         "  :send --from me@demo.test --to you@demo.test --subject Hello".to_string(),
-        "                        or by hand: MAIL FROM:<me@demo.test>, RCPT TO:<you@demo.test>,".to_string(),
-        "                        DATA, the text, and a line with a single dot".to_string(),
-        "Read it back (any user name and password are accepted):".to_string(),
-        format!("  :connect {}   then: a LOGIN you@demo.test pw, a SELECT INBOX, a FETCH 1 BODY[]", url(Kind::Imap, false)),
-        format!("  :connect {}   then: USER you@demo.test, PASS pw, LIST, RETR 1", url(Kind::Pop3, false)),
-        "Every reply can be explained: :explain (or mailtalk explain 550). :help lists the rest; :quit leaves.".to_string(),
+        "                    or by hand: MAIL FROM:<me@demo.test>, RCPT TO:<you@demo.test>,"
+            .to_string(),
+        "                    DATA, the text, then a line with a single dot".to_string(),
+        "Read it back (any user name and password will do; IMAP tags are added for you):"
+            .to_string(),
+        format!(
+            "  :connect {}   LOGIN you@demo.test pw, SELECT INBOX, FETCH 1 BODY[]",
+            url(Kind::Imap, false)
+        ),
+        format!(
+            "  :connect {}   USER you@demo.test, PASS pw, LIST, RETR 1",
+            url(Kind::Pop3, false)
+        ),
+        "Any reply: :explain 550 (or mailtalk explain 550). :help lists the rest; :quit leaves."
+            .to_string(),
     ];
     Ok((server, guide))
 }

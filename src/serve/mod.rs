@@ -107,6 +107,8 @@ pub struct Server {
     pub cert_file: Option<PathBuf>,
     pub tls: Arc<ServerTls>,
     pub shared: Arc<Shared>,
+    /// The certificate file is the default one, made for this run only: removed at the stop.
+    cert_is_temporary: bool,
     stop: Arc<AtomicBool>,
     sessions: Arc<Sessions>,
     threads: Vec<JoinHandle<()>>,
@@ -176,6 +178,7 @@ impl Server {
             tempfail_rate: args.tempfail_rate.unwrap_or(0.0),
             seed: seed(args.seed),
         };
+        let cert_is_temporary = args.tls_cert.is_none() && args.cert_out.is_none();
         let (tls, cert_file) = match (&args.tls_cert, &args.tls_key) {
             (Some(c), Some(k)) => (
                 ServerTls::from_files(c, k).map_err(|e| e.to_string())?,
@@ -281,6 +284,7 @@ impl Server {
             cert_file,
             tls,
             shared,
+            cert_is_temporary,
             stop,
             sessions,
             threads,
@@ -322,6 +326,12 @@ impl Server {
         let until = crate::net::deadline_after(STOP_WAIT);
         while self.sessions.count.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.cert_is_temporary {
+            if let Some(path) = &self.cert_file {
+                // Already gone is fine: the file was only for this run.
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -438,6 +448,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 shared: Arc::clone(&ctx.shared),
                 session: id,
                 peer: Some(peer),
+                delivered: Vec::new(),
             },
         }),
         Kind::Imap => Box::new(ImapMachine {

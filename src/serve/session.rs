@@ -40,6 +40,8 @@ pub trait Machine {
     fn timed_out(&mut self, out: &mut Output);
     fn wait(&self) -> Wait;
     fn take_events(&mut self) -> Vec<ServerEvent>;
+    /// After the machine's events were logged: what the backend has to say (deliveries).
+    fn after_events(&mut self) {}
 }
 
 pub struct SmtpMachine {
@@ -87,6 +89,9 @@ impl Machine for SmtpMachine {
     }
     fn take_events(&mut self) -> Vec<ServerEvent> {
         self.m.take_events()
+    }
+    fn after_events(&mut self) {
+        self.b.log_deliveries();
     }
 }
 
@@ -282,6 +287,7 @@ impl Io<'_> {
                 ServerEvent::Problem(text) => log.warn(Some(self.id), &text),
             }
         }
+        m.after_events();
         drop
     }
 

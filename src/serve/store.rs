@@ -229,7 +229,7 @@ impl Store {
                     info: MessageInfo {
                         uid,
                         size,
-                        flags: vec!["\\Recent".to_string()],
+                        flags: Vec::new(),
                         received,
                     },
                     body,
