@@ -85,7 +85,8 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Where to write the self-signed certificate (PEM) for clients to trust with --ca-file
-    /// [default: mailtalk-serve-cert.pem in the temporary directory]
+    /// [default: mailtalk-serve-PID.pem in the temporary directory, removed when the server
+    /// stops]
     #[arg(long, value_name = "FILE")]
     pub cert_out: Option<PathBuf>,
 

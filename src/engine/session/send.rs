@@ -27,7 +27,7 @@ use std::io::{ErrorKind, Read};
 use super::{Session, SessionError, Sink};
 use crate::engine::event::EventKind;
 use crate::proto::dot::{Encoder, Stuffing};
-use crate::proto::smtp::{Command, Param};
+use crate::proto::smtp::{command, Command, Param};
 use crate::proto::{CommandError, InputMode, Outcome, Protocol, Reply};
 
 /// What the message is read in.
@@ -39,7 +39,6 @@ pub const MAX_SHOWN_LINES: u64 = 200;
 /// How many bytes of a message line are shown.
 pub const MAX_SHOWN_LINE: usize = 1000;
 /// RFC 3461 §4.4: an ENVID is at most 100 characters.
-const MAX_ENVID: usize = 100;
 
 /// One transaction for [`Session::send_mail`].
 pub struct SendRequest {
@@ -204,65 +203,17 @@ pub fn check_address(what: &str, addr: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// RFC 3461 NOTIFY: `NEVER`, or SUCCESS, FAILURE and DELAY separated by commas (upper-cased).
+/// RFC 3461 NOTIFY (the check is proto's), upper-cased as it goes on the wire.
 pub fn check_notify(value: &str) -> Result<String, String> {
-    let upper = value.to_ascii_uppercase();
-    if upper == "NEVER" {
-        return Ok(upper);
-    }
-    let mut seen: Vec<&str> = Vec::new();
-    for item in upper.split(',') {
-        if !matches!(item, "SUCCESS" | "FAILURE" | "DELAY") || seen.contains(&item) {
-            return Err(format!(
-                "NOTIFY must be NEVER or a comma list of SUCCESS, FAILURE and DELAY, not {value:?}"
-            ));
-        }
-        seen.push(item);
-    }
-    Ok(upper)
+    command::check_notify(value).map(|()| value.to_ascii_uppercase())
 }
 
-/// RFC 3461 RET: `FULL` or `HDRS` (upper-cased).
+/// RFC 3461 RET: `FULL` or `HDRS` (the check is proto's), upper-cased.
 pub fn check_ret(value: &str) -> Result<String, String> {
-    let upper = value.to_ascii_uppercase();
-    match upper.as_str() {
-        "FULL" | "HDRS" => Ok(upper),
-        _ => Err(format!("RET must be FULL or HDRS, not {value:?}")),
-    }
+    command::check_ret(value).map(|()| value.to_ascii_uppercase())
 }
 
-/// RFC 3461 ENVID: xtext (printable ASCII without `=`; `+` only as `+XX` in upper-case hex), at
-/// most 100 characters.
-pub fn check_envid(value: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("ENVID {value:?} {why}"));
-    if value.is_empty() {
-        return bad("is empty");
-    }
-    if value.len() > MAX_ENVID {
-        return bad("is longer than 100 characters");
-    }
-    let bytes = value.as_bytes();
-    let mut i = 0usize;
-    while let Some(&b) = bytes.get(i) {
-        if !(0x21..=0x7e).contains(&b) || b == b'=' {
-            return bad("must be printable ASCII without spaces or '=' (xtext)");
-        }
-        if b == b'+' {
-            let hex = |k: usize| {
-                bytes
-                    .get(k)
-                    .is_some_and(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(h))
-            };
-            if !hex(i.saturating_add(1)) || !hex(i.saturating_add(2)) {
-                return bad("has a '+' that is not followed by two upper-case hex digits (xtext)");
-            }
-            i = i.saturating_add(3);
-        } else {
-            i = i.saturating_add(1);
-        }
-    }
-    Ok(())
-}
+pub use command::check_envid;
 
 /// A message line to show.
 #[derive(Debug, PartialEq, Eq)]

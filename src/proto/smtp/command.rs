@@ -602,6 +602,9 @@ pub fn check_xtext(value: &str) -> Result<(), String> {
 
 /// RFC 3461 ENVID: xtext of 1 to 100 characters.
 pub fn check_envid(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("ENVID is empty".to_string());
+    }
     if value.len() > MAX_ENVID {
         return Err(format!("ENVID is longer than {MAX_ENVID} characters"));
     }
