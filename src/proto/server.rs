@@ -4,15 +4,10 @@
 //! it asks (credentials, a mailbox). No I/O: the embedded server's listeners drive the machines
 //! and implement the backends.
 //!
-//! Every machine has the same shape:
-//! - `greeting(&mut self, out)` writes the greeting;
-//! - `feed(&mut self, bytes)` hands it what the client sent (buffered, bounded);
-//! - `step(&mut self, backend, out) -> Step` handles at most one complete command (or one piece
-//!   of message data) from what was fed, writing the answer into `out`;
-//! - `tls_started(&mut self)` after the handshake that followed [`Step::StartTls`];
-//! - `shutdown(&mut self, out)` when the server stops (421 / `* BYE` / `-ERR`);
-//! - `wait(&self) -> Wait` which deadline applies to the next read;
-//! - `take_events(&mut self) -> Vec<ServerEvent>` what happened, for the log.
+//! Every machine has the same shape, the [`Machine`] trait: `greeting`, then `feed` what the
+//! client sent and `step` until it needs input (one command each), `tls_started` after the
+//! handshake it asked for, `shutdown` or `timed_out` for the goodbyes, `wait` for which
+//! deadline applies, `take_events` for the log.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -98,6 +93,55 @@ impl Output {
             }
         }
         out
+    }
+}
+
+/// A server machine: what the embedded server's session loop drives. SMTP/LMTP, IMAP and POP3
+/// each have one; `Backend` is what the machine asks (policy and delivery, or a mailbox).
+pub trait Machine {
+    type Backend: ?Sized;
+
+    fn protocol(&self) -> super::Protocol;
+    /// Writes the greeting.
+    fn greeting(&mut self, out: &mut Output);
+    /// Hands the machine what the client sent (buffered, bounded).
+    fn feed(&mut self, bytes: &[u8]);
+    /// Handles at most one complete command (or piece of message data) of what was fed.
+    fn step(&mut self, backend: &mut Self::Backend, out: &mut Output) -> Step;
+    /// While the client waits for news (IMAP IDLE): announces what changed.
+    fn tick(&mut self, _backend: &mut Self::Backend, _out: &mut Output) {}
+    /// The TLS handshake after [`Step::StartTls`] (or before the greeting, for implicit TLS)
+    /// is done.
+    fn tls_started(&mut self);
+    /// The server is stopping: the goodbye (421, `* BYE`, `-ERR`).
+    fn shutdown(&mut self, out: &mut Output);
+    /// The client took longer than its deadline: the goodbye before the connection closes.
+    fn timed_out(&mut self, out: &mut Output);
+    /// Which deadline applies to the next read.
+    fn wait(&self) -> Wait;
+    /// What happened since the last call, for the log.
+    fn take_events(&mut self) -> Vec<ServerEvent>;
+}
+
+/// What a client beyond the server's session cap is told before the connection closes.
+pub fn busy_reply(protocol: super::Protocol, hostname: &str) -> Vec<u8> {
+    use super::smtp::{write_reply, Code, EnhancedCode};
+    match protocol {
+        super::Protocol::Smtp | super::Protocol::Lmtp => {
+            let mut bytes = Vec::new();
+            if let Some(code) = Code::new(421) {
+                let text = format!("{hostname} Too many sessions, try again later");
+                write_reply(
+                    code,
+                    EnhancedCode::parse("4.7.0"),
+                    &[text.as_bytes()],
+                    &mut bytes,
+                );
+            }
+            bytes
+        }
+        super::Protocol::Imap => b"* BYE Too many sessions, try again later\r\n".to_vec(),
+        super::Protocol::Pop3 => b"-ERR [SYS/TEMP] Too many sessions, try again later\r\n".to_vec(),
     }
 }
 

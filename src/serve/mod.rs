@@ -37,7 +37,7 @@ use crate::secret::Secret;
 
 pub use args::ServeArgs;
 use backend::{Faults, MailboxView, Shared, SmtpBackend, Users};
-use session::{Context, ImapMachine, Machine, Pop3Machine, SmtpMachine};
+use session::{Bound, Context, Machine};
 
 /// Per session: commands before 421, bad commands before 421.
 const MAX_COMMANDS: u32 = 10_000;
@@ -375,7 +375,7 @@ fn accept_loop(
         let id = sessions.next.fetch_add(1, Ordering::Relaxed);
         if sessions.count.load(Ordering::SeqCst) >= settings.max_sessions {
             let mut t = Transport::from_tcp(tcp);
-            let text = session::busy_text(l.kind.protocol(), &settings.hostname);
+            let text = crate::proto::server::busy_reply(l.kind.protocol(), &settings.hostname);
             let _ = t.write_all(&text, crate::net::deadline_after(Duration::from_secs(5)));
             t.shutdown();
             ctx.shared
@@ -429,7 +429,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
         .filter(|m| !(any_users && *m == ServerMech::ScramSha256))
         .collect();
     let mut machine: Box<dyn Machine> = match l.kind {
-        Kind::Smtp | Kind::Lmtp => Box::new(SmtpMachine {
+        Kind::Smtp | Kind::Lmtp => Box::new(Bound {
             m: smtp::server::Server::new(smtp::server::Config {
                 hostname: s.hostname.clone(),
                 lmtp: l.kind == Kind::Lmtp,
@@ -451,7 +451,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 delivered: Vec::new(),
             },
         }),
-        Kind::Imap => Box::new(ImapMachine {
+        Kind::Imap => Box::new(Bound {
             m: imap::server::Server::new(imap::server::Config {
                 hostname: s.hostname.clone(),
                 starttls: !l.tls,
@@ -467,7 +467,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 name: None,
             },
         }),
-        Kind::Pop3 => Box::new(Pop3Machine {
+        Kind::Pop3 => Box::new(Bound {
             m: pop3::server::Server::new(pop3::server::Config {
                 hostname: s.hostname.clone(),
                 stls: !l.tls,

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::net::{deadline_after, NetError, ServerTls, Stream, Transport};
 use crate::proto::dot::{Encoder, Stuffing};
-use crate::proto::server::{Output, Phase, Piece, ServerEvent, Step, Wait};
-use crate::proto::{imap, pop3, smtp, Protocol};
+use crate::proto::server::{self, Mailbox, Output, Phase, Piece, ServerEvent, Step, Wait};
+use crate::proto::{smtp, Protocol};
 
 use super::args::DropAfter;
 use super::backend::{MailboxView, Shared, SmtpBackend};
@@ -26,36 +26,57 @@ const READ_SIZE: usize = 64 * 1024;
 /// served and a stalled one is cut off).
 const WRITE_CHUNK: usize = 256 * 1024;
 
-/// A protocol machine with its backend, as the loop drives it.
+/// What the session loop drives: a protocol machine of `proto` bound to its backend.
 pub trait Machine {
     fn protocol(&self) -> Protocol;
     fn greeting(&mut self, out: &mut Output);
     fn feed(&mut self, bytes: &[u8]);
     fn step(&mut self, out: &mut Output) -> Step;
-    /// During IMAP IDLE: announce what changed.
-    fn tick(&mut self, _out: &mut Output) {}
+    fn tick(&mut self, out: &mut Output);
     fn tls_started(&mut self);
     fn shutdown(&mut self, out: &mut Output);
-    /// The client took too long: say so before closing.
     fn timed_out(&mut self, out: &mut Output);
     fn wait(&self) -> Wait;
     fn take_events(&mut self) -> Vec<ServerEvent>;
     /// After the machine's events were logged: what the backend has to say (deliveries).
+    fn after_events(&mut self);
+}
+
+/// A backend as the machine of protocol `T` wants it.
+pub trait Backing<T: ?Sized> {
+    fn backend(&mut self) -> &mut T;
+    /// After the machine's events were logged.
     fn after_events(&mut self) {}
 }
 
-pub struct SmtpMachine {
-    pub m: smtp::server::Server,
-    pub b: SmtpBackend,
+impl Backing<dyn smtp::server::Backend> for SmtpBackend {
+    fn backend(&mut self) -> &mut (dyn smtp::server::Backend + 'static) {
+        self
+    }
+    fn after_events(&mut self) {
+        self.log_deliveries();
+    }
 }
 
-impl Machine for SmtpMachine {
+impl Backing<dyn Mailbox> for MailboxView {
+    fn backend(&mut self) -> &mut (dyn Mailbox + 'static) {
+        self
+    }
+}
+
+/// A machine and its backend.
+pub struct Bound<M, B> {
+    pub m: M,
+    pub b: B,
+}
+
+impl<M, B> Machine for Bound<M, B>
+where
+    M: server::Machine,
+    B: Backing<M::Backend>,
+{
     fn protocol(&self) -> Protocol {
-        if self.m.is_lmtp() {
-            Protocol::Lmtp
-        } else {
-            Protocol::Smtp
-        }
+        self.m.protocol()
     }
     fn greeting(&mut self, out: &mut Output) {
         self.m.greeting(out)
@@ -64,7 +85,10 @@ impl Machine for SmtpMachine {
         self.m.feed(bytes)
     }
     fn step(&mut self, out: &mut Output) -> Step {
-        self.m.step(&mut self.b, out)
+        self.m.step(self.b.backend(), out)
+    }
+    fn tick(&mut self, out: &mut Output) {
+        self.m.tick(self.b.backend(), out)
     }
     fn tls_started(&mut self) {
         self.m.tls_started()
@@ -73,16 +97,7 @@ impl Machine for SmtpMachine {
         self.m.shutdown(out)
     }
     fn timed_out(&mut self, out: &mut Output) {
-        let mut bytes = Vec::new();
-        if let Some(code) = smtp::Code::new(421) {
-            smtp::write_reply(
-                code,
-                smtp::EnhancedCode::parse("4.4.2"),
-                &[b"Timeout: closing the connection"],
-                &mut bytes,
-            );
-        }
-        out.push(&bytes);
+        self.m.timed_out(out)
     }
     fn wait(&self) -> Wait {
         self.m.wait()
@@ -91,80 +106,7 @@ impl Machine for SmtpMachine {
         self.m.take_events()
     }
     fn after_events(&mut self) {
-        self.b.log_deliveries();
-    }
-}
-
-pub struct ImapMachine {
-    pub m: imap::server::Server,
-    pub b: MailboxView,
-}
-
-impl Machine for ImapMachine {
-    fn protocol(&self) -> Protocol {
-        Protocol::Imap
-    }
-    fn greeting(&mut self, out: &mut Output) {
-        self.m.greeting(out)
-    }
-    fn feed(&mut self, bytes: &[u8]) {
-        self.m.feed(bytes)
-    }
-    fn step(&mut self, out: &mut Output) -> Step {
-        self.m.step(&mut self.b, out)
-    }
-    fn tick(&mut self, out: &mut Output) {
-        self.m.tick(&mut self.b, out)
-    }
-    fn tls_started(&mut self) {
-        self.m.tls_started()
-    }
-    fn shutdown(&mut self, out: &mut Output) {
-        self.m.shutdown(out)
-    }
-    fn timed_out(&mut self, out: &mut Output) {
-        out.push(b"* BYE Autologout: the client was silent too long\r\n");
-    }
-    fn wait(&self) -> Wait {
-        self.m.wait()
-    }
-    fn take_events(&mut self) -> Vec<ServerEvent> {
-        self.m.take_events()
-    }
-}
-
-pub struct Pop3Machine {
-    pub m: pop3::server::Server,
-    pub b: MailboxView,
-}
-
-impl Machine for Pop3Machine {
-    fn protocol(&self) -> Protocol {
-        Protocol::Pop3
-    }
-    fn greeting(&mut self, out: &mut Output) {
-        self.m.greeting(out)
-    }
-    fn feed(&mut self, bytes: &[u8]) {
-        self.m.feed(bytes)
-    }
-    fn step(&mut self, out: &mut Output) -> Step {
-        self.m.step(&mut self.b, out)
-    }
-    fn tls_started(&mut self) {
-        self.m.tls_started()
-    }
-    fn shutdown(&mut self, out: &mut Output) {
-        self.m.shutdown(out)
-    }
-    fn timed_out(&mut self, out: &mut Output) {
-        out.push(b"-ERR [SYS/TEMP] Timeout: the client was silent too long\r\n");
-    }
-    fn wait(&self) -> Wait {
-        self.m.wait()
-    }
-    fn take_events(&mut self) -> Vec<ServerEvent> {
-        self.m.take_events()
+        self.b.after_events()
     }
 }
 
@@ -436,26 +378,5 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
             }
             Err(e) => return format!("lost: {e}"),
         }
-    }
-}
-
-/// What a client over the session cap is told before the connection closes.
-pub fn busy_text(protocol: Protocol, hostname: &str) -> Vec<u8> {
-    match protocol {
-        Protocol::Smtp | Protocol::Lmtp => {
-            let mut bytes = Vec::new();
-            if let Some(code) = smtp::Code::new(421) {
-                let text = format!("{hostname} Too many sessions, try again later");
-                smtp::write_reply(
-                    code,
-                    smtp::EnhancedCode::parse("4.7.0"),
-                    &[text.as_bytes()],
-                    &mut bytes,
-                );
-            }
-            bytes
-        }
-        Protocol::Imap => b"* BYE Too many sessions, try again later\r\n".to_vec(),
-        Protocol::Pop3 => b"-ERR [SYS/TEMP] Too many sessions, try again later\r\n".to_vec(),
     }
 }

@@ -38,7 +38,6 @@ pub const BDAT_CHUNK: usize = 1024 * 1024;
 pub const MAX_SHOWN_LINES: u64 = 200;
 /// How many bytes of a message line are shown.
 pub const MAX_SHOWN_LINE: usize = 1000;
-/// RFC 3461 §4.4: an ENVID is at most 100 characters.
 
 /// One transaction for [`Session::send_mail`].
 pub struct SendRequest {

@@ -14,10 +14,11 @@ use super::syntax::{split_word, Command};
 use crate::proto::line::LineBuffer;
 use crate::proto::sasl::encode;
 use crate::proto::sasl_server::{decode_response, Exchange, Progress, ServerMech};
+use crate::proto::server::Machine;
 use crate::proto::server::{
     Credentials, Dir, Lookup, Mailbox, MessageInfo, Output, ServerEvent, Step, Wait,
 };
-use crate::proto::Ending;
+use crate::proto::{Ending, Protocol};
 
 /// The longest command line (or SASL response) accepted, in bytes before its LF (a CR
 /// included). RFC 2449 limits commands to 255 octets; SASL responses may be longer.
@@ -173,104 +174,8 @@ impl Server {
         }
     }
 
-    /// `+OK HOST POP3 mailtalk ready`
-    pub fn greeting(&mut self, out: &mut Output) {
-        let line = format!("+OK {} POP3 mailtalk ready", self.config.hostname);
-        self.log.send(out, &line);
-    }
-
-    /// Buffers what the client sent. Ignored once the session is closed, and between STLS and
-    /// `tls_started` (such bytes came before TLS).
-    pub fn feed(&mut self, bytes: &[u8]) {
-        if !self.upgrading && !matches!(self.state, State::Closed) {
-            self.lines.push(bytes);
-        }
-    }
-
-    /// Handles at most one complete line of what was fed.
-    pub fn step(&mut self, mailbox: &mut dyn Mailbox, out: &mut Output) -> Step {
-        if matches!(self.state, State::Closed) {
-            return Step::Close;
-        }
-        if self.upgrading {
-            return Step::NeedInput;
-        }
-        let line = match self.lines.next_line() {
-            Ok(Some(line)) => line,
-            Ok(None) => return Step::NeedInput,
-            Err(_) => {
-                self.log.problem("line too long");
-                self.log.send(out, "-ERR line too long");
-                return self.close();
-            }
-        };
-        let sasl = matches!(self.state, State::Sasl(_));
-        let secret = if !sasl {
-            super::classify(&line.bytes).secret
-        } else if line.bytes == b"*" {
-            None
-        } else {
-            Some(0..line.bytes.len())
-        };
-        self.log.line(Dir::In, &line.bytes, line.ending, secret);
-        self.commands = self.commands.saturating_add(1);
-        if over(self.commands, self.config.max_commands) {
-            self.log.problem("too many commands");
-            self.log.send(out, "-ERR too many commands, closing");
-            return self.close();
-        }
-        let result = if sasl {
-            self.sasl_response(&line.bytes, mailbox, out)
-        } else if line.bytes.contains(&0) {
-            Err("NUL byte in command line".to_string())
-        } else {
-            match Command::parse(&line.bytes) {
-                Ok(cmd) => self.command(cmd, &line.bytes, mailbox, out),
-                Err(e) => Err(e.to_string()),
-            }
-        };
-        match result {
-            Ok(step) => step,
-            Err(why) => self.refuse(out, &why),
-        }
-    }
-
-    /// After the TLS handshake that followed [`Step::StartTls`]: a fresh AUTHORIZATION state,
-    /// nothing kept from before.
-    pub fn tls_started(&mut self) {
-        self.tls = true;
-        self.upgrading = false;
-        self.lines.clear();
-        if !matches!(self.state, State::Closed) {
-            self.state = State::Authorization { user: None };
-        }
-    }
-
     pub fn is_tls(&self) -> bool {
         self.tls
-    }
-
-    /// The server stops: `-ERR [SYS/TEMP] HOST server shutting down`, then the session is over
-    /// (nothing marked is removed).
-    pub fn shutdown(&mut self, out: &mut Output) {
-        if matches!(self.state, State::Closed) {
-            return;
-        }
-        let line = format!(
-            "-ERR [SYS/TEMP] {} server shutting down",
-            self.config.hostname
-        );
-        self.log.send(out, &line);
-        self.state = State::Closed;
-    }
-
-    /// POP3 always waits for a command.
-    pub fn wait(&self) -> Wait {
-        Wait::Command
-    }
-
-    pub fn take_events(&mut self) -> Vec<ServerEvent> {
-        std::mem::take(&mut self.log.events)
     }
 
     fn close(&mut self) -> Step {
@@ -818,6 +723,114 @@ fn unknown(verb: &str) -> Refusal {
     match printable(verb) {
         Some(v) => format!("unknown command {v}"),
         None => "unknown command".to_string(),
+    }
+}
+
+impl Machine for Server {
+    type Backend = dyn Mailbox;
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Pop3
+    }
+
+    fn timed_out(&mut self, out: &mut Output) {
+        out.push(b"-ERR [SYS/TEMP] Timeout: the client was silent too long\r\n");
+    }
+
+    /// `+OK HOST POP3 mailtalk ready`
+    fn greeting(&mut self, out: &mut Output) {
+        let line = format!("+OK {} POP3 mailtalk ready", self.config.hostname);
+        self.log.send(out, &line);
+    }
+
+    /// Buffers what the client sent. Ignored once the session is closed, and between STLS and
+    /// `tls_started` (such bytes came before TLS).
+    fn feed(&mut self, bytes: &[u8]) {
+        if !self.upgrading && !matches!(self.state, State::Closed) {
+            self.lines.push(bytes);
+        }
+    }
+
+    /// Handles at most one complete line of what was fed.
+    fn step(&mut self, mailbox: &mut Self::Backend, out: &mut Output) -> Step {
+        if matches!(self.state, State::Closed) {
+            return Step::Close;
+        }
+        if self.upgrading {
+            return Step::NeedInput;
+        }
+        let line = match self.lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return Step::NeedInput,
+            Err(_) => {
+                self.log.problem("line too long");
+                self.log.send(out, "-ERR line too long");
+                return self.close();
+            }
+        };
+        let sasl = matches!(self.state, State::Sasl(_));
+        let secret = if !sasl {
+            super::classify(&line.bytes).secret
+        } else if line.bytes == b"*" {
+            None
+        } else {
+            Some(0..line.bytes.len())
+        };
+        self.log.line(Dir::In, &line.bytes, line.ending, secret);
+        self.commands = self.commands.saturating_add(1);
+        if over(self.commands, self.config.max_commands) {
+            self.log.problem("too many commands");
+            self.log.send(out, "-ERR too many commands, closing");
+            return self.close();
+        }
+        let result = if sasl {
+            self.sasl_response(&line.bytes, mailbox, out)
+        } else if line.bytes.contains(&0) {
+            Err("NUL byte in command line".to_string())
+        } else {
+            match Command::parse(&line.bytes) {
+                Ok(cmd) => self.command(cmd, &line.bytes, mailbox, out),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        match result {
+            Ok(step) => step,
+            Err(why) => self.refuse(out, &why),
+        }
+    }
+
+    /// After the TLS handshake that followed [`Step::StartTls`]: a fresh AUTHORIZATION state,
+    /// nothing kept from before.
+    fn tls_started(&mut self) {
+        self.tls = true;
+        self.upgrading = false;
+        self.lines.clear();
+        if !matches!(self.state, State::Closed) {
+            self.state = State::Authorization { user: None };
+        }
+    }
+
+    /// The server stops: `-ERR [SYS/TEMP] HOST server shutting down`, then the session is over
+    /// (nothing marked is removed).
+    fn shutdown(&mut self, out: &mut Output) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        let line = format!(
+            "-ERR [SYS/TEMP] {} server shutting down",
+            self.config.hostname
+        );
+        self.log.send(out, &line);
+        self.state = State::Closed;
+    }
+
+    /// POP3 always waits for a command.
+    fn wait(&self) -> Wait {
+        Wait::Command
+    }
+
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        std::mem::take(&mut self.log.events)
     }
 }
 

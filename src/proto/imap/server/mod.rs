@@ -24,10 +24,11 @@ use imap_codec::CommandCodec;
 use super::syntax::{literal_at_end, split_word, valid_tag};
 use crate::proto::line::{LineBuffer, RawLine};
 use crate::proto::sasl_server::{decode_response, Exchange, Progress, ServerMech};
+use crate::proto::server::Machine;
 use crate::proto::server::{
     Credentials, Dir, Lookup, Mailbox, MessageInfo, Output, ServerEvent, Step, Wait,
 };
-use crate::proto::Ending;
+use crate::proto::{Ending, Protocol};
 use mime::Structure;
 
 /// The flags every message may carry.
@@ -257,108 +258,8 @@ impl Server {
         }
     }
 
-    pub fn greeting(&mut self, out: &mut Output) {
-        let line = format!(
-            "* OK [CAPABILITY {}] {} IMAP4rev1 mailtalk ready\r\n",
-            self.capabilities(),
-            self.config.hostname
-        );
-        self.log.send(out, line.as_bytes());
-    }
-
-    pub fn feed(&mut self, bytes: &[u8]) {
-        if !self.closed {
-            self.buf.push(bytes);
-        }
-    }
-
-    pub fn tls_started(&mut self) {
-        self.tls = true;
-        self.buf.clear();
-        self.cmd.clear();
-        self.input = Input::Line;
-        self.pending = Pending::None;
-    }
-
     pub fn is_tls(&self) -> bool {
         self.tls
-    }
-
-    pub fn shutdown(&mut self, out: &mut Output) {
-        if self.closed {
-            return;
-        }
-        let line = format!("* BYE {} server shutting down\r\n", self.config.hostname);
-        self.log.send(out, line.as_bytes());
-        self.closed = true;
-    }
-
-    pub fn wait(&self) -> Wait {
-        match (self.input, &self.pending) {
-            (Input::Literal { .. } | Input::Skip { .. }, _) => Wait::Data,
-            (_, Pending::Idle { .. }) => Wait::Idle,
-            _ => Wait::Command,
-        }
-    }
-
-    pub fn take_events(&mut self) -> Vec<ServerEvent> {
-        std::mem::take(&mut self.log.events)
-    }
-
-    /// During IDLE: announces what changed in the mailbox since the last look.
-    pub fn tick(&mut self, mailbox: &mut dyn Mailbox, out: &mut Output) {
-        if matches!(self.pending, Pending::Idle { .. }) && !self.closed {
-            self.sync(mailbox, out, true);
-        }
-    }
-
-    pub fn step(&mut self, mailbox: &mut dyn Mailbox, out: &mut Output) -> Step {
-        loop {
-            if self.closed {
-                return Step::Close;
-            }
-            match self.input {
-                Input::Literal { left } | Input::Skip { left } => {
-                    let keep = matches!(self.input, Input::Literal { .. });
-                    let n = usize::try_from(left)
-                        .unwrap_or(usize::MAX)
-                        .min(self.buf.buffered());
-                    if n == 0 && left > 0 {
-                        return Step::NeedInput;
-                    }
-                    let bytes = self.buf.take(n);
-                    if keep {
-                        self.cmd.extend_from_slice(&bytes);
-                    }
-                    let left = left.saturating_sub(u64::try_from(n).unwrap_or(u64::MAX));
-                    self.input = match (left, keep) {
-                        (0, true) => Input::Line,
-                        (0, false) => Input::SkipRest,
-                        (left, true) => Input::Literal { left },
-                        (left, false) => Input::Skip { left },
-                    };
-                }
-                Input::Line | Input::SkipRest => {
-                    let line = match self.buf.next_line() {
-                        Ok(Some(line)) => line,
-                        Ok(None) => return Step::NeedInput,
-                        Err(_) => {
-                            self.log.problem("line too long");
-                            self.log.send(out, b"* BAD Line too long\r\n");
-                            return self.close(out, None);
-                        }
-                    };
-                    if self.input == Input::SkipRest {
-                        self.log.input(&line, None);
-                        self.skip_rest(&line);
-                        continue;
-                    }
-                    if let Some(step) = self.line(line, mailbox, out) {
-                        return step;
-                    }
-                }
-            }
-        }
     }
 
     /// After a refused literal was skipped: the rest of its command goes too, and the
@@ -1212,6 +1113,118 @@ fn day(seconds: i64) -> jiff::civil::Date {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date()
+}
+
+impl Machine for Server {
+    type Backend = dyn Mailbox;
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Imap
+    }
+
+    fn timed_out(&mut self, out: &mut Output) {
+        out.push(b"* BYE Autologout: the client was silent too long\r\n");
+    }
+
+    fn greeting(&mut self, out: &mut Output) {
+        let line = format!(
+            "* OK [CAPABILITY {}] {} IMAP4rev1 mailtalk ready\r\n",
+            self.capabilities(),
+            self.config.hostname
+        );
+        self.log.send(out, line.as_bytes());
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        if !self.closed {
+            self.buf.push(bytes);
+        }
+    }
+
+    fn tls_started(&mut self) {
+        self.tls = true;
+        self.buf.clear();
+        self.cmd.clear();
+        self.input = Input::Line;
+        self.pending = Pending::None;
+    }
+
+    fn shutdown(&mut self, out: &mut Output) {
+        if self.closed {
+            return;
+        }
+        let line = format!("* BYE {} server shutting down\r\n", self.config.hostname);
+        self.log.send(out, line.as_bytes());
+        self.closed = true;
+    }
+
+    fn wait(&self) -> Wait {
+        match (self.input, &self.pending) {
+            (Input::Literal { .. } | Input::Skip { .. }, _) => Wait::Data,
+            (_, Pending::Idle { .. }) => Wait::Idle,
+            _ => Wait::Command,
+        }
+    }
+
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        std::mem::take(&mut self.log.events)
+    }
+
+    /// During IDLE: announces what changed in the mailbox since the last look.
+    fn tick(&mut self, mailbox: &mut Self::Backend, out: &mut Output) {
+        if matches!(self.pending, Pending::Idle { .. }) && !self.closed {
+            self.sync(mailbox, out, true);
+        }
+    }
+
+    fn step(&mut self, mailbox: &mut Self::Backend, out: &mut Output) -> Step {
+        loop {
+            if self.closed {
+                return Step::Close;
+            }
+            match self.input {
+                Input::Literal { left } | Input::Skip { left } => {
+                    let keep = matches!(self.input, Input::Literal { .. });
+                    let n = usize::try_from(left)
+                        .unwrap_or(usize::MAX)
+                        .min(self.buf.buffered());
+                    if n == 0 && left > 0 {
+                        return Step::NeedInput;
+                    }
+                    let bytes = self.buf.take(n);
+                    if keep {
+                        self.cmd.extend_from_slice(&bytes);
+                    }
+                    let left = left.saturating_sub(u64::try_from(n).unwrap_or(u64::MAX));
+                    self.input = match (left, keep) {
+                        (0, true) => Input::Line,
+                        (0, false) => Input::SkipRest,
+                        (left, true) => Input::Literal { left },
+                        (left, false) => Input::Skip { left },
+                    };
+                }
+                Input::Line | Input::SkipRest => {
+                    let line = match self.buf.next_line() {
+                        Ok(Some(line)) => line,
+                        Ok(None) => return Step::NeedInput,
+                        Err(_) => {
+                            self.log.problem("line too long");
+                            self.log.send(out, b"* BAD Line too long\r\n");
+                            return self.close(out, None);
+                        }
+                    };
+                    if self.input == Input::SkipRest {
+                        self.log.input(&line, None);
+                        self.skip_rest(&line);
+                        continue;
+                    }
+                    if let Some(step) = self.line(line, mailbox, out) {
+                        return step;
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

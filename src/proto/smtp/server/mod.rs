@@ -15,6 +15,106 @@
 //! rest: sequencing, limits, parameters, the replies, the log events.
 
 mod data;
+
+impl Machine for Server {
+    type Backend = dyn Backend;
+
+    fn protocol(&self) -> Protocol {
+        if self.config.lmtp {
+            Protocol::Lmtp
+        } else {
+            Protocol::Smtp
+        }
+    }
+
+    fn timed_out(&mut self, out: &mut Output) {
+        let text = format!("{} Timeout: closing the connection", self.config.hostname);
+        let mut bytes = Vec::new();
+        if let Some(code) = Code::new(421) {
+            write_reply(
+                code,
+                EnhancedCode::parse("4.4.2"),
+                &[text.as_bytes()],
+                &mut bytes,
+            );
+        }
+        out.push(&bytes);
+    }
+
+    /// Writes the greeting: `220 HOST ESMTP mailtalk` (`LMTP` for LMTP).
+    fn greeting(&mut self, out: &mut Output) {
+        let kind = if self.config.lmtp { "LMTP" } else { "ESMTP" };
+        let text = clean(&format!("{} {kind} mailtalk", self.config.hostname));
+        self.reply_lines(out, 220, None, &[text.as_bytes()]);
+        self.events.push(ServerEvent::Phase(Phase::Greeting));
+    }
+
+    /// Hands the machine what the client sent. Ignored once the session is over, and between
+    /// STARTTLS and `tls_started` (such bytes came before TLS).
+    fn feed(&mut self, bytes: &[u8]) {
+        match self.mode {
+            Mode::Closed => {}
+            Mode::StartingTls => {
+                if !bytes.is_empty() {
+                    self.events.push(ServerEvent::Problem(format!(
+                        "{} bytes sent after STARTTLS, before TLS: dropped",
+                        bytes.len()
+                    )));
+                }
+            }
+            _ => self.input.push(bytes),
+        }
+    }
+
+    /// Which deadline applies to the next read.
+    fn wait(&self) -> Wait {
+        match self.mode {
+            Mode::Data(_) | Mode::Bdat(_) => Wait::Data,
+            _ => Wait::Command,
+        }
+    }
+
+    /// What happened since the last call, for the log.
+    fn take_events(&mut self) -> Vec<ServerEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// TLS is up (after [`Step::StartTls`], or before the greeting for implicit TLS): the
+    /// session starts over (EHLO again; nothing from before TLS is kept).
+    fn tls_started(&mut self) {
+        self.tls = true;
+        self.input.clear();
+        self.helo = None;
+        self.extended = false;
+        self.auth_user = None;
+        self.txn = None;
+        if !matches!(self.mode, Mode::Closed) {
+            self.mode = Mode::Command;
+        }
+    }
+
+    /// The server is stopping: `421 4.3.2 HOST Service shutting down`; the session is over.
+    fn shutdown(&mut self, out: &mut Output) {
+        if matches!(self.mode, Mode::Closed) {
+            return;
+        }
+        let text = format!("{} Service shutting down", self.config.hostname);
+        self.reply(out, 421, "4.3.2", &text);
+        self.mode = Mode::Closed;
+    }
+
+    /// Handles at most one command (or what is buffered of message data) from what was fed.
+    fn step(&mut self, backend: &mut Self::Backend, out: &mut Output) -> Step {
+        match self.mode {
+            Mode::Closed => Step::Close,
+            Mode::StartingTls => Step::StartTls,
+            Mode::Data(_) => self.step_data(backend, out),
+            Mode::Bdat(_) => self.step_bdat(backend, out),
+            Mode::Command | Mode::Auth(_) => self.step_line(backend, out),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -32,10 +132,11 @@ use super::command::{
 use super::{write_reply, Code, Command, EnhancedCode, Param, ParseError};
 use crate::proto::line::{LineBuffer, MAX_LINE};
 use crate::proto::sasl_server::{decode_response, Exchange, Progress, ServerMech};
+use crate::proto::server::Machine;
 use crate::proto::server::{
     Credentials, DataFlag, Dir, Lookup, Output, Phase, ServerEvent, Step, Wait,
 };
-use crate::proto::Ending;
+use crate::proto::{Ending, Protocol};
 
 /// How a server behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -303,79 +404,6 @@ impl Server {
             .and_then(|t| t.rx.as_ref())
             .map_or(0, Receiver::held);
         self.input.buffered().saturating_add(message)
-    }
-
-    /// Writes the greeting: `220 HOST ESMTP mailtalk` (`LMTP` for LMTP).
-    pub fn greeting(&mut self, out: &mut Output) {
-        let kind = if self.config.lmtp { "LMTP" } else { "ESMTP" };
-        let text = clean(&format!("{} {kind} mailtalk", self.config.hostname));
-        self.reply_lines(out, 220, None, &[text.as_bytes()]);
-        self.events.push(ServerEvent::Phase(Phase::Greeting));
-    }
-
-    /// Hands the machine what the client sent. Ignored once the session is over, and between
-    /// STARTTLS and `tls_started` (such bytes came before TLS).
-    pub fn feed(&mut self, bytes: &[u8]) {
-        match self.mode {
-            Mode::Closed => {}
-            Mode::StartingTls => {
-                if !bytes.is_empty() {
-                    self.events.push(ServerEvent::Problem(format!(
-                        "{} bytes sent after STARTTLS, before TLS: dropped",
-                        bytes.len()
-                    )));
-                }
-            }
-            _ => self.input.push(bytes),
-        }
-    }
-
-    /// Which deadline applies to the next read.
-    pub fn wait(&self) -> Wait {
-        match self.mode {
-            Mode::Data(_) | Mode::Bdat(_) => Wait::Data,
-            _ => Wait::Command,
-        }
-    }
-
-    /// What happened since the last call, for the log.
-    pub fn take_events(&mut self) -> Vec<ServerEvent> {
-        std::mem::take(&mut self.events)
-    }
-
-    /// TLS is up (after [`Step::StartTls`], or before the greeting for implicit TLS): the
-    /// session starts over (EHLO again; nothing from before TLS is kept).
-    pub fn tls_started(&mut self) {
-        self.tls = true;
-        self.input.clear();
-        self.helo = None;
-        self.extended = false;
-        self.auth_user = None;
-        self.txn = None;
-        if !matches!(self.mode, Mode::Closed) {
-            self.mode = Mode::Command;
-        }
-    }
-
-    /// The server is stopping: `421 4.3.2 HOST Service shutting down`; the session is over.
-    pub fn shutdown(&mut self, out: &mut Output) {
-        if matches!(self.mode, Mode::Closed) {
-            return;
-        }
-        let text = format!("{} Service shutting down", self.config.hostname);
-        self.reply(out, 421, "4.3.2", &text);
-        self.mode = Mode::Closed;
-    }
-
-    /// Handles at most one command (or what is buffered of message data) from what was fed.
-    pub fn step(&mut self, backend: &mut dyn Backend, out: &mut Output) -> Step {
-        match self.mode {
-            Mode::Closed => Step::Close,
-            Mode::StartingTls => Step::StartTls,
-            Mode::Data(_) => self.step_data(backend, out),
-            Mode::Bdat(_) => self.step_bdat(backend, out),
-            Mode::Command | Mode::Auth(_) => self.step_line(backend, out),
-        }
     }
 
     // ---- replies and the log
