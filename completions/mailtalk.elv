@@ -91,7 +91,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --hostname 'The name in greetings and replies'
             cand --tls-cert 'TLS certificate chain (PEM, leaf first); without it a self-signed certificate is made at start'
             cand --tls-key 'Private key of --tls-cert (PEM)'
-            cand --cert-out 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-cert.pem in the temporary directory]'
+            cand --cert-out 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-PID.pem in the temporary directory, removed when the server stops]'
             cand --user 'Accept only this user (repeatable): USER:PASSWORD, or USER alone with the password in the environment variable MAILTALK_SERVE_PASSWORD. Without --user any credentials are accepted (SCRAM-SHA-256 then is not offered: it needs the password)'
             cand --max-messages 'Keep at most N messages (in all), dropping the oldest first'
             cand --maildir 'Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools) instead of in memory'

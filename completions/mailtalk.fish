@@ -103,7 +103,7 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l lmtp -d 'LMT
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l hostname -d 'The name in greetings and replies' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l tls-cert -d 'TLS certificate chain (PEM, leaf first); without it a self-signed certificate is made at start' -r -F
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l tls-key -d 'Private key of --tls-cert (PEM)' -r -F
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l cert-out -d 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-cert.pem in the temporary directory]' -r -F
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l cert-out -d 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-PID.pem in the temporary directory, removed when the server stops]' -r -F
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l user -d 'Accept only this user (repeatable): USER:PASSWORD, or USER alone with the password in the environment variable MAILTALK_SERVE_PASSWORD. Without --user any credentials are accepted (SCRAM-SHA-256 then is not offered: it needs the password)' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l max-messages -d 'Keep at most N messages (in all), dropping the oldest first' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l maildir -d 'Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools) instead of in memory' -r -F

@@ -265,6 +265,19 @@ pub fn generate(dir: &std::path::Path) -> std::io::Result<()> {
     out.extend_from_slice(man_sections().as_bytes());
     man_page.render_version_section(&mut out)?;
     std::fs::write(man.join("mailtalk.1"), out)?;
+    // A page per subcommand (mailtalk-serve(1) …), as the main page's SUBCOMMANDS refer to them.
+    let top = Cli::command();
+    for sub in top.get_subcommands() {
+        let name = format!("mailtalk-{}", sub.get_name());
+        let cmd = sub
+            .clone()
+            .display_name(name.clone())
+            .bin_name(format!("mailtalk {}", sub.get_name()));
+        let page = clap_mangen::Man::new(cmd);
+        let mut out = Vec::new();
+        page.render(&mut out)?;
+        std::fs::write(man.join(format!("{name}.1")), out)?;
+    }
     Ok(())
 }
 

@@ -21,6 +21,9 @@ fn completions_and_man_page_are_current() {
         "completions/mailtalk.elv",
         "completions/_mailtalk.ps1",
         "man/mailtalk.1",
+        "man/mailtalk-explain.1",
+        "man/mailtalk-serve.1",
+        "man/mailtalk-demo.1",
     ];
     let mut stale = Vec::new();
     for f in files {
