@@ -416,12 +416,24 @@ fn accept_loop(
     }
 }
 
+/// Whether passwords may cross a connection without TLS: from loopback, or when allowed.
+fn plaintext_auth_allowed(allowed: bool, peer: SocketAddr) -> bool {
+    let ip = match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(std::net::IpAddr::V4)
+            .unwrap_or(std::net::IpAddr::V6(v6)),
+        ip => ip,
+    };
+    allowed || ip.is_loopback()
+}
+
 fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Context, s: &Settings) {
     let transport = Transport::from_tcp(tcp);
     let log = &ctx.shared.log;
     let protocol = l.kind.protocol();
     log.session_start(id, protocol.name(), Some(peer), l.tls);
-    let plaintext_auth = s.allow_plaintext_auth || peer.ip().is_loopback();
+    let plaintext_auth = plaintext_auth_allowed(s.allow_plaintext_auth, peer);
     let logging = log.sessions();
     let any_users = ctx.shared.users.any();
     let mechanisms: Vec<ServerMech> = ServerMech::ALL
@@ -460,6 +472,8 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 max_command: MAX_COMMAND,
                 max_commands: MAX_COMMANDS,
                 max_errors: MAX_ERRORS,
+                mechanisms: mechanisms.clone(),
+                require_tls: s.require_tls,
                 log: logging,
             }),
             b: MailboxView {
@@ -473,6 +487,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 stls: !l.tls,
                 plaintext_auth: plaintext_auth && !s.require_tls,
                 mechanisms: mechanisms.clone(),
+                require_tls: s.require_tls,
                 max_commands: MAX_COMMANDS,
                 max_errors: MAX_ERRORS,
                 log: logging,
@@ -555,4 +570,31 @@ pub fn run(args: &ServeArgs, color: bool) -> i32 {
     server.stop();
     shared.log.info("stopped");
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_without_tls_only_from_loopback_unless_allowed() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(plaintext_auth_allowed(false, at("127.0.0.1:5000")));
+        assert!(plaintext_auth_allowed(false, at("127.9.9.9:5000")));
+        assert!(plaintext_auth_allowed(false, at("[::1]:5000")));
+        assert!(plaintext_auth_allowed(false, at("[::ffff:127.0.0.1]:5000")));
+        assert!(!plaintext_auth_allowed(false, at("192.0.2.7:5000")));
+        assert!(!plaintext_auth_allowed(false, at("[2001:db8::1]:5000")));
+        assert!(plaintext_auth_allowed(true, at("192.0.2.7:5000")));
+    }
+
+    #[test]
+    fn listeners_have_urls() {
+        let l = Listening {
+            kind: Kind::Imap,
+            tls: true,
+            addr: "127.0.0.1:993".parse().unwrap(),
+        };
+        assert_eq!(l.url(), "imaps://127.0.0.1:993");
+    }
 }

@@ -35,6 +35,8 @@ pub struct Config {
     pub plaintext_auth: bool,
     /// The SASL mechanisms offered (PLAIN and LOGIN only where plaintext logins are allowed).
     pub mechanisms: Vec<ServerMech>,
+    /// No login of any kind before TLS (not even a mechanism that hides the password).
+    pub require_tls: bool,
     /// Command lines (SASL responses included) a session may send; the one past the limit is
     /// refused and the connection closed. 0: no limit.
     pub max_commands: u32,
@@ -214,6 +216,9 @@ impl Server {
     /// The SASL mechanisms allowed now.
     fn mechanisms(&self) -> Vec<ServerMech> {
         let plain = self.plaintext_allowed();
+        if self.config.require_tls && !self.tls {
+            return Vec::new();
+        }
         self.config
             .mechanisms
             .iter()
@@ -925,6 +930,7 @@ mod tests {
             stls: true,
             plaintext_auth: true,
             mechanisms: ServerMech::ALL.to_vec(),
+            require_tls: false,
             max_commands: 100,
             max_errors: 50,
             log: true,
@@ -1740,5 +1746,17 @@ mod tests {
             let (_, step) = run(&mut s, &mut mb, input.as_bytes());
             proptest::prop_assert!(step != Step::Handled);
         }
+    }
+
+    #[test]
+    fn require_tls_offers_no_login_before_tls() {
+        let mut cfg = config();
+        cfg.plaintext_auth = false;
+        cfg.require_tls = true;
+        let capa = reply(cfg.clone(), "CAPA\r\n");
+        assert!(!capa.contains("SASL"), "{capa}");
+        assert!(!capa.contains("USER"), "{capa}");
+        let r = reply(cfg, "AUTH CRAM-MD5\r\n");
+        assert!(r.starts_with("-ERR"), "{r}");
     }
 }

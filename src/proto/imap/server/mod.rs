@@ -56,6 +56,11 @@ pub struct Config {
     /// How many errors (BAD, failed logins) before the session is closed.
     pub max_errors: u32,
     /// Whether lines are reported as [`ServerEvent::Line`].
+    /// The SASL mechanisms AUTHENTICATE takes (PLAIN and LOGIN only where plaintext logins
+    /// are allowed).
+    pub mechanisms: Vec<ServerMech>,
+    /// No login of any kind before TLS (not even a mechanism that hides the password).
+    pub require_tls: bool,
     pub log: bool,
 }
 
@@ -458,16 +463,21 @@ impl Server {
                 if authed {
                     return self.bad(out, Some(&tag), "Already authenticated");
                 }
-                let Some(mech) = ServerMech::parse(&mechanism.to_string()) else {
+                let Some(mech) = ServerMech::parse(&mechanism.to_string())
+                    .filter(|m| self.config.mechanisms.contains(m))
+                else {
                     self.tagged(out, &tag, "NO Unsupported authentication mechanism");
                     return self.count_error(out);
                 };
-                if mech.plaintext() && !self.plaintext_allowed() {
-                    self.tagged(
-                        out,
-                        &tag,
-                        "NO [PRIVACYREQUIRED] Plaintext authentication needs TLS",
-                    );
+                let refusal = if self.config.require_tls && !self.tls {
+                    Some("NO [PRIVACYREQUIRED] Authentication needs TLS: STARTTLS first")
+                } else if mech.plaintext() && !self.plaintext_allowed() {
+                    Some("NO [PRIVACYREQUIRED] Plaintext authentication needs TLS")
+                } else {
+                    None
+                };
+                if let Some(text) = refusal {
+                    self.tagged(out, &tag, text);
                     return self.count_error(out);
                 }
                 let initial = initial_response.map(|r| r.declassify().to_vec());
@@ -1331,6 +1341,8 @@ mod tests {
             max_command: 4096,
             max_commands: 1000,
             max_errors: 10,
+            mechanisms: ServerMech::ALL.to_vec(),
+            require_tls: false,
             log: true,
         }
     }
@@ -2070,5 +2082,30 @@ mod tests {
             ],
         );
         assert!(store.messages[0].0.flags.is_empty());
+    }
+
+    #[test]
+    fn require_tls_refuses_every_login_before_tls() {
+        let mut store = Store::new();
+        let mut cfg = config();
+        cfg.plaintext_auth = false;
+        cfg.require_tls = true;
+        let mut s = Server::new(cfg);
+        let mut out = Output::new();
+        s.greeting(&mut out);
+        let r = talk(&mut s, &mut store, "a AUTHENTICATE CRAM-MD5\r\n");
+        assert_eq!(
+            r,
+            "a NO [PRIVACYREQUIRED] Authentication needs TLS: STARTTLS first\r\n"
+        );
+        let r = talk(&mut s, &mut store, "b LOGIN alice secret\r\n");
+        assert!(r.starts_with("b NO [PRIVACYREQUIRED]"), "{r}");
+        // A mechanism the server does not offer is refused as unsupported.
+        let mut cfg = config();
+        cfg.mechanisms = vec![ServerMech::Plain];
+        let mut s = Server::new(cfg);
+        s.greeting(&mut out);
+        let r = talk(&mut s, &mut store, "c AUTHENTICATE SCRAM-SHA-256\r\n");
+        assert_eq!(r, "c NO Unsupported authentication mechanism\r\n");
     }
 }
