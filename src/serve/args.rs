@@ -105,6 +105,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_messages: usize,
 
+    /// In memory, keep at most this many bytes of messages (in all), dropping the oldest first
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub max_store: u64,
+
     /// Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools)
     /// instead of in memory
     #[arg(long, value_name = "DIR")]

@@ -34,6 +34,7 @@ pub fn start(args: &DemoArgs) -> Result<(Server, Vec<String>), String> {
         user: Vec::new(),
         catch_all: true,
         max_messages: 1000,
+        max_store: 256 * 1024 * 1024,
         maildir: None,
         reject_rcpt: None,
         reject_from: None,

@@ -198,7 +198,12 @@ impl Server {
                 (tls, Some(path))
             }
         };
-        let store = store::Store::new(args.catch_all, args.max_messages, args.maildir.clone())?;
+        let store = store::Store::new(
+            args.catch_all,
+            args.max_messages,
+            args.max_store,
+            args.maildir.clone(),
+        )?;
         let log = log::Log::new(log_out, args.json, args.log_sessions, color);
         let shared = Arc::new(Shared::new(store, log, users, faults));
         let tls = Arc::new(tls);
@@ -546,8 +551,9 @@ pub fn run(args: &ServeArgs, color: bool) -> i32 {
     log.info(&match &args.maildir {
         Some(d) => format!("mail is kept in Maildir under {}", d.display()),
         None => format!(
-            "mail is kept in memory (at most {} messages, the oldest dropped first)",
-            args.max_messages
+            "mail is kept in memory (at most {} messages and {} bytes, the oldest dropped \
+             first)",
+            args.max_messages, args.max_store
         ),
     });
     log.info(if server.shared.users.any() {

@@ -27,6 +27,8 @@ enum Body {
 struct Stored {
     info: MessageInfo,
     body: Body,
+    /// The delivery it came in (its bytes are shared by every mailbox it went to).
+    delivery: u64,
 }
 
 #[derive(Debug)]
@@ -61,6 +63,9 @@ struct Inner {
     arrivals: VecDeque<(u64, String, u32)>,
     next_seq: u64,
     count: usize,
+    /// In memory: bytes and mailboxes holding them, per delivery; their sum.
+    deliveries: std::collections::HashMap<u64, (u64, usize)>,
+    bytes: u64,
 }
 
 /// A message dropped to keep within `--max-messages`.
@@ -85,6 +90,8 @@ pub struct Store {
     inner: Mutex<Inner>,
     catch_all: bool,
     max_messages: usize,
+    /// In memory: at most this many bytes of messages (the oldest dropped first).
+    max_bytes: u64,
     maildir: Option<PathBuf>,
     /// UIDVALIDITY of mailboxes made in this run (in memory).
     uid_validity: u32,
@@ -115,12 +122,14 @@ impl Store {
     pub fn new(
         catch_all: bool,
         max_messages: usize,
+        max_bytes: u64,
         maildir: Option<PathBuf>,
     ) -> Result<Store, String> {
         let store = Store {
             inner: Mutex::new(Inner::default()),
             catch_all,
             max_messages: max_messages.max(1),
+            max_bytes,
             maildir,
             uid_validity: new_uid_validity(),
         };
@@ -147,6 +156,7 @@ impl Store {
                                 received: f.received,
                             },
                             body: Body::File(f.path),
+                            delivery: seq,
                         },
                     );
                 }
@@ -212,6 +222,8 @@ impl Store {
         let mut inner = self.lock();
         let mut done = Delivered::default();
         let received = now_secs();
+        let delivery = inner.next_seq;
+        let mut held = 0usize;
         for name in names {
             let seq = inner.next_seq;
             inner.next_seq = inner.next_seq.saturating_add(1);
@@ -220,7 +232,10 @@ impl Store {
             folder.uid_next = folder.uid_next.saturating_add(1);
             let body = match &folder.maildir {
                 Some(md) => Body::File(md.write(uid, &data)?),
-                None => Body::Memory(Arc::clone(&data)),
+                None => {
+                    held = held.saturating_add(1);
+                    Body::Memory(Arc::clone(&data))
+                }
             };
             let size = u64::try_from(data.len()).unwrap_or(u64::MAX);
             folder.messages.insert(
@@ -233,6 +248,7 @@ impl Store {
                         received,
                     },
                     body,
+                    delivery,
                 },
             );
             folder.bump();
@@ -240,7 +256,12 @@ impl Store {
             inner.count = inner.count.saturating_add(1);
             done.mailboxes.push(name);
         }
-        while inner.count > self.max_messages {
+        if held > 0 {
+            let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+            inner.deliveries.insert(delivery, (len, held));
+            inner.bytes = inner.bytes.saturating_add(len);
+        }
+        while inner.count > self.max_messages || (inner.bytes > self.max_bytes && inner.count > 1) {
             let Some((_, name, uid)) = inner.arrivals.pop_front() else {
                 break;
             };
@@ -260,9 +281,21 @@ impl Store {
             return false;
         };
         folder.bump();
-        if let Body::File(path) = gone.body {
-            // A file that is already gone is what was wanted.
-            let _ = std::fs::remove_file(path);
+        match gone.body {
+            Body::File(path) => {
+                // A file that is already gone is what was wanted.
+                let _ = std::fs::remove_file(path);
+            }
+            Body::Memory(_) => {
+                if let Some((len, holders)) = inner.deliveries.get_mut(&gone.delivery) {
+                    *holders = holders.saturating_sub(1);
+                    if *holders == 0 {
+                        let len = *len;
+                        inner.deliveries.remove(&gone.delivery);
+                        inner.bytes = inner.bytes.saturating_sub(len);
+                    }
+                }
+            }
         }
         inner.count = inner.count.saturating_sub(1);
         true
@@ -334,7 +367,7 @@ mod tests {
 
     #[test]
     fn one_mailbox_per_address_and_held_once() {
-        let s = Store::new(false, 100, None).unwrap();
+        let s = Store::new(false, 100, u64::MAX, None).unwrap();
         let d = s
             .deliver(
                 &["Alice@Example.test".into(), "bob@example.test".into()],
@@ -351,7 +384,7 @@ mod tests {
 
     #[test]
     fn oldest_dropped_beyond_the_cap() {
-        let s = Store::new(true, 2, None).unwrap();
+        let s = Store::new(true, 2, u64::MAX, None).unwrap();
         for i in 0..3u8 {
             let d = s.deliver(&["a@b".into()], vec![b'0' + i]).unwrap();
             if i == 2 {
@@ -371,7 +404,7 @@ mod tests {
 
     #[test]
     fn flags_expunge_and_versions() {
-        let s = Store::new(true, 10, None).unwrap();
+        let s = Store::new(true, 10, u64::MAX, None).unwrap();
         s.deliver(&["a@b".into()], b"x".to_vec()).unwrap();
         let (_, next, v1) = s.state("*");
         assert_eq!(next, 2);
@@ -384,5 +417,24 @@ mod tests {
         // UIDs are never reused.
         s.deliver(&["a@b".into()], b"y".to_vec()).unwrap();
         assert_eq!(s.messages("*")[0].uid, 2);
+    }
+
+    #[test]
+    fn bytes_in_memory_are_bounded_and_counted_once_per_delivery() {
+        let s = Store::new(false, 100, 25, None).unwrap();
+        // One delivery to three mailboxes holds its 10 bytes once.
+        s.deliver(&["a@x".into(), "b@x".into(), "c@x".into()], vec![b'1'; 10])
+            .unwrap();
+        s.deliver(&["a@x".into()], vec![b'2'; 10]).unwrap();
+        assert_eq!(s.len(), 4);
+        // 30 bytes > 25: the oldest delivery goes, from every mailbox.
+        let d = s.deliver(&["a@x".into()], vec![b'3'; 10]).unwrap();
+        assert_eq!(d.dropped.len(), 3, "{:?}", d.dropped);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.lock().bytes, 20);
+        // A message larger than the bound is still kept when it is the only one.
+        let s = Store::new(true, 100, 5, None).unwrap();
+        s.deliver(&["a@x".into()], vec![0; 50]).unwrap();
+        assert_eq!(s.len(), 1);
     }
 }
