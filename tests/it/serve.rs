@@ -967,4 +967,6 @@ fn serve_refuses_bad_flags_before_listening() {
 }
 
 mod auth;
+mod faults;
+mod hostile;
 mod mailboxes;
