@@ -967,6 +967,8 @@ fn serve_refuses_bad_flags_before_listening() {
 }
 
 mod auth;
+mod big;
+mod demo;
 mod faults;
 mod hostile;
 mod mailboxes;
