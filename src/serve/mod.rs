@@ -450,6 +450,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 max_commands: MAX_COMMANDS,
                 max_errors: MAX_ERRORS,
                 log: logging,
+                mechanisms: mechanisms.clone(),
             }),
             b: MailboxView {
                 shared: Arc::clone(&ctx.shared),

@@ -56,6 +56,9 @@ pub struct Config {
     pub max_errors: u32,
     /// Whether lines are reported as [`ServerEvent::Line`].
     pub log: bool,
+    /// The SASL mechanisms of AUTHENTICATE, in the order advertised (the plaintext ones only
+    /// where passwords may cross).
+    pub mechanisms: Vec<ServerMech>,
 }
 
 /// What is being read from the client.
@@ -557,7 +560,9 @@ impl Server {
                 if authed {
                     return self.bad(out, Some(&tag), "Already authenticated");
                 }
-                let Some(mech) = ServerMech::parse(&mechanism.to_string()) else {
+                let Some(mech) = ServerMech::parse(&mechanism.to_string())
+                    .filter(|m| self.config.mechanisms.contains(m))
+                else {
                     self.tagged(out, &tag, "NO Unsupported authentication mechanism");
                     return self.count_error(out);
                 };
@@ -716,19 +721,27 @@ impl Server {
     }
 
     fn capabilities(&self) -> String {
-        let mut caps = vec!["IMAP4rev1"];
+        let mut caps = vec!["IMAP4rev1".to_string()];
         if self.user.is_none() {
             if self.config.starttls && !self.tls {
-                caps.push("STARTTLS");
+                caps.push("STARTTLS".to_string());
             }
-            if self.plaintext_allowed() {
-                caps.push("AUTH=PLAIN");
-                caps.push("SASL-IR");
-            } else {
-                caps.push("LOGINDISABLED");
+            let plain = self.plaintext_allowed();
+            let mut auth = false;
+            for m in &self.config.mechanisms {
+                if plain || !m.plaintext() {
+                    caps.push(format!("AUTH={}", m.name()));
+                    auth = true;
+                }
+            }
+            if auth {
+                caps.push("SASL-IR".to_string());
+            }
+            if !plain {
+                caps.push("LOGINDISABLED".to_string());
             }
         }
-        caps.extend(["LITERAL+", "IDLE", "UNSELECT"]);
+        caps.extend(["LITERAL+", "IDLE", "UNSELECT"].map(String::from));
         caps.join(" ")
     }
 
@@ -1319,6 +1332,7 @@ mod tests {
             max_commands: 1000,
             max_errors: 10,
             log: true,
+            mechanisms: vec![ServerMech::Plain],
         }
     }
 
@@ -1860,6 +1874,30 @@ mod tests {
             let (a, b) = input.split_at(i);
             assert_eq!(run(&mut [a, b].into_iter()), whole, "split at {i}");
         }
+    }
+
+    #[test]
+    fn the_configured_mechanisms_are_advertised_and_only_they_accepted() {
+        let mut store = Store::new();
+        let mut cfg = config();
+        cfg.plaintext_auth = false;
+        cfg.mechanisms = vec![ServerMech::Plain, ServerMech::CramMd5];
+        let mut s = Server::new(cfg);
+        let mut out = Output::new();
+        s.greeting(&mut out);
+        // Without TLS the password may not cross, but a challenge-response mechanism may.
+        assert_eq!(
+            out.to_bytes(),
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=CRAM-MD5 SASL-IR LOGINDISABLED LITERAL+ IDLE UNSELECT] mx.test IMAP4rev1 mailtalk ready\r\n"
+        );
+        script(
+            &mut s,
+            &mut store,
+            &[(
+                "a AUTHENTICATE SCRAM-SHA-256\r\n",
+                "a NO Unsupported authentication mechanism\r\n",
+            )],
+        );
     }
 
     #[test]
