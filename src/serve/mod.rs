@@ -480,6 +480,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 mechanisms: mechanisms.clone(),
                 require_tls: s.require_tls,
                 log: logging,
+                mechanisms: mechanisms.clone(),
             }),
             b: MailboxView {
                 shared: Arc::clone(&ctx.shared),

@@ -143,6 +143,37 @@ impl Serve {
         }
     }
 
+    /// Waits until `n` log lines contain `needle` (the hang guard fails the test), and
+    /// returns them all; more than `n` fails it.
+    pub fn wait_count(&self, needle: &str, n: usize) -> Vec<String> {
+        let (m, cv) = &*self.lines;
+        let start = Instant::now();
+        let mut g = m.lock().unwrap();
+        loop {
+            let found: Vec<String> = g.0.iter().filter(|l| l.contains(needle)).cloned().collect();
+            assert!(
+                found.len() <= n,
+                "{} log lines with {needle:?}, not {n}:\n{}",
+                found.len(),
+                g.0.join("\n")
+            );
+            if found.len() == n {
+                return found;
+            }
+            assert!(
+                !g.1,
+                "the server ended before logging {needle:?} {n} times:\n{}",
+                g.0.join("\n")
+            );
+            assert!(
+                start.elapsed() < RUN_LIMIT,
+                "not {n} log lines with {needle:?}:\n{}",
+                g.0.join("\n")
+            );
+            g = cv.wait_timeout(g, Duration::from_millis(200)).unwrap().0;
+        }
+    }
+
     /// How many log lines contain `needle` now.
     pub fn count(&self, needle: &str) -> usize {
         self.log_lines()
@@ -934,3 +965,10 @@ fn serve_refuses_bad_flags_before_listening() {
     assert!(out.stderr_str().contains("--reject-rcpt"));
     let _ = Path::new("");
 }
+
+mod auth;
+mod big;
+mod demo;
+mod faults;
+mod hostile;
+mod mailboxes;

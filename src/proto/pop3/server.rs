@@ -422,6 +422,10 @@ impl Server {
                 None => "not a supported mechanism".to_string(),
             });
         };
+        if !self.config.mechanisms.contains(&mech) {
+            // Not offered at all (SCRAM without known passwords): TLS would not help.
+            return Err(format!("[AUTH] {} is not offered here", mech.name()));
+        }
         if !self.mechanisms().contains(&mech) {
             return Err(self.plaintext_refusal(mech.name()));
         }
@@ -1205,6 +1209,18 @@ mod tests {
              -ERR [AUTH] PLAIN is not allowed without TLS\r\n"
         );
         assert_eq!(after_login("STLS\r\n"), "-ERR STLS: already logged in\r\n");
+    }
+
+    #[test]
+    fn a_mechanism_not_offered_is_not_blamed_on_plaintext() {
+        let mut no_scram = config();
+        no_scram
+            .mechanisms
+            .retain(|m| *m != ServerMech::ScramSha256);
+        assert_eq!(
+            reply(no_scram, "AUTH SCRAM-SHA-256\r\n"),
+            "-ERR [AUTH] SCRAM-SHA-256 is not offered here\r\n"
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Config {
     /// No login of any kind before TLS (not even a mechanism that hides the password).
     pub require_tls: bool,
     pub log: bool,
+    /// The SASL mechanisms of AUTHENTICATE, in the order advertised (the plaintext ones only
+    /// where passwords may cross).
+    pub mechanisms: Vec<ServerMech>,
 }
 
 /// What is being read from the client.
@@ -627,19 +630,27 @@ impl Server {
     }
 
     fn capabilities(&self) -> String {
-        let mut caps = vec!["IMAP4rev1"];
+        let mut caps = vec!["IMAP4rev1".to_string()];
         if self.user.is_none() {
             if self.config.starttls && !self.tls {
-                caps.push("STARTTLS");
+                caps.push("STARTTLS".to_string());
             }
-            if self.plaintext_allowed() {
-                caps.push("AUTH=PLAIN");
-                caps.push("SASL-IR");
-            } else {
-                caps.push("LOGINDISABLED");
+            let plain = self.plaintext_allowed();
+            let mut auth = false;
+            for m in &self.config.mechanisms {
+                if plain || !m.plaintext() {
+                    caps.push(format!("AUTH={}", m.name()));
+                    auth = true;
+                }
+            }
+            if auth {
+                caps.push("SASL-IR".to_string());
+            }
+            if !plain {
+                caps.push("LOGINDISABLED".to_string());
             }
         }
-        caps.extend(["LITERAL+", "IDLE", "UNSELECT"]);
+        caps.extend(["LITERAL+", "IDLE", "UNSELECT"].map(String::from));
         caps.join(" ")
     }
 
@@ -1344,6 +1355,7 @@ mod tests {
             mechanisms: ServerMech::ALL.to_vec(),
             require_tls: false,
             log: true,
+            mechanisms: vec![ServerMech::Plain],
         }
     }
 
@@ -1885,6 +1897,30 @@ mod tests {
             let (a, b) = input.split_at(i);
             assert_eq!(run(&mut [a, b].into_iter()), whole, "split at {i}");
         }
+    }
+
+    #[test]
+    fn the_configured_mechanisms_are_advertised_and_only_they_accepted() {
+        let mut store = Store::new();
+        let mut cfg = config();
+        cfg.plaintext_auth = false;
+        cfg.mechanisms = vec![ServerMech::Plain, ServerMech::CramMd5];
+        let mut s = Server::new(cfg);
+        let mut out = Output::new();
+        s.greeting(&mut out);
+        // Without TLS the password may not cross, but a challenge-response mechanism may.
+        assert_eq!(
+            out.to_bytes(),
+            b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=CRAM-MD5 SASL-IR LOGINDISABLED LITERAL+ IDLE UNSELECT] mx.test IMAP4rev1 mailtalk ready\r\n"
+        );
+        script(
+            &mut s,
+            &mut store,
+            &[(
+                "a AUTHENTICATE SCRAM-SHA-256\r\n",
+                "a NO Unsupported authentication mechanism\r\n",
+            )],
+        );
     }
 
     #[test]
