@@ -94,6 +94,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --cert-out 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-PID.pem in the temporary directory, removed when the server stops]'
             cand --user 'Accept only this user (repeatable): USER:PASSWORD, or USER alone with the password in the environment variable MAILTALK_SERVE_PASSWORD. Without --user any credentials are accepted (SCRAM-SHA-256 then is not offered: it needs the password)'
             cand --max-messages 'Keep at most N messages (in all), dropping the oldest first'
+            cand --max-store 'In memory, keep at most this many bytes of messages (in all), dropping the oldest first'
             cand --maildir 'Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools) instead of in memory'
             cand --reject-rcpt 'Refuse recipients matching REGEX (case-insensitive) with 550 5.1.1'
             cand --reject-from 'Refuse senders matching REGEX (case-insensitive) with 550 5.1.0'

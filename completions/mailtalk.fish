@@ -106,6 +106,7 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l tls-key -d '
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l cert-out -d 'Where to write the self-signed certificate (PEM) for clients to trust with --ca-file [default: mailtalk-serve-PID.pem in the temporary directory, removed when the server stops]' -r -F
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l user -d 'Accept only this user (repeatable): USER:PASSWORD, or USER alone with the password in the environment variable MAILTALK_SERVE_PASSWORD. Without --user any credentials are accepted (SCRAM-SHA-256 then is not offered: it needs the password)' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l max-messages -d 'Keep at most N messages (in all), dropping the oldest first' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l max-store -d 'In memory, keep at most this many bytes of messages (in all), dropping the oldest first' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l maildir -d 'Keep mail in Maildir under DIR (kept across restarts, readable by other mail tools) instead of in memory' -r -F
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l reject-rcpt -d 'Refuse recipients matching REGEX (case-insensitive) with 550 5.1.1' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l reject-from -d 'Refuse senders matching REGEX (case-insensitive) with 550 5.1.0' -r

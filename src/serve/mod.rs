@@ -477,7 +477,6 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
                 max_command: MAX_COMMAND,
                 max_commands: MAX_COMMANDS,
                 max_errors: MAX_ERRORS,
-                mechanisms: mechanisms.clone(),
                 require_tls: s.require_tls,
                 log: logging,
                 mechanisms: mechanisms.clone(),

@@ -527,7 +527,7 @@ fn swaks_sends_plain_starttls_smtps_and_with_auth() {
                 || text.contains("<~  250 2.0.0 Ok: queued as"),
             "{name}: {text}"
         );
-        assert_eq!(s.count("] message "), n + 1, "{name}");
+        s.wait_count("] message ", n + 1);
     }
     // A wrong password is refused with 535.
     let out = swaks(&[
@@ -603,7 +603,7 @@ fn curl_sends_and_reads_back_over_imap_and_pop3() {
             "{a:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(s.count("] message "), n + 1, "{a:?}\n{}", s.log());
+        s.wait_count("] message ", n + 1);
     }
     let want = tricky_message();
     let imap = format!("{}/INBOX;UID=1", s.url("imap"));

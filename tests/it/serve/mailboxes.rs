@@ -98,6 +98,9 @@ fn max_messages_drops_the_oldest_and_says_so() {
     for n in 1..=2 {
         send(s.port("smtp"), "a@x.test", &["b@x.test"], &format!("m{n}"));
     }
+    // Both logged, each session ended: nothing was dropped for them.
+    s.wait_count("] message ", 2);
+    s.wait_count(" closed", 2);
     assert_eq!(s.count("dropped message"), 0);
     send(s.port("smtp"), "a@x.test", &["b@x.test"], "m3");
     let l = s.wait_for("dropped message");

@@ -55,12 +55,9 @@ pub struct Config {
     pub max_commands: u32,
     /// How many errors (BAD, failed logins) before the session is closed.
     pub max_errors: u32,
-    /// Whether lines are reported as [`ServerEvent::Line`].
-    /// The SASL mechanisms AUTHENTICATE takes (PLAIN and LOGIN only where plaintext logins
-    /// are allowed).
-    pub mechanisms: Vec<ServerMech>,
     /// No login of any kind before TLS (not even a mechanism that hides the password).
     pub require_tls: bool,
+    /// Whether lines are reported as [`ServerEvent::Line`].
     pub log: bool,
     /// The SASL mechanisms of AUTHENTICATE, in the order advertised (the plaintext ones only
     /// where passwords may cross).
@@ -636,9 +633,10 @@ impl Server {
                 caps.push("STARTTLS".to_string());
             }
             let plain = self.plaintext_allowed();
+            let tls_first = self.config.require_tls && !self.tls;
             let mut auth = false;
             for m in &self.config.mechanisms {
-                if plain || !m.plaintext() {
+                if !tls_first && (plain || !m.plaintext()) {
                     caps.push(format!("AUTH={}", m.name()));
                     auth = true;
                 }
@@ -1352,7 +1350,6 @@ mod tests {
             max_command: 4096,
             max_commands: 1000,
             max_errors: 10,
-            mechanisms: ServerMech::ALL.to_vec(),
             require_tls: false,
             log: true,
             mechanisms: vec![ServerMech::Plain],
@@ -2126,6 +2123,7 @@ mod tests {
         let mut cfg = config();
         cfg.plaintext_auth = false;
         cfg.require_tls = true;
+        cfg.mechanisms = ServerMech::ALL.to_vec();
         let mut s = Server::new(cfg);
         let mut out = Output::new();
         s.greeting(&mut out);
