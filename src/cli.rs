@@ -161,6 +161,13 @@ pub enum Command {
     /// Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and
     /// to test applications against (mail is kept, faults can be injected, every client line
     /// can be logged)
+    #[command(after_help = "Examples:\n  mailtalk serve\n  \
+mailtalk serve --smtps 127.0.0.1:4650 --imaps 127.0.0.1:9930 --lmtp 127.0.0.1:2424\n  \
+mailtalk serve --user alice@example.test:secret --maildir ./mail --log-sessions\n  \
+mailtalk serve --reject-rcpt '^bounce' --greylist --max-size 1000000 --json\n\n\
+Clients trust the self-signed certificate with the PEM file it prints: \
+mailtalk --starttls --ca-file FILE smtp://127.0.0.1:2525. Ctrl-C stops the server; sessions in \
+progress are told (421, BYE, -ERR).")]
     Serve(Box<crate::serve::ServeArgs>),
 
     /// Try mailtalk with nothing installed: the embedded server on free loopback ports, and a

@@ -302,6 +302,7 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
         if io.ctx.stop.load(Ordering::SeqCst) {
             m.shutdown(&mut out);
             let _ = io.write(&mut out);
+            io.events(m);
             return "closed: the server is stopping".to_string();
         }
         let step = m.step(&mut out);
