@@ -1612,3 +1612,96 @@ fn without_the_servers_a_test_skips_but_fails_when_required() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Postfix as a client of the embedded server.
+
+/// A real MTA sends to `mailtalk serve`: Postfix relays mail for relay.test to
+/// MAILTALK_RELAY_PORT (start.sh), where the embedded server runs with the test CA's
+/// certificate and TLS required; Postfix verifies that certificate (`secure`). The wait is by
+/// Postfix's queue: a deferred message fails at once.
+#[test]
+fn postfix_relays_into_mailtalk_serve_over_verified_tls() {
+    let s = servers_or_skip!();
+    let relay = match port("MAILTALK_RELAY_PORT") {
+        Ok(p) => p,
+        Err(e) if std::env::var(REQUIRE).is_ok_and(|v| v == "1") => {
+            panic!("{REQUIRE}=1 but {e} (an env file from an older start.sh?)")
+        }
+        Err(e) => {
+            println!("skipped: {e}");
+            return;
+        }
+    };
+    let tls = s.ca.parent().unwrap();
+    let cert = tls.join("server.crt");
+    let key = tls.join("server.key");
+    let listen = format!("{}:{relay}", s.host);
+    let serve = crate::serve::Serve::start_only(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--smtp",
+            &listen,
+            "--imap",
+            "off",
+            "--pop3",
+            "off",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--require-tls",
+            "--log-sessions",
+        ],
+    );
+    let token = unique("relay");
+    let header = format!("Message-ID: <{token}@example.test>");
+    let send = mailtalk(
+        &args(&[
+            &s.url("smtp", s.smtp),
+            "--from",
+            &s.user,
+            "--to",
+            "bob@relay.test",
+            "--subject",
+            &token,
+            "--header",
+            &header,
+        ]),
+        b"",
+        None,
+    );
+    send.expect_code(EXIT_OK);
+    loop {
+        let (pending, deferred) = postfix_queue(&s);
+        assert!(
+            deferred.is_empty(),
+            "Postfix deferred the relayed message: {deferred:?}\n{}",
+            serve.log()
+        );
+        if pending == 0 {
+            break;
+        }
+        // Pacing only: the next look at the queue decides.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let delivered = serve.wait_for(&format!("subject \"{token}\""));
+    assert!(delivered.contains("to <bob@relay.test>"), "{delivered}");
+    assert!(delivered.contains(", TLS,"), "{delivered}");
+    let log = serve.log();
+    assert!(log.contains("TLS up: TLSv1."), "{log}");
+    assert!(log.contains(&format!("C# MAIL FROM:<{}>", s.user)), "{log}");
+    assert!(log.contains("C# RCPT TO:<bob@relay.test>"), "{log}");
+    // Postfix said nothing before TLS but EHLO and STARTTLS.
+    let plain: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("] C: "))
+        .map(|l| l.split("] C: ").nth(1).unwrap_or(""))
+        .collect();
+    assert!(
+        plain
+            .iter()
+            .all(|c| c.starts_with("EHLO ") || *c == "STARTTLS"),
+        "{plain:?}"
+    );
+}

@@ -52,12 +52,21 @@ impl Serve {
 
     /// Like [`Serve::start`], keeping files in `dir` (a Maildir that outlives one run).
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Serve {
+        let mut all = Vec::new();
+        for l in ["smtp", "imap", "pop3", "smtps", "imaps", "pop3s", "lmtp"] {
+            all.push(format!("--{l}"));
+            all.push("127.0.0.1:0".to_string());
+        }
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        Serve::start_only(dir, &all)
+    }
+
+    /// `mailtalk serve ARGS` with only the listeners `args` name (the defaults unless `off`).
+    pub fn start_only(dir: tempfile::TempDir, args: &[&str]) -> Serve {
         let cert = dir.path().join("cert.pem");
         let mut cmd = Command::new(BIN);
         cmd.arg("serve");
-        for l in ["smtp", "imap", "pop3", "smtps", "imaps", "pop3s", "lmtp"] {
-            cmd.args([format!("--{l}"), "127.0.0.1:0".to_string()]);
-        }
         cmd.arg("--cert-out")
             .arg(&cert)
             .args(args)

@@ -7,7 +7,9 @@
 #
 #   MAILTALK_SERVERS_DIR=DIR  state directory (default /tmp/mailtalk-servers)
 #   MAILTALK_PORT_BASE=N      listen on N plus the standard port: N+25, N+465, N+587, N+143,
-#                             N+993, N+110, N+995, N+24 (default 10000: 10025, 10465, ...)
+#                             N+993, N+110, N+995, N+24 (default 10000: 10025, 10465, ...);
+#                             N+26 is where Postfix relays mail for relay.test (to mailtalk serve,
+#                             which the tests start there)
 #   MAILTALK_STD_PORTS=1      listen on 25/465/587/143/993/110/995/24 (MAILTALK_PORT_BASE=0)
 #
 # Several instances can run at once, each with its own state directory and port base; each
@@ -58,6 +60,8 @@ SMTP_PORT=$((PORT_BASE + 25)) SMTPS_PORT=$((PORT_BASE + 465))
 SUBMISSION_PORT=$((PORT_BASE + 587)) IMAP_PORT=$((PORT_BASE + 143))
 IMAPS_PORT=$((PORT_BASE + 993)) POP3_PORT=$((PORT_BASE + 110))
 POP3S_PORT=$((PORT_BASE + 995)) LMTP_PORT=$((PORT_BASE + 24))
+# Where Postfix relays mail for relay.test: mailtalk serve, started there by the tests.
+RELAY_PORT=$((PORT_BASE + 26))
 ALL_PORTS=("$SMTP_PORT" "$SMTPS_PORT" "$SUBMISSION_PORT" "$IMAP_PORT" "$IMAPS_PORT"
     "$POP3_PORT" "$POP3S_PORT" "$LMTP_PORT")
 
@@ -296,6 +300,13 @@ smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
 smtp_tls_security_level = none
+
+# Mail for relay.test goes out over SMTP to the port where tests/it/real_servers.rs runs
+# mailtalk serve, with TLS required and its certificate (the test CA's) verified.
+relay_domains = relay.test
+transport_maps = inline:{ relay.test=smtp:[$HOST]:$RELAY_PORT }
+smtp_tls_policy_maps = inline:{ {[$HOST]:$RELAY_PORT = secure match=localhost} }
+smtp_tls_CAfile = $TLS/ca.crt
 smtpd_banner = \$myhostname ESMTP mailtalk-test Postfix
 
 # SASL through Dovecot (enabled per service in master.cf).
@@ -414,6 +425,7 @@ env_line() { printf '%s=%q\n' "$1" "$2"; }
     env_line MAILTALK_POP3_PORT "$POP3_PORT"
     env_line MAILTALK_POP3S_PORT "$POP3S_PORT"
     env_line MAILTALK_LMTP_PORT "$LMTP_PORT"
+    env_line MAILTALK_RELAY_PORT "$RELAY_PORT"
     env_line MAILTALK_USER "$TEST_USER"
     env_line MAILTALK_TEST_PASSWORD "$TEST_PASSWORD"
     env_line MAILTALK_MAILDIR "$MAIL/example.test/alice/Maildir"

@@ -707,9 +707,10 @@ impl Server {
         format!("Commands: {}", verbs.join(" "))
     }
 
-    /// Whether AUTH may be used now (and is advertised).
+    /// Whether AUTH may be used now (and is advertised): not before TLS when TLS is required.
     fn auth_allowed(&self) -> bool {
-        !self.config.mechanisms.is_empty() && (self.tls || self.config.plaintext_auth)
+        !self.config.mechanisms.is_empty()
+            && (self.tls || (self.config.plaintext_auth && !self.config.require_tls))
     }
 
     fn hello(&mut self, name: String, extended: bool, out: &mut Output) -> Step {

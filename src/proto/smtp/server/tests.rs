@@ -989,7 +989,12 @@ fn require_tls_refuses_all_but_a_few_commands() {
     });
     rig.greet();
     let tls_first = "530 5.7.0 Must issue a STARTTLS command first\r\n";
-    assert!(rig.send(b"EHLO c\r\n").starts_with("250-mx.test\r\n"));
+    let ehlo = rig.send(b"EHLO c\r\n");
+    assert!(ehlo.starts_with("250-mx.test\r\n"), "{ehlo}");
+    assert!(
+        !ehlo.contains("AUTH"),
+        "AUTH offered where it is refused: {ehlo}"
+    );
     assert_eq!(rig.send(b"NOOP\r\n"), "250 2.0.0 Ok\r\n");
     assert_eq!(rig.send(b"RSET\r\n"), "250 2.0.0 Ok\r\n");
     for cmd in [
