@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::proto::server::MessageInfo;
 
-use super::maildir::Maildir;
+use super::maildir::{Maildir, RootLock};
 
 /// The mailbox everybody sees with `--catch-all`.
 const CATCH_ALL: &str = "*";
@@ -95,6 +95,8 @@ pub struct Store {
     maildir: Option<PathBuf>,
     /// UIDVALIDITY of mailboxes made in this run (in memory).
     uid_validity: u32,
+    /// Keeps other servers off the Maildir while this one runs.
+    _lock: Option<RootLock>,
 }
 
 /// A lower-cased mailbox name for an address or login (`*` with `--catch-all`).
@@ -125,6 +127,14 @@ impl Store {
         max_bytes: u64,
         maildir: Option<PathBuf>,
     ) -> Result<Store, String> {
+        let lock = match &maildir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                Some(RootLock::take(dir)?)
+            }
+            None => None,
+        };
         let store = Store {
             inner: Mutex::new(Inner::default()),
             catch_all,
@@ -132,10 +142,9 @@ impl Store {
             max_bytes,
             maildir,
             uid_validity: new_uid_validity(),
+            _lock: lock,
         };
         if let Some(dir) = &store.maildir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let mut inner = store.lock();
             for (name, md) in Maildir::open_all(dir, catch_all, store.uid_validity)? {
                 let (uid_validity, files) = md.load()?;
