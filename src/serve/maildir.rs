@@ -15,6 +15,22 @@ const UIDVALIDITY_FILE: &str = ".mailtalk-uidvalidity";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A message written to `tmp/`, waiting for its UID.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    base: String,
+}
+
+impl Drop for Staged {
+    /// A copy that never got its UID (the delivery failed on the way) leaves nothing behind.
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// One Maildir.
 #[derive(Debug)]
 pub struct Maildir {
@@ -351,28 +367,49 @@ impl Maildir {
 
     /// Writes a new message with `uid`: to `tmp/`, flushed to disk, then into `new/`.
     pub fn write(&self, uid: u32, data: &[u8]) -> Result<PathBuf, String> {
+        let staged = self.stage(data)?;
+        self.commit(staged, uid)
+    }
+
+    /// Writes a message to `tmp/` and flushes it (the slow part, done before its UID is known
+    /// and without holding the store).
+    pub fn stage(&self, data: &[u8]) -> Result<Staged, String> {
         let now = jiff::Timestamp::now();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let host = dir_name(&gethostname::gethostname().to_string_lossy()).replace('.', "_");
+        let host = dir_name(&gethostname::gethostname().to_string_lossy()).replace(['.', '%'], "_");
         let base = format!(
-            "{}.M{}P{}Q{n}.{host},U={uid}",
+            "{}.M{}P{}Q{n}.{host}",
             now.as_second(),
             now.subsec_microsecond(),
             std::process::id()
         );
         let tmp = self.dir.join("tmp").join(&base);
-        let dest = self.dir.join("new").join(&base);
         // A new file, never one already there (nor what a link there points to).
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
             .map_err(|e| io("create", &tmp, e))?;
-        f.write_all(data)
-            .and_then(|()| f.sync_data())
-            .map_err(|e| io("write", &tmp, e))?;
+        let written = f.write_all(data).and_then(|()| f.sync_data());
         drop(f);
-        std::fs::rename(&tmp, &dest).map_err(|e| io("move into new/", &tmp, e))?;
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io("write", &tmp, e));
+        }
+        Ok(Staged { tmp, base })
+    }
+
+    /// Moves a staged message into `new/` with its UID in the name.
+    pub fn commit(&self, mut staged: Staged, uid: u32) -> Result<PathBuf, String> {
+        let tmp = std::mem::take(&mut staged.tmp);
+        let dest = self
+            .dir
+            .join("new")
+            .join(format!("{},U={uid}", staged.base));
+        if let Err(e) = std::fs::rename(&tmp, &dest) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io("move into new/", &tmp, e));
+        }
         Ok(dest)
     }
 
@@ -471,6 +508,33 @@ mod tests {
             assert_eq!(std::fs::read(&files[0].path).unwrap(), n.as_bytes());
             assert!(files[0].path.starts_with(root.path()));
         }
+    }
+
+    #[test]
+    fn a_staged_copy_is_renamed_under_its_uid_or_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Maildir::create(root.path(), "a@b", false, 1).unwrap();
+        let kept = md.stage(b"kept\r\n").unwrap();
+        let lost = md.stage(b"lost\r\n").unwrap();
+        assert_eq!(
+            std::fs::read_dir(root.path().join("a@b/tmp"))
+                .unwrap()
+                .count(),
+            2
+        );
+        let path = md.commit(kept, 5).unwrap();
+        assert!(path.starts_with(root.path().join("a@b/new")));
+        assert_eq!(
+            parse_name(path.file_name().unwrap().to_str().unwrap()).1,
+            Some(5)
+        );
+        drop(lost);
+        assert_eq!(
+            std::fs::read_dir(root.path().join("a@b/tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 
     #[test]
