@@ -65,6 +65,17 @@ impl Output {
         self.pieces.is_empty()
     }
 
+    /// Bytes queued so far (message pieces before stuffing).
+    pub fn len(&self) -> usize {
+        self.pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Bytes(b) => b.len(),
+                Piece::Message { range, .. } => range.len(),
+            })
+            .fold(0, usize::saturating_add)
+    }
+
     /// Takes everything written so far, leaving the output empty.
     pub fn take(&mut self) -> Vec<Piece> {
         std::mem::take(&mut self.pieces)
@@ -337,6 +348,7 @@ mod tests {
         out.push(b".\r\n");
         out.push_message(&msg, 4..100, false);
         assert_eq!(out.to_bytes(), b"+OK\r\n..a\r\nb\r\n.\r\nb\r\n");
+        assert_eq!(out.len(), 5 + 7 + 3 + 3);
         assert_eq!(out.take().len(), 4);
         assert!(out.is_empty());
     }

@@ -100,6 +100,46 @@ struct Sessions {
     next: AtomicU64,
 }
 
+impl Sessions {
+    /// A place for session `id` when fewer than `max` are open (checked and counted in one
+    /// step, so listeners accepting at the same time cannot pass the cap together).
+    fn claim(self: &Arc<Self>, id: u64, max: usize, socket: Option<TcpStream>) -> Option<Slot> {
+        self.count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n.saturating_add(1))
+            })
+            .ok()?;
+        if let Some(socket) = socket {
+            self.open
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, socket);
+        }
+        Some(Slot {
+            sessions: Arc::clone(self),
+            id,
+        })
+    }
+}
+
+/// A session's place among the open ones, given back when dropped: however the session ends,
+/// a panic included, or when its thread could not start.
+struct Slot {
+    sessions: Arc<Sessions>,
+    id: u64,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.sessions
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+        self.sessions.count.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A running server.
 pub struct Server {
     pub listening: Vec<Listening>,
@@ -351,6 +391,34 @@ struct Settings {
     max_sessions: usize,
 }
 
+/// Failed accepts, said once while they repeat (out of file descriptors, a client opening and
+/// holding thousands of connections, fails every 50 ms until one closes) and counted.
+#[derive(Debug, Default)]
+struct AcceptErrors {
+    last: Option<String>,
+    repeated: u64,
+}
+
+impl AcceptErrors {
+    /// What to log for a failure: the first of a kind, not its repetitions.
+    fn failed(&mut self, text: &str) -> Option<String> {
+        if self.last.as_deref() == Some(text) {
+            self.repeated = self.repeated.saturating_add(1);
+            return None;
+        }
+        self.last = Some(text.to_string());
+        self.repeated = 0;
+        Some(format!("{text} (retrying)"))
+    }
+
+    /// What to log when accepting works again after failures.
+    fn recovered(&mut self) -> Option<String> {
+        let last = self.last.take()?;
+        let times = std::mem::take(&mut self.repeated).saturating_add(1);
+        Some(format!("accepting again after {times} failures ({last})"))
+    }
+}
+
 fn accept_loop(
     listener: TcpListener,
     l: Listening,
@@ -359,16 +427,26 @@ fn accept_loop(
     sessions: &Arc<Sessions>,
     stop: &AtomicBool,
 ) {
+    let mut errors = AcceptErrors::default();
     loop {
         let (tcp, peer) = match listener.accept() {
-            Ok(x) => x,
+            Ok(x) => {
+                if let Some(text) = errors.recovered() {
+                    ctx.shared
+                        .log
+                        .warn(None, &format!("accept on {}: {text}", l.addr));
+                }
+                x
+            }
             Err(e) => {
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                ctx.shared
-                    .log
-                    .warn(None, &format!("accept on {}: {e}", l.addr));
+                if let Some(text) = errors.failed(&e.to_string()) {
+                    ctx.shared
+                        .log
+                        .warn(None, &format!("accept on {}: {text}", l.addr));
+                }
                 // EMFILE and the like: give the system a moment instead of spinning.
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
@@ -378,7 +456,7 @@ fn accept_loop(
             return;
         }
         let id = sessions.next.fetch_add(1, Ordering::Relaxed);
-        if sessions.count.load(Ordering::SeqCst) >= settings.max_sessions {
+        let Some(slot) = sessions.claim(id, settings.max_sessions, tcp.try_clone().ok()) else {
             let mut t = Transport::from_tcp(tcp);
             let text = crate::proto::server::busy_reply(l.kind.protocol(), &settings.hostname);
             let _ = t.write_all(&text, crate::net::deadline_after(Duration::from_secs(5)));
@@ -387,37 +465,16 @@ fn accept_loop(
                 .log
                 .warn(Some(id), &format!("refused {peer}: --max-sessions reached"));
             continue;
-        }
-        sessions.count.fetch_add(1, Ordering::SeqCst);
-        if let Ok(clone) = tcp.try_clone() {
-            sessions
-                .open
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id, clone);
-        }
+        };
         let ctx = Arc::clone(ctx);
         let settings = Arc::clone(settings);
-        let sessions2 = Arc::clone(sessions);
-        let spawned = std::thread::Builder::new()
+        // The slot moves into the thread; when the thread cannot start, it is dropped here.
+        let _ = std::thread::Builder::new()
             .name(format!("session-{id}"))
             .spawn(move || {
+                let _slot = slot;
                 serve_one(tcp, peer, id, l, &ctx, &settings);
-                sessions2
-                    .open
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id);
-                sessions2.count.fetch_sub(1, Ordering::SeqCst);
             });
-        if spawned.is_err() {
-            sessions
-                .open
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
-            sessions.count.fetch_sub(1, Ordering::SeqCst);
-        }
     }
 }
 
@@ -592,6 +649,63 @@ mod tests {
         assert!(!plaintext_auth_allowed(false, at("192.0.2.7:5000")));
         assert!(!plaintext_auth_allowed(false, at("[2001:db8::1]:5000")));
         assert!(plaintext_auth_allowed(true, at("192.0.2.7:5000")));
+    }
+
+    fn sessions() -> Arc<Sessions> {
+        Arc::new(Sessions {
+            open: Mutex::new(HashMap::new()),
+            count: AtomicUsize::new(0),
+            next: AtomicU64::new(1),
+        })
+    }
+
+    #[test]
+    fn session_places_are_capped_and_given_back_even_after_a_panic() {
+        let s = sessions();
+        let a = s.claim(1, 2, None).unwrap();
+        let b = s.claim(2, 2, None).unwrap();
+        assert!(s.claim(3, 2, None).is_none());
+        drop(a);
+        let c = s.claim(4, 2, None).unwrap();
+        // A session thread that panics gives its place back too.
+        let t = std::thread::spawn(move || {
+            let _slot = b;
+            panic!("a session went wrong");
+        });
+        assert!(t.join().is_err());
+        assert_eq!(s.count.load(Ordering::SeqCst), 1);
+        drop(c);
+        assert_eq!(s.count.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_refused_place_leaves_no_socket_behind() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let s = sessions();
+        let slot = s.claim(1, 1, client.try_clone().ok()).unwrap();
+        assert!(s.claim(2, 1, client.try_clone().ok()).is_none());
+        assert_eq!(s.open.lock().unwrap().len(), 1);
+        drop(slot);
+        assert!(s.open.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn repeated_accept_failures_are_said_once() {
+        let mut e = AcceptErrors::default();
+        assert_eq!(e.recovered(), None);
+        assert_eq!(
+            e.failed("Too many open files").as_deref(),
+            Some("Too many open files (retrying)")
+        );
+        for _ in 0..1000 {
+            assert_eq!(e.failed("Too many open files"), None);
+        }
+        assert_eq!(
+            e.recovered().as_deref(),
+            Some("accepting again after 1001 failures (Too many open files)")
+        );
+        assert_eq!(e.recovered(), None);
     }
 
     #[test]

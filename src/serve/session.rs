@@ -314,6 +314,14 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
                     let _ = io.write(&mut out);
                     return "dropped (--drop-after)".to_string();
                 }
+                // Pipelined commands are answered together, but never more than a chunk
+                // at a time: a client that sends many commands and reads nothing must not
+                // make the output grow without bound.
+                if out.len() >= WRITE_CHUNK {
+                    if let Err(e) = io.write(&mut out) {
+                        return format!("lost: {e}");
+                    }
+                }
                 since = Instant::now();
                 continue;
             }
@@ -379,5 +387,86 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
             }
             Err(e) => return format!("lost: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::backend::{Faults, Users};
+    use crate::serve::log::Log;
+    use crate::serve::store::Store;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::AtomicUsize;
+
+    /// Answers a pipelined command with a big reply on every step, as many times as asked.
+    struct Chatty {
+        steps: Arc<AtomicUsize>,
+        left: usize,
+    }
+
+    impl Machine for Chatty {
+        fn protocol(&self) -> Protocol {
+            Protocol::Smtp
+        }
+        fn greeting(&mut self, _out: &mut Output) {}
+        fn feed(&mut self, _bytes: &[u8]) {}
+        fn step(&mut self, out: &mut Output) -> Step {
+            if self.left == 0 {
+                return Step::Close;
+            }
+            self.left -= 1;
+            self.steps.fetch_add(1, Ordering::SeqCst);
+            out.push(&[b'x'; 64 * 1024]);
+            Step::Handled
+        }
+        fn tick(&mut self, _out: &mut Output) {}
+        fn tls_started(&mut self) {}
+        fn shutdown(&mut self, _out: &mut Output) {}
+        fn timed_out(&mut self, _out: &mut Output) {}
+        fn wait(&self) -> Wait {
+            Wait::Command
+        }
+        fn take_events(&mut self) -> Vec<ServerEvent> {
+            Vec::new()
+        }
+        fn after_events(&mut self) {}
+    }
+
+    fn context() -> Context {
+        let store = Store::new(false, 10, u64::MAX, None).unwrap();
+        let log = Log::new(Box::new(std::io::sink()), false, false, false);
+        Context {
+            shared: Arc::new(Shared::new(store, log, Users::default(), Faults::default())),
+            tls: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            command_timeout: Duration::from_secs(1),
+            data_timeout: Duration::from_secs(1),
+            delay: None,
+            drop_after: None,
+        }
+    }
+
+    #[test]
+    fn pipelined_answers_are_written_before_they_pile_up() {
+        // 64 MB of answers for a client that reads nothing: the session must stop producing
+        // once the socket is full, not keep everything in memory until the last command.
+        const STEPS: usize = 1024;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let steps = Arc::new(AtomicUsize::new(0));
+        let mut m = Chatty {
+            steps: Arc::clone(&steps),
+            left: STEPS,
+        };
+        let how = run(&context(), Transport::from_tcp(server), 1, &mut m, false);
+        drop(client);
+        assert!(how.starts_with("lost"), "{how}");
+        let made = steps.load(Ordering::SeqCst);
+        assert!(
+            made < STEPS,
+            "all {made} answers were queued before writing"
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::proto::server::MessageInfo;
 
-use super::maildir::Maildir;
+use super::maildir::{Maildir, RootLock};
 
 /// The mailbox everybody sees with `--catch-all`.
 const CATCH_ALL: &str = "*";
@@ -95,6 +95,8 @@ pub struct Store {
     maildir: Option<PathBuf>,
     /// UIDVALIDITY of mailboxes made in this run (in memory).
     uid_validity: u32,
+    /// Keeps other servers off the Maildir while this one runs.
+    _lock: Option<RootLock>,
 }
 
 /// A lower-cased mailbox name for an address or login (`*` with `--catch-all`).
@@ -125,6 +127,14 @@ impl Store {
         max_bytes: u64,
         maildir: Option<PathBuf>,
     ) -> Result<Store, String> {
+        let lock = match &maildir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                Some(RootLock::take(dir)?)
+            }
+            None => None,
+        };
         let store = Store {
             inner: Mutex::new(Inner::default()),
             catch_all,
@@ -132,10 +142,9 @@ impl Store {
             max_bytes,
             maildir,
             uid_validity: new_uid_validity(),
+            _lock: lock,
         };
         if let Some(dir) = &store.maildir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let mut inner = store.lock();
             for (name, md) in Maildir::open_all(dir, catch_all, store.uid_validity)? {
                 let (uid_validity, files) = md.load()?;
@@ -219,6 +228,16 @@ impl Store {
         let mut names: Vec<String> = rcpts.iter().map(|r| key(self.catch_all, r)).collect();
         names.sort();
         names.dedup();
+        // Maildir: every copy is written and flushed before the store is locked, so a big
+        // message to many recipients does not hold up every other session; under the lock
+        // each only gets its UID and is renamed into new/.
+        let mut staged = std::collections::HashMap::new();
+        if let Some(dir) = &self.maildir {
+            for name in &names {
+                let md = Maildir::create(dir, name, self.catch_all, self.uid_validity)?;
+                staged.insert(name.clone(), md.stage(&data)?);
+            }
+        }
         let mut inner = self.lock();
         let mut done = Delivered::default();
         let received = now_secs();
@@ -230,9 +249,10 @@ impl Store {
             let folder = self.folder(&mut inner, &name)?;
             let uid = folder.uid_next;
             folder.uid_next = folder.uid_next.saturating_add(1);
-            let body = match &folder.maildir {
-                Some(md) => Body::File(md.write(uid, &data)?),
-                None => {
+            let body = match (&folder.maildir, staged.remove(&name)) {
+                (Some(md), Some(copy)) => Body::File(md.commit(copy, uid)?),
+                (Some(md), None) => Body::File(md.write(uid, &data)?),
+                (None, _) => {
                     held = held.saturating_add(1);
                     Body::Memory(Arc::clone(&data))
                 }
@@ -380,6 +400,26 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(s.messages("alice@example.test").len(), 1);
         assert!(s.messages("carol@example.test").is_empty());
+    }
+
+    #[test]
+    fn maildir_copies_are_written_before_the_store_is_locked() {
+        let root = tempfile::tempdir().unwrap();
+        let s = Store::new(false, 100, u64::MAX, Some(root.path().to_path_buf())).unwrap();
+        let d = s
+            .deliver(&["a@x".into(), "b/c@x".into()], b"hi\r\n".to_vec())
+            .unwrap();
+        assert_eq!(d.mailboxes.len(), 2);
+        for name in &d.mailboxes {
+            assert_eq!(s.body(name, 1).unwrap().as_slice(), b"hi\r\n");
+            let tmp = root
+                .path()
+                .join(super::super::maildir::dir_name(name))
+                .join("tmp");
+            assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
+        }
+        // The same Maildir cannot be served twice at once.
+        assert!(Store::new(false, 100, u64::MAX, Some(root.path().to_path_buf())).is_err());
     }
 
     #[test]
