@@ -296,8 +296,11 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
         return "dropped after the greeting (--drop-after)".to_string();
     }
     let mut buf = vec![0u8; READ_SIZE];
-    let mut wait = m.wait();
+    // Each command has one deadline, from when the last one was answered: the command timeout,
+    // or the data timeout once it carries message data (DATA, BDAT, IMAP literals), or the IDLE
+    // limit. Going back and forth between data and command lines does not start it again.
     let mut since = Instant::now();
+    let mut limit = io.ctx.command_timeout;
     loop {
         if io.ctx.stop.load(Ordering::SeqCst) {
             m.shutdown(&mut out);
@@ -323,6 +326,7 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
                     }
                 }
                 since = Instant::now();
+                limit = io.ctx.command_timeout;
                 continue;
             }
             Step::Close => {
@@ -339,6 +343,7 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
                     return e;
                 }
                 since = Instant::now();
+                limit = io.ctx.command_timeout;
                 continue;
             }
             Step::NeedInput => {}
@@ -349,16 +354,12 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
         if drop {
             return "dropped (--drop-after)".to_string();
         }
-        let now_wait = m.wait();
-        if now_wait != wait {
-            wait = now_wait;
-            since = Instant::now();
-        }
-        let limit = match wait {
+        let wait = m.wait();
+        limit = limit.max(match wait {
             Wait::Command => io.ctx.command_timeout,
             Wait::Data => io.ctx.data_timeout,
             Wait::Idle => IDLE_LIMIT,
-        };
+        });
         let end = since
             .checked_add(limit)
             .unwrap_or_else(|| deadline_after(limit));

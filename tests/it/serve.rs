@@ -882,6 +882,34 @@ fn a_silent_or_dripping_client_is_cut_off_by_the_deadline() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(closed || c.rest().contains("421 4.4.2 "));
+    // IMAP literals one after another, each in time: the deadline is still for the whole
+    // command. Without that the command would go on to its 64 literals and a BAD.
+    let mut i = Raw::connect(s.port("imap"));
+    i.line().unwrap();
+    i.send(b"a SEARCH TEXT {1}\r\n");
+    let mut cut = false;
+    for _ in 0..64 {
+        match i.line() {
+            Some(l) if l.starts_with("+ ") => {}
+            Some(l) if l.starts_with("* BYE") => {
+                cut = true;
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+        // The literal's byte and the rest of the line apart: data, then a command line.
+        std::thread::sleep(Duration::from_millis(50));
+        if !i.try_send(b"x") {
+            cut = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        if !i.try_send(b" TEXT {1}\r\n") {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "a command of literals outlived its deadline");
 }
 
 // ---------------------------------------------------------------------------------------------

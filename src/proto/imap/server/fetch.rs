@@ -1,8 +1,10 @@
 //! FETCH and STORE: message data items, sections, partial ranges, flag changes.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
+use imap_codec::imap_types::bounded_static::IntoBoundedStatic;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::fetch::{
     MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
@@ -12,7 +14,7 @@ use imap_codec::imap_types::sequence::SequenceSet;
 
 use super::mime::{find, string, Field, Kind, Msg, Structure};
 use super::{date_time, has_flag, matching, Server};
-use crate::proto::server::{Mailbox, Output};
+use crate::proto::server::{Mailbox, Output, Step};
 
 /// What a section names: a range of the stored bytes, or bytes made here (selected header
 /// fields).
@@ -40,31 +42,72 @@ fn sets_seen(item: &MessageDataItemName<'_>) -> bool {
     )
 }
 
+/// Bytes of FETCH responses made per step at most (a message bigger than that goes alone): a
+/// FETCH of many messages goes out a piece at a time, so what waits to be written stays small
+/// however big the mailbox, also when the client does not read.
+const FETCH_CHUNK: usize = 256 * 1024;
+
+/// A FETCH being answered: the messages still to go.
+#[derive(Debug)]
+pub(super) struct Fetching {
+    tag: String,
+    uid: bool,
+    items: Vec<MessageDataItemName<'static>>,
+    left: VecDeque<usize>,
+    seen: bool,
+    data: bool,
+}
+
 impl Server {
-    pub(super) fn fetch(
+    /// Starts answering a FETCH (the first piece is made by [`Server::fetch_more`]).
+    pub(super) fn fetch_start(
         &mut self,
+        tag: &str,
         set: &SequenceSet,
         items: MacroOrMessageDataItemNames<'_>,
         uid: bool,
-        mailbox: &mut dyn Mailbox,
-        out: &mut Output,
-    ) {
-        let mut items = match &items {
-            MacroOrMessageDataItemNames::Macro(m) => m.expand(),
-            MacroOrMessageDataItemNames::MessageDataItemNames(v) => v.clone(),
+    ) -> Fetching {
+        let mut items: Vec<MessageDataItemName<'static>> = match items {
+            MacroOrMessageDataItemNames::Macro(m) => m.expand().into_static(),
+            MacroOrMessageDataItemNames::MessageDataItemNames(v) => v.into_static(),
         };
         if uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
         }
-        let Some(sel) = self.selected.as_ref() else {
-            return;
+        let (left, read_only) = match self.selected.as_ref() {
+            Some(sel) => (matching(sel, set, uid).into(), sel.read_only),
+            None => (VecDeque::new(), true),
         };
-        let read_only = sel.read_only;
-        let seen = !read_only && items.iter().any(sets_seen);
-        let data = items.iter().any(needs_data);
-        for idx in matching(sel, set, uid) {
-            self.fetch_one(idx, &items, seen, data, mailbox, out);
+        Fetching {
+            tag: tag.to_string(),
+            uid,
+            seen: !read_only && items.iter().any(sets_seen),
+            data: items.iter().any(needs_data),
+            items,
+            left,
         }
+    }
+
+    /// Answers the next messages of the FETCH in progress, a chunk at most; the tagged OK
+    /// once all are answered.
+    pub(super) fn fetch_more(&mut self, mailbox: &mut dyn Mailbox, out: &mut Output) -> Step {
+        let Some(mut f) = self.fetching.take() else {
+            return Step::Handled;
+        };
+        let start = out.len();
+        while let Some(idx) = f.left.pop_front() {
+            self.fetch_one(idx, &f.items, f.seen, f.data, mailbox, out);
+            if out.len().saturating_sub(start) >= FETCH_CHUNK && !f.left.is_empty() {
+                self.fetching = Some(f);
+                return Step::Handled;
+            }
+        }
+        let text = if f.uid {
+            "OK UID FETCH completed"
+        } else {
+            "OK FETCH completed"
+        };
+        self.done(out, mailbox, &f.tag, text, f.uid)
     }
 
     fn fetch_one(

@@ -228,6 +228,8 @@ pub struct Server {
     cmd_literals: u32,
     input: Input,
     pending: Pending,
+    /// A FETCH answered a piece at a time.
+    fetching: Option<fetch::Fetching>,
     tls: bool,
     user: Option<String>,
     selected: Option<Selected>,
@@ -252,6 +254,7 @@ impl Server {
             cmd_literals: 0,
             input: Input::Line,
             pending: Pending::None,
+            fetching: None,
             tls: false,
             user: None,
             selected: None,
@@ -557,13 +560,9 @@ impl Server {
                 macro_or_item_names,
                 uid,
             } => {
-                self.fetch(&sequence_set, macro_or_item_names, uid, mailbox, out);
-                let text = if uid {
-                    "OK UID FETCH completed"
-                } else {
-                    "OK FETCH completed"
-                };
-                self.done(out, mailbox, &tag, text, uid)
+                self.fetching =
+                    Some(self.fetch_start(&tag, &sequence_set, macro_or_item_names, uid));
+                self.fetch_more(mailbox, out)
             }
             CommandBody::Store {
                 sequence_set,
@@ -1166,6 +1165,7 @@ impl Machine for Server {
         self.cmd.clear();
         self.input = Input::Line;
         self.pending = Pending::None;
+        self.fetching = None;
     }
 
     fn shutdown(&mut self, out: &mut Output) {
@@ -1200,6 +1200,9 @@ impl Machine for Server {
         loop {
             if self.closed {
                 return Step::Close;
+            }
+            if self.fetching.is_some() {
+                return self.fetch_more(mailbox, out);
             }
             match self.input {
                 Input::Literal { left } | Input::Skip { left } => {
@@ -2141,5 +2144,47 @@ mod tests {
         s.greeting(&mut out);
         let r = talk(&mut s, &mut store, "c AUTHENTICATE SCRAM-SHA-256\r\n");
         assert_eq!(r, "c NO Unsupported authentication mechanism\r\n");
+    }
+
+    #[test]
+    fn a_big_fetch_goes_out_a_piece_per_step() {
+        let mut store = Store::new();
+        let body = vec![b'x'; 20 * 1024];
+        for _ in 0..40 {
+            store.add(&body, &[], 1_704_103_200);
+        }
+        let mut s = logged_in(&mut store);
+        let r = talk(&mut s, &mut store, "b SELECT INBOX\r\n");
+        assert!(r.contains("* 43 EXISTS"), "{r}");
+        s.feed(b"c FETCH 1:* BODY.PEEK[]\r\n");
+        let mut pieces = Vec::new();
+        loop {
+            let mut out = Output::new();
+            let step = s.step(&mut store, &mut out);
+            pieces.push(out.to_bytes());
+            if step != Step::Handled {
+                break;
+            }
+        }
+        let all: Vec<u8> = pieces.concat();
+        let text = String::from_utf8_lossy(&all);
+        assert_eq!(text.matches(" FETCH (BODY[] {").count(), 43);
+        assert!(
+            text.ends_with("c OK FETCH completed\r\n"),
+            "{}",
+            &text[text.len() - 80..]
+        );
+        // More than one step, none of them much more than a chunk.
+        let fetch_steps: Vec<usize> = pieces.iter().map(Vec::len).filter(|n| *n > 0).collect();
+        assert!(fetch_steps.len() >= 3, "{fetch_steps:?}");
+        assert!(
+            fetch_steps.iter().all(|n| *n < 256 * 1024 + 32 * 1024),
+            "{fetch_steps:?}"
+        );
+        // The session goes on after it.
+        assert_eq!(
+            talk(&mut s, &mut store, "d NOOP\r\n"),
+            "d OK NOOP completed\r\n"
+        );
     }
 }
