@@ -6,8 +6,8 @@
 //! Modules: [`args`] (the flags), [`store`] and [`maildir`] (where mail goes), [`backend`] (what
 //! the machines ask: logins, policy, mailboxes), [`session`] (one connection's loop), [`log`].
 //!
-//! Threads: one per listener (blocking accept) and one per session; a session never blocks
-//! another. [`Server::stop`] wakes them all: listeners by a connection to themselves, sessions by
+//! Threads: one per listener (blocking accept) and one per session, kept for later sessions
+//! ([`workers`]); a session never blocks another. [`Server::stop`] wakes them all: listeners by a connection to themselves, sessions by
 //! shutting down the reading half of their sockets, after which each says goodbye (421, BYE,
 //! -ERR) and closes.
 
@@ -18,6 +18,7 @@ pub mod log;
 pub mod maildir;
 pub mod session;
 pub mod store;
+pub mod workers;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -312,15 +313,19 @@ impl Server {
         });
         let mut threads = Vec::new();
         let mut listening = Vec::new();
+        let workers = Arc::new(workers::Workers::new());
         for (l, listener) in bound {
             listening.push(l);
             let ctx = Arc::clone(&ctx);
             let settings = Arc::clone(&settings);
             let sessions = Arc::clone(&sessions);
             let stop = Arc::clone(&stop);
+            let workers = Arc::clone(&workers);
             let handle = std::thread::Builder::new()
                 .name(format!("listen-{}", l.addr))
-                .spawn(move || accept_loop(listener, l, &ctx, &settings, &sessions, &stop))
+                .spawn(move || {
+                    accept_loop(listener, l, &ctx, &settings, &sessions, &stop, &workers)
+                })
                 .map_err(|e| format!("cannot start a thread: {e}"))?;
             threads.push(handle);
         }
@@ -426,6 +431,7 @@ fn accept_loop(
     settings: &Arc<Settings>,
     sessions: &Arc<Sessions>,
     stop: &AtomicBool,
+    workers: &workers::Workers,
 ) {
     let mut errors = AcceptErrors::default();
     loop {
@@ -468,13 +474,14 @@ fn accept_loop(
         };
         let ctx = Arc::clone(ctx);
         let settings = Arc::clone(settings);
-        // The slot moves into the thread; when the thread cannot start, it is dropped here.
-        let _ = std::thread::Builder::new()
-            .name(format!("session-{id}"))
-            .spawn(move || {
+        // The slot moves into the job; when no thread can start, it is dropped with it.
+        let _ = workers.run(
+            format!("session-{id}"),
+            Box::new(move || {
                 let _slot = slot;
                 serve_one(tcp, peer, id, l, &ctx, &settings);
-            });
+            }),
+        );
     }
 }
 
