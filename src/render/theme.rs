@@ -1,4 +1,6 @@
-//! The only place that chooses colours.
+//! The only place that chooses colours: as ANSI sequences for the line-oriented front ends, and
+//! as ratatui styles for the full-screen one ([`Theme::tui_style`]) — two backends of the same
+//! roles.
 //!
 //! Text is made visible again before it is painted (that changes nothing for lexer output,
 //! which is already visible), so the only control bytes a painted string can hold are the SGR
@@ -156,6 +158,64 @@ impl Theme {
 
     pub fn color(&self) -> bool {
         self.color
+    }
+
+    /// How `role` looks in the full-screen view (ratatui). Without colours, only the reversed
+    /// video of a role that needs it to be seen stays.
+    pub fn tui_style(&self, role: Role) -> ratatui::style::Style {
+        use ratatui::style::{Color as C, Modifier, Style as S};
+        let st = style(role);
+        let mut out = S::default();
+        if !self.color {
+            if st.reversed {
+                out = out.add_modifier(Modifier::REVERSED);
+            }
+            return out;
+        }
+        if let Some(c) = st.fg {
+            out = out.fg(match c {
+                Color::Black => C::Black,
+                Color::Red => C::Red,
+                Color::Green => C::Green,
+                Color::Yellow => C::Yellow,
+                Color::Blue => C::Blue,
+                Color::Magenta => C::Magenta,
+                Color::Cyan => C::Cyan,
+                Color::White => C::White,
+                Color::BrightBlack => C::DarkGray,
+                Color::BrightRed => C::LightRed,
+                Color::BrightGreen => C::LightGreen,
+                Color::BrightYellow => C::LightYellow,
+                Color::BrightBlue => C::LightBlue,
+                Color::BrightMagenta => C::LightMagenta,
+                Color::BrightCyan => C::LightCyan,
+                Color::BrightWhite => C::Gray,
+                Color::TrueColor { r, g, b } => C::Rgb(r, g, b),
+                _ => C::Reset,
+            });
+        }
+        for (on, m) in [
+            (st.bold, Modifier::BOLD),
+            (st.dimmed, Modifier::DIM),
+            (st.italic, Modifier::ITALIC),
+            (st.underline, Modifier::UNDERLINED),
+            (st.reversed, Modifier::REVERSED),
+        ] {
+            if on {
+                out = out.add_modifier(m);
+            }
+        }
+        out
+    }
+
+    /// A line as ratatui spans, each in its role's style (the text is already visible).
+    pub fn tui_line(&self, line: &Line) -> ratatui::text::Line<'static> {
+        ratatui::text::Line::from(
+            line.spans
+                .iter()
+                .map(|s| ratatui::text::Span::styled(s.text.clone(), self.tui_style(s.role)))
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// A line painted.

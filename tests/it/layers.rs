@@ -8,6 +8,7 @@ use std::path::Path;
 /// Top first; a module may import only modules of the layers below its own.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
+    &["tui"],
     &["repl", "batch", "serve"],
     &["controller"],
     &["output"],

@@ -1,0 +1,1 @@
+//! The inbox view of `mailtalk demo --tui`: the messages the embedded server captured.
