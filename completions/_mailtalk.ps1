@@ -55,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
             [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
             [CompletionResult]::new('--no-history', '--no-history', [CompletionResultType]::ParameterName, 'Do not read or write the history file')
+            [CompletionResult]::new('--tui', '--tui', [CompletionResultType]::ParameterName, 'Full-screen view (transcript, input line, status bar, panels) instead of the line REPL; `:tui` switches to it from the REPL')
             [CompletionResult]::new('--keep-going', '--keep-going', [CompletionResultType]::ParameterName, 'With --script: report every failed expectation instead of stopping at the first')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript')
             [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up')
@@ -126,6 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
         'mailtalk;demo' {
             [CompletionResult]::new('--server-log', '--server-log', [CompletionResultType]::ParameterName, 'Where the embedded server writes its log (every line of every session) [default: mailtalk-demo-PID.log in the temporary directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)')
+            [CompletionResult]::new('--tui', '--tui', [CompletionResultType]::ParameterName, 'The full-screen view, with the server''s inbox (F9 or :inbox)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

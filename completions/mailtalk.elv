@@ -52,6 +52,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand -4 'Use IPv4 addresses only'
             cand -6 'Use IPv6 addresses only'
             cand --no-history 'Do not read or write the history file'
+            cand --tui 'Full-screen view (transcript, input line, status bar, panels) instead of the line REPL; `:tui` switches to it from the REPL'
             cand --keep-going 'With --script: report every failed expectation instead of stopping at the first'
             cand --json 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript'
             cand --timing 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up'
@@ -120,6 +121,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
         &'mailtalk;demo'= {
             cand --server-log 'Where the embedded server writes its log (every line of every session) [default: mailtalk-demo-PID.log in the temporary directory]'
             cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
+            cand --tui 'The full-screen view, with the server''s inbox (F9 or :inbox)'
             cand -h 'Print help'
             cand --help 'Print help'
         }

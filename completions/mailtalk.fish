@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history script= keep-going record= transcript= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline require-all-rcpts quit-after= generate= h/help V/version
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -67,6 +67,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -s k -l insecure -d 'Do 
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 4 -d 'Use IPv4 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 6 -d 'Use IPv6 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-history -d 'Do not read or write the history file'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tui -d 'Full-screen view (transcript, input line, status bar, panels) instead of the line REPL; `:tui` switches to it from the REPL'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l keep-going -d 'With --script: report every failed expectation instead of stopping at the first'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l json -d 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l timing -d 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up'
@@ -139,6 +140,7 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -l server-log -d
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -l tui -d 'The full-screen view, with the server\'s inbox (F9 or :inbox)'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "explain" -d 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "serve" -d 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'

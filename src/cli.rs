@@ -91,6 +91,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_history: bool,
 
+    /// Full-screen view (transcript, input line, status bar, panels) instead of the line REPL;
+    /// `:tui` switches to it from the REPL
+    #[arg(long, conflicts_with_all = ["json", "script"])]
+    pub tui: bool,
+
     /// Run a script (the input language plus :expect, :capture, :sleep, :include); - reads
     /// standard input. Exit status 1 when an expectation fails
     #[arg(long, value_name = "FILE")]

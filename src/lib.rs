@@ -3,8 +3,8 @@
 //! Layers, from the top; a module imports only modules of the layers below its own (checked
 //! by `tests/it/layers.rs`):
 //! 1. [`cli`]: the command-line flags (clap), also the source of the man page and completions.
-//! 1b. [`tui`]: the full-screen front end; above the others because `demo --tui` shows the
-//!    embedded server's inbox and shares the REPL's history.
+//!    [`tui`], the full-screen front end, sits just below it and above the other front ends:
+//!    `demo --tui` shows the embedded server's inbox, and it shares the REPL's history.
 //! 2. front ends: [`repl`] (the rustyline glue) and [`batch`] (piped input, scripts); they only
 //!    read lines and show what the controller gives them (one-shot send is the controller's
 //!    `oneshot`, called from main). [`serve`]: the embedded server's listeners and sessions,

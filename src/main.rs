@@ -146,7 +146,7 @@ fn run() -> i32 {
     let Some(raw_target) = cli.target.clone() else {
         return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)");
     };
-    client(&cli, &raw_target)
+    client(&cli, &raw_target, None)
 }
 
 /// `mailtalk demo`: the embedded server on free loopback ports in this process, and the
@@ -160,19 +160,49 @@ fn demo(cli: &Cli, args: &mailtalk::serve::args::DemoArgs) -> i32 {
         }
     };
     let theme = Theme::new(use_color(cli.color));
-    for (i, line) in guide.iter().enumerate() {
-        let role = if i == 0 { Role::Meta } else { Role::Info };
-        println!("{}", theme.paint_one(role, line));
+    if !args.tui {
+        for (i, line) in guide.iter().enumerate() {
+            let role = if i == 0 { Role::Meta } else { Role::Info };
+            println!("{}", theme.paint_one(role, line));
+        }
     }
     let mut cli = cli.clone();
     cli.ca_file = server.cert_file.clone();
     let target = mailtalk::serve::demo::smtp_target(&server);
-    let status = client(&cli, &target);
+    let extra = args.tui.then(|| FullScreen {
+        inbox: mailtalk::tui::Inbox::new(std::sync::Arc::clone(&server.shared)),
+        banner: mailtalk::serve::demo::banner(&server),
+        intro: guide
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                mailtalk::render::Line::message(if i == 0 { Role::Meta } else { Role::Info }, "", l)
+            })
+            .collect(),
+    });
+    let status = client(&cli, &target, extra);
     server.stop();
     status
 }
 
-fn client(cli: &Cli, raw_target: &str) -> i32 {
+/// What the demo adds to the full-screen view.
+struct FullScreen {
+    inbox: mailtalk::tui::Inbox,
+    banner: String,
+    intro: Vec<mailtalk::render::Line>,
+}
+
+/// The lines of the connection, kept for the full-screen view to show first.
+struct Kept(Vec<mailtalk::render::Line>);
+
+impl mailtalk::controller::Screen for Kept {
+    fn show(&mut self, line: &mailtalk::render::Line) {
+        self.0.push(line.clone());
+    }
+}
+
+/// `extra`: the demo's inbox, banner and guide, for the full-screen view.
+fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     let mut target = match target::parse(raw_target, cli.protocol.map(Into::into), cli.tls) {
         Ok(t) => t,
         Err(e) => return usage(e),
@@ -292,6 +322,44 @@ fn client(cli: &Cli, raw_target: &str) -> i32 {
         None => None,
     };
     let interactive = script.is_none() && std::io::stdin().is_terminal() && !cli.json;
+    let full_screen = cli.tui || extra.is_some();
+    if full_screen && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return usage("the full-screen view (--tui) needs a terminal on standard input and output");
+    }
+    if full_screen && interactive {
+        // What connecting says goes into the transcript, after the demo's guide.
+        let (inbox, banner, mut kept) = match extra {
+            Some(x) => (Some(x.inbox), Some(x.banner), Kept(x.intro)),
+            None => (None, None, Kept(Vec::new())),
+        };
+        let mut c = match Controller::connect(opts, out, settings, &mut kept) {
+            Ok(c) => c,
+            Err(code) => {
+                for l in &kept.0 {
+                    mailtalk::controller::Screen::show(&mut screen, l);
+                }
+                return code;
+            }
+        };
+        if let Err(code) = c.initial_auth(&mut kept) {
+            if !c.is_open() {
+                for l in &kept.0 {
+                    mailtalk::controller::Screen::show(&mut screen, l);
+                }
+                return c.finish(Err(code), &mut screen);
+            }
+        }
+        return mailtalk::tui::run(
+            c,
+            mailtalk::tui::Options {
+                history: !cli.no_history,
+                theme,
+                inbox,
+                banner,
+                intro: kept.0,
+            },
+        );
+    }
     let mut c = match Controller::connect(opts, out, settings, &mut screen) {
         Ok(c) => c,
         Err(code) => return code,
@@ -305,7 +373,19 @@ fn client(cli: &Cli, raw_target: &str) -> i32 {
                 return c.finish(Err(code), &mut screen);
             }
         }
-        mailtalk::repl::run(c, !cli.no_history, theme)
+        match mailtalk::repl::run(c, !cli.no_history, theme.clone()) {
+            mailtalk::repl::End::Status(code) => code,
+            mailtalk::repl::End::FullScreen(c) => mailtalk::tui::run(
+                *c,
+                mailtalk::tui::Options {
+                    history: !cli.no_history,
+                    theme,
+                    inbox: None,
+                    banner: None,
+                    intro: Vec::new(),
+                },
+            ),
+        }
     } else {
         let stdin = std::io::stdin();
         let mut input = stdin.lock();

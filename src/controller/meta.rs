@@ -171,6 +171,14 @@ pub const META: &[Meta] = &[
         true,
     ),
     meta(
+        ":tui",
+        "",
+        "switch to the full-screen view (transcript, status bar, panels; at the REPL's prompt)",
+        front_end_only,
+        no_args,
+        true,
+    ),
+    meta(
         ":quit",
         "",
         "say QUIT (LOGOUT for IMAP), wait for the reply and leave",
@@ -586,6 +594,18 @@ fn check_connect(args: &str, _: Protocol) -> Result<(), String> {
     crate::target::parse(t, None, false)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// `:tui` belongs to the REPL, which takes it before the controller sees the line (so does the
+/// full-screen view, and `:inbox` there, which is not in this table: `:i` stays `:include`).
+fn front_end_only(
+    _c: &mut Controller,
+    _args: &str,
+    _screen: &mut dyn Screen,
+) -> Result<Flow, SessionError> {
+    Err(invalid(
+        ":tui works at the REPL's prompt only (in a script or piped input there is no screen)",
+    ))
 }
 
 fn quit(_c: &mut Controller, _args: &str, _screen: &mut dyn Screen) -> Result<Flow, SessionError> {

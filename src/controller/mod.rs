@@ -95,6 +95,25 @@ impl Handled {
     }
 }
 
+/// A snapshot for a status bar ([`Controller::status`]).
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub protocol: Protocol,
+    /// `host:port`.
+    pub target: String,
+    pub open: bool,
+    pub security: Security,
+    pub tls_version: Option<String>,
+    pub cipher: Option<String>,
+    /// Since the session began.
+    pub elapsed: Duration,
+    /// The last reply's code (`250`, `A003 OK`, `+OK`) and how it went.
+    pub last_reply: Option<(String, crate::proto::Outcome)>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub mode: InputMode,
+}
+
 /// One input line and where it came from (`FILE:LINE` for scripts).
 pub type InputLine = (Vec<u8>, Option<String>);
 
@@ -353,6 +372,36 @@ impl Controller {
             InputMode::Idle => format!("{base} IDLE (DONE ends it) › "),
             InputMode::Continuation => format!("{base} + › "),
             InputMode::Auth => format!("{base} sasl › "),
+        }
+    }
+
+    /// What a status bar shows: where, how, and how it went.
+    pub fn status(&self) -> Status {
+        let t = &self.session.options().target;
+        let tls = self.session.tls_info();
+        let stats = self.session.stats();
+        let last = self.session.last_reply();
+        Status {
+            protocol: t.protocol,
+            target: format!("{}:{}", crate::target::host_text(&t.host), t.port),
+            open: self.session.is_open(),
+            security: self.session.security(),
+            tls_version: tls.map(|i| i.version.clone()),
+            cipher: tls.map(|i| i.cipher.clone()),
+            elapsed: self.session.elapsed(),
+            last_reply: last.map(|r| {
+                let text = r.last_text();
+                let code = r.code_value().map(|c| c.to_string()).unwrap_or_else(|| {
+                    text.split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                });
+                (code, r.outcome)
+            }),
+            bytes_sent: stats.bytes_sent,
+            bytes_received: stats.bytes_received,
+            mode: self.session.input_mode(),
         }
     }
 

@@ -192,7 +192,8 @@ impl Screen for Collect<'_> {
     }
 }
 
-fn history_path() -> Option<PathBuf> {
+/// The history file, shared by the REPL and the full-screen view (made mode 0600).
+pub fn history_path() -> Option<PathBuf> {
     let dir = dirs::data_dir()?.join("mailtalk");
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("history");
@@ -235,8 +236,17 @@ fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, lin
     crate::render::terminal::erase_rows(u16::try_from(rows.max(1)).unwrap_or(u16::MAX));
 }
 
-/// Runs the REPL over a connected controller. Returns the exit status.
-pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
+/// How the REPL ended.
+pub enum End {
+    /// The session is over: the exit status.
+    Status(i32),
+    /// `:tui`: the same session goes on in the full-screen view.
+    FullScreen(Box<Controller>),
+}
+
+/// Runs the REPL over a connected controller. Returns the exit status, or the controller when
+/// the user switches to the full-screen view.
+pub fn run(controller: Controller, history: bool, theme: Theme) -> End {
     let protocol = controller.protocol();
     let cancel = controller.cancel_flag();
     // Ctrl-C while mailtalk waits (for a reply, in :sleep, while sending) interrupts the wait;
@@ -254,7 +264,7 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
         Ok(rl) => rl,
         Err(e) => {
             eprintln!("mailtalk: error: cannot start the line editor: {e}");
-            return exit::CONNECT;
+            return End::Status(exit::CONNECT);
         }
     };
     let shared = Arc::new(Mutex::new(Shared {
@@ -331,7 +341,8 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
         })
     });
 
-    let status;
+    let mut status = exit::OK;
+    let mut full_screen = false;
     // The status of the error that closed the connection, kept for when the user leaves at
     // the closed prompt (none when the server closed it or the session ended).
     let mut closed_status: Option<i32> = None;
@@ -367,6 +378,10 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                 }
                 let mut ended = None;
                 for piece in pieces {
+                    if piece.trim() == ":tui" {
+                        full_screen = true;
+                        break;
+                    }
                     let secret = c.typed_secret(piece);
                     let commandish = !c.line_context().mode.is_content()
                         && c.line_context().mode != InputMode::Auth;
@@ -401,6 +416,9 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
                     status = code;
                     break;
                 }
+                if full_screen {
+                    break;
+                }
             }
             Err(ReadlineError::Interrupted) => {
                 let shown = std::mem::take(&mut *lock(&closing));
@@ -430,7 +448,12 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> i32 {
     if let Some(w) = watcher {
         let _ = w.join();
     }
-    status
+    if full_screen {
+        if let Ok(m) = Arc::try_unwrap(controller) {
+            return End::FullScreen(Box::new(m.into_inner().unwrap_or_else(|p| p.into_inner())));
+        }
+    }
+    End::Status(status)
 }
 
 #[cfg(test)]

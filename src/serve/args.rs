@@ -193,6 +193,10 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 /// The flags of `mailtalk demo`.
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
+    /// The full-screen view, with the server's inbox (F9 or :inbox)
+    #[arg(long)]
+    pub tui: bool,
+
     /// Where the embedded server writes its log (every line of every session)
     /// [default: mailtalk-demo-PID.log in the temporary directory]
     #[arg(long, value_name = "FILE")]

@@ -116,3 +116,21 @@ pub fn smtp_target(server: &Server) -> String {
         .map(|l| l.url())
         .unwrap_or_else(|| "smtp://127.0.0.1:2525".to_string())
 }
+
+/// The one line the full-screen demo keeps on screen: where its server listens.
+pub fn banner(server: &Server) -> String {
+    let url = |kind, tls| {
+        server
+            .listening
+            .iter()
+            .find(|l| l.kind == kind && l.tls == tls)
+            .map(|l| l.addr.to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "demo server: SMTP {}  IMAP {}  POP3 {}  (F9: inbox)",
+        url(Kind::Smtp, false),
+        url(Kind::Imap, false),
+        url(Kind::Pop3, false)
+    )
+}
