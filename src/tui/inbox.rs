@@ -1427,6 +1427,37 @@ boom \x1b]0;title\x07 done\r\n";
     }
 
     #[test]
+    fn tiny_areas_do_not_break_anything() {
+        let (_s, mut inbox) = three();
+        for (w, h) in [(1, 1), (5, 2), (30, 3)] {
+            screen(&mut inbox, w, h);
+            key(&mut inbox, KeyCode::PageDown);
+        }
+        key(&mut inbox, KeyCode::Enter);
+        for (w, h) in [(1, 1), (5, 2), (30, 3)] {
+            for t in ['h', 'b', 'p', 'r'] {
+                key(&mut inbox, KeyCode::Char(t));
+                key(&mut inbox, KeyCode::End);
+                screen(&mut inbox, w, h);
+            }
+        }
+    }
+
+    #[test]
+    fn an_html_only_message_shows_its_text() {
+        let s = shared(true);
+        deliver(
+            &s,
+            "x@y",
+            b"Subject: h\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>there</b></p>\r\n",
+        );
+        let mut inbox = Inbox::new(Arc::clone(&s));
+        key(&mut inbox, KeyCode::Enter);
+        let lines = screen(&mut inbox, 60, 3);
+        assert_eq!(lines[1], "Hello there");
+    }
+
+    #[test]
     fn sizes_and_clipping() {
         assert_eq!(size(0), "0 B");
         assert_eq!(size(1023), "1023 B");
