@@ -5,7 +5,9 @@
 //! A message is held once: every mailbox that received it shares the same bytes.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::io::Read as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::proto::server::MessageInfo;
@@ -97,6 +99,29 @@ pub struct Store {
     uid_validity: u32,
     /// Keeps other servers off the Maildir while this one runs.
     _lock: Option<RootLock>,
+    /// Changes (under the lock, after the change) whenever any mailbox changes.
+    generation: AtomicU64,
+}
+
+/// The beginning of a message (see [`Store::head`]).
+#[derive(Clone, Debug)]
+pub struct Head {
+    data: Arc<Vec<u8>>,
+    shown: usize,
+    /// The whole message's size in bytes.
+    pub size: u64,
+}
+
+impl Head {
+    /// At most the bytes asked for.
+    pub fn bytes(&self) -> &[u8] {
+        self.data.get(..self.shown).unwrap_or(&self.data)
+    }
+
+    /// Whether the message goes on beyond [`Head::bytes`].
+    pub fn truncated(&self) -> bool {
+        u64::try_from(self.shown).map_or(true, |n| n < self.size)
+    }
 }
 
 /// A lower-cased mailbox name for an address or login (`*` with `--catch-all`).
@@ -143,6 +168,7 @@ impl Store {
             maildir,
             uid_validity: new_uid_validity(),
             _lock: lock,
+            generation: AtomicU64::new(0),
         };
         if let Some(dir) = &store.maildir {
             let mut inner = store.lock();
@@ -272,6 +298,7 @@ impl Store {
                 },
             );
             folder.bump();
+            self.changed();
             inner.arrivals.push_back((seq, name.clone(), uid));
             inner.count = inner.count.saturating_add(1);
             done.mailboxes.push(name);
@@ -301,6 +328,7 @@ impl Store {
             return false;
         };
         folder.bump();
+        self.changed();
         match gone.body {
             Body::File(path) => {
                 // A file that is already gone is what was wanted.
@@ -329,6 +357,61 @@ impl Store {
             .get(name)
             .map(|f| f.messages.values().map(|m| m.info.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// Every message of every mailbox, with its mailbox, in arrival order.
+    pub fn all(&self) -> Vec<(String, MessageInfo)> {
+        let inner = self.lock();
+        inner
+            .arrivals
+            .iter()
+            .filter_map(|(_, name, uid)| {
+                let m = inner.folders.get(name)?.messages.get(uid)?;
+                Some((name.clone(), m.info.clone()))
+            })
+            .collect()
+    }
+
+    /// A number that changes whenever any mailbox changes (new mail, flags, expunges,
+    /// messages dropped); reading it lists nothing. Read it before listing: a listing made
+    /// after it holds at least the changes it counts.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Called under the lock after each change.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// At most the first `max` bytes of a message, and its size: a message in memory is not
+    /// copied, and of a Maildir file only that much is read.
+    pub fn head(&self, name: &str, uid: u32, max: usize) -> Option<Head> {
+        let (body, size) = {
+            let inner = self.lock();
+            let m = inner.folders.get(name)?.messages.get(&uid)?;
+            (m.body.clone(), m.info.size)
+        };
+        match body {
+            Body::Memory(data) => Some(Head {
+                shown: data.len().min(max),
+                size: u64::try_from(data.len()).unwrap_or(size),
+                data,
+            }),
+            Body::File(path) => {
+                let file = std::fs::File::open(path).ok()?;
+                let size = file.metadata().map(|m| m.len()).unwrap_or(size);
+                let mut data = Vec::new();
+                file.take(u64::try_from(max).unwrap_or(u64::MAX))
+                    .read_to_end(&mut data)
+                    .ok()?;
+                Some(Head {
+                    shown: data.len(),
+                    size,
+                    data: Arc::new(data),
+                })
+            }
+        }
     }
 
     /// A message's bytes.
@@ -361,6 +444,7 @@ impl Store {
         }
         m.info.flags = flags;
         folder.bump();
+        self.changed();
     }
 
     pub fn expunge(&self, name: &str, uids: &[u32]) {
@@ -457,6 +541,91 @@ mod tests {
         // UIDs are never reused.
         s.deliver(&["a@b".into()], b"y".to_vec()).unwrap();
         assert_eq!(s.messages("*")[0].uid, 2);
+    }
+
+    #[test]
+    fn all_lists_every_mailbox_in_arrival_order() {
+        let s = Store::new(false, 10, u64::MAX, None).unwrap();
+        assert!(s.all().is_empty());
+        let g0 = s.generation();
+        s.deliver(&["b@x".into()], b"1".to_vec()).unwrap();
+        let g1 = s.generation();
+        assert_ne!(g0, g1);
+        s.deliver(&["a@x".into(), "b@x".into()], b"22".to_vec())
+            .unwrap();
+        s.deliver(&["a@x".into()], b"333".to_vec()).unwrap();
+        let all: Vec<(String, u32, u64)> = s
+            .all()
+            .into_iter()
+            .map(|(n, m)| (n, m.uid, m.size))
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                ("b@x".into(), 1, 1),
+                ("a@x".into(), 1, 2),
+                ("b@x".into(), 2, 2),
+                ("a@x".into(), 2, 3),
+            ]
+        );
+        // Reading changes nothing.
+        let g = s.generation();
+        s.all();
+        s.messages("a@x");
+        assert_eq!(s.generation(), g);
+        // Flags and expunges count; an expunged message is no longer listed.
+        s.set_flags("a@x", 1, vec!["\\Seen".into()]);
+        let g2 = s.generation();
+        assert_ne!(g2, g);
+        s.set_flags("a@x", 1, vec!["\\Seen".into()]);
+        assert_eq!(s.generation(), g2, "flags unchanged");
+        s.expunge("b@x", &[1]);
+        assert_ne!(s.generation(), g2);
+        assert_eq!(s.all().len(), 3);
+        assert_eq!(
+            s.all()[0],
+            ("a@x".to_string(), s.messages("a@x")[0].clone())
+        );
+    }
+
+    #[test]
+    fn dropped_messages_leave_the_listing_and_count_as_changes() {
+        let s = Store::new(true, 2, u64::MAX, None).unwrap();
+        for i in 0..3u8 {
+            s.deliver(&["a@b".into()], vec![b'0' + i]).unwrap();
+        }
+        let uids: Vec<u32> = s.all().iter().map(|(_, m)| m.uid).collect();
+        assert_eq!(uids, vec![2, 3]);
+        assert!(s.all().iter().all(|(n, _)| n == "*"));
+        // 3 deliveries and 1 drop.
+        assert_eq!(s.generation(), 4);
+    }
+
+    #[test]
+    fn head_reads_only_the_beginning() {
+        let s = Store::new(true, 10, u64::MAX, None).unwrap();
+        s.deliver(&["a@b".into()], b"0123456789".to_vec()).unwrap();
+        let h = s.head("*", 1, 4).unwrap();
+        assert_eq!(h.bytes(), b"0123");
+        assert_eq!(h.size, 10);
+        assert!(h.truncated());
+        // Not copied.
+        assert!(Arc::ptr_eq(&h.data, &s.body("*", 1).unwrap()));
+        let h = s.head("*", 1, 100).unwrap();
+        assert_eq!(h.bytes(), b"0123456789");
+        assert!(!h.truncated());
+        assert!(s.head("*", 2, 4).is_none());
+        assert!(s.head("nobody", 1, 4).is_none());
+
+        let root = tempfile::tempdir().unwrap();
+        let s = Store::new(true, 10, u64::MAX, Some(root.path().to_path_buf())).unwrap();
+        s.deliver(&["a@b".into()], b"0123456789".to_vec()).unwrap();
+        let h = s.head("*", 1, 4).unwrap();
+        assert_eq!(h.bytes(), b"0123");
+        assert_eq!(h.data.len(), 4);
+        assert_eq!(h.size, 10);
+        assert!(h.truncated());
+        assert_eq!(s.head("*", 1, 10).unwrap().bytes(), b"0123456789");
     }
 
     #[test]
