@@ -509,7 +509,8 @@ impl App {
                     .map(|(i, _)| self.first.saturating_add(i as u64))
                     .collect();
                 self.search = Some(Search { query, hits });
-                self.next_hit(false);
+                self.selected = None;
+                self.next_hit(true);
             }
             KeyCode::Esc => {
                 self.search_input.reset();
@@ -526,7 +527,10 @@ impl App {
     /// Selects the next (or previous) search hit from the selection, and shows it.
     fn next_hit(&mut self, back: bool) {
         let Some(s) = &self.search else { return };
-        let from = self.selected.or(self.last_index()).unwrap_or(0);
+        // Without a selection, from beyond the end: backwards finds the newest match.
+        let from = self
+            .selected
+            .unwrap_or_else(|| self.last_index().map_or(0, |l| l.saturating_add(1)));
         let hit = if back {
             s.hits.iter().rev().find(|h| **h < from).or(s.hits.last())
         } else {
@@ -1072,4 +1076,395 @@ fn wrap(line: TLine<'static>, width: usize) -> Vec<TLine<'static>> {
     }
     rows.push(TLine::from(row));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::LineKind;
+    use crate::render::Span;
+    use crossterm::event::KeyEvent;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use std::time::Duration;
+
+    fn server(prefix: &str, text: &str) -> Line {
+        let mut spans = vec![Span {
+            role: Role::PrefixTls,
+            text: prefix.to_string(),
+        }];
+        spans.extend(lexer::server_line(
+            Protocol::Smtp,
+            LineKind::Status,
+            text.as_bytes(),
+        ));
+        Line::of(spans)
+    }
+
+    fn client(prefix: &str, text: &str) -> Line {
+        let mut spans = vec![Span {
+            role: Role::PrefixTls,
+            text: prefix.to_string(),
+        }];
+        spans.extend(lexer::client_line(Protocol::Smtp, text));
+        Line::of(spans)
+    }
+
+    fn status(security: Security, last: &str, outcome: Outcome, mode: InputMode) -> Status {
+        Status {
+            protocol: Protocol::Smtp,
+            target: "127.0.0.1:2525".into(),
+            open: true,
+            security,
+            tls_version: (security != Security::Plain).then(|| "TLSv1.3".into()),
+            cipher: (security != Security::Plain).then(|| "TLS_AES_256_GCM_SHA384".into()),
+            elapsed: Duration::from_secs(75),
+            last_reply: Some((last.into(), outcome)),
+            bytes_sent: 120,
+            bytes_received: 2048,
+            mode,
+        }
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            app.handle_key(key(KeyCode::Char(c)));
+        }
+    }
+
+    /// The screen as text, one string per row, right-trimmed.
+    fn screen(app: &mut App, w: u16, h: u16) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| app.draw(f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..h)
+            .map(|y| {
+                let row: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+                row.trim_end().to_string()
+            })
+            .collect()
+    }
+
+    /// A session after connecting and EHLO, in plaintext.
+    fn connected() -> App {
+        let mut app = App::new(Theme::new(false), Protocol::Smtp);
+        for l in [
+            Line::message(
+                Role::Info,
+                "** ",
+                "connected to 127.0.0.1:2525 (smtp, plaintext)",
+            ),
+            server("S: ", "220 localhost ESMTP mailtalk"),
+            client("C: ", "EHLO me.test"),
+            server("S: ", "250-localhost"),
+            server("S: ", "250-STARTTLS"),
+            server("S: ", "250 HELP"),
+        ] {
+            app.push(l);
+        }
+        app.prompt = "smtp 127.0.0.1 plain › ".into();
+        app.status = Some(status(
+            Security::Plain,
+            "250",
+            Outcome::Ok,
+            InputMode::Command,
+        ));
+        app
+    }
+
+    #[test]
+    fn after_connect_the_transcript_sits_above_the_status_bar_and_input() {
+        let mut app = connected();
+        let s = screen(&mut app, 72, 10);
+        assert_eq!(
+            s,
+            vec![
+                "",
+                "",
+                "** connected to 127.0.0.1:2525 (smtp, plaintext)",
+                "S: 220 localhost ESMTP mailtalk",
+                "C: EHLO me.test",
+                "S: 250-localhost",
+                "S: 250-STARTTLS",
+                "S: 250 HELP",
+                " smtp 127.0.0.1:2525  plaintext  00:01:15  last 250  ↑120 B ↓2048 B  F1",
+                "smtp 127.0.0.1 plain ›",
+            ]
+        );
+    }
+
+    #[test]
+    fn after_starttls_the_status_bar_names_the_tls_version_and_cipher() {
+        let mut app = connected();
+        app.push(client("C: ", "STARTTLS"));
+        app.push(server("S: ", "220 2.0.0 Ready to start TLS"));
+        app.push(Line::message(Role::Info, "** ", "TLS established: TLSv1.3"));
+        app.push(server("S# ", "250 HELP"));
+        app.status = Some(status(
+            Security::TlsVerified,
+            "250",
+            Outcome::Ok,
+            InputMode::Command,
+        ));
+        app.prompt = "smtp 127.0.0.1 TLS1.3 › ".into();
+        let s = screen(&mut app, 100, 6);
+        assert_eq!(s[2], "** TLS established: TLSv1.3");
+        assert_eq!(s[3], "S# 250 HELP");
+        assert_eq!(s[4], " smtp 127.0.0.1:2525  TLSv1.3 verified  TLS_AES_256_GCM_SHA384  00:01:15  last 250  ↑120 B ↓2048 B");
+        assert_eq!(s[5], "smtp 127.0.0.1 TLS1.3 ›");
+        app.status = Some(status(
+            Security::TlsUnverified,
+            "250",
+            Outcome::Ok,
+            InputMode::Command,
+        ));
+        assert!(screen(&mut app, 100, 6)[4].contains("TLSv1.3 NOT verified"));
+    }
+
+    #[test]
+    fn a_rejected_rcpt_is_explained_in_the_panel() {
+        let mut app = connected();
+        app.push(client("C: ", "RCPT TO:<nobody@example.test>"));
+        app.push(server(
+            "S: ",
+            "550 5.1.1 <nobody@example.test>: Recipient address rejected: User unknown",
+        ));
+        app.status = Some(status(
+            Security::Plain,
+            "550",
+            Outcome::PermFail,
+            InputMode::Command,
+        ));
+        // Esc selects the last reply, Enter explains it.
+        assert_eq!(app.handle_key(key(KeyCode::Esc)), Action::None);
+        assert_eq!(app.focus, Focus::Transcript);
+        assert_eq!(app.handle_key(key(KeyCode::Enter)), Action::None);
+        assert_eq!(app.panel(), Some(Panel::Explain));
+        let s = screen(&mut app, 120, 24).join("\n");
+        assert!(s.contains("explanation (F4)"), "{s}");
+        assert!(s.contains("5.1.1"), "{s}");
+        assert!(
+            s.to_lowercase().contains("mailbox") || s.to_lowercase().contains("address"),
+            "{s}"
+        );
+        assert!(s.contains("last 550"), "{s}");
+    }
+
+    #[test]
+    fn the_capabilities_and_tls_panels_show_what_the_session_sent() {
+        let mut app = connected();
+        assert_eq!(
+            app.handle_key(key(KeyCode::F(2))),
+            Action::Fill(Panel::Caps)
+        );
+        app.set_panel(
+            Panel::Caps,
+            vec![Line::message(
+                Role::Info,
+                "** ",
+                "PIPELINING  several commands at once (RFC 2920)",
+            )],
+        );
+        let s = screen(&mut app, 100, 8);
+        assert!(s[0].ends_with("│capabilities (F2)"), "{s:?}");
+        assert!(
+            s[1].ends_with("│** PIPELINING  several commands at once"),
+            "{s:?}"
+        );
+        assert!(s[2].ends_with("│(RFC 2920)"), "{s:?}");
+        // F2 again closes it; F3 asks for the TLS panel.
+        app.handle_key(key(KeyCode::F(2)));
+        assert_eq!(app.panel(), None);
+        assert_eq!(app.handle_key(key(KeyCode::F(3))), Action::Fill(Panel::Tls));
+        app.set_panel(
+            Panel::Tls,
+            vec![Line::message(Role::Info, "** ", "TLSv1.3, verified")],
+        );
+        let s = screen(&mut app, 100, 8);
+        assert!(s[0].ends_with("│TLS (F3)"), "{s:?}");
+        // Wider, narrower.
+        app.handle_key(KeyEvent::new(KeyCode::Left, KeyModifiers::CONTROL));
+        let wider = screen(&mut app, 100, 8);
+        assert!(wider[0].find('│') < s[0].find('│'), "{wider:?}");
+    }
+
+    #[test]
+    fn search_highlights_and_moves_between_matches() {
+        let mut app = connected();
+        app.handle_key(ctrl('f'));
+        assert_eq!(app.focus, Focus::Search);
+        typed(&mut app, "250");
+        let s = screen(&mut app, 60, 10);
+        assert_eq!(s[9], "/250");
+        app.handle_key(key(KeyCode::Enter));
+        assert_eq!(app.focus, Focus::Transcript);
+        let s = screen(&mut app, 120, 10);
+        assert!(s[8].contains("\"250\": 3 matches"), "{s:?}");
+        // From the newest match backwards, wrapping round.
+        let first = app.selected;
+        app.handle_key(key(KeyCode::Char('N')));
+        assert!(app.selected < first);
+        app.handle_key(key(KeyCode::Char('n')));
+        assert_eq!(app.selected, first);
+        // The matches are drawn in the highlight style.
+        let mut t = Terminal::new(TestBackend::new(60, 10)).unwrap();
+        let mut colored = connected();
+        colored.theme = Theme::new(true);
+        colored.handle_key(ctrl('f'));
+        typed(&mut colored, "HELP");
+        colored.handle_key(key(KeyCode::Enter));
+        t.draw(|f| colored.draw(f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let hit = colored.theme.tui_style(Role::Escape);
+        assert_eq!(buf[(7, 7)].symbol(), "H");
+        assert_eq!(buf[(7, 7)].fg, hit.fg.unwrap());
+        assert_ne!(buf[(3, 7)].fg, hit.fg.unwrap());
+    }
+
+    #[test]
+    fn message_mode_literals_and_idle_are_named_in_the_status_bar() {
+        let mut app = connected();
+        app.status = Some(status(
+            Security::Plain,
+            "354",
+            Outcome::Continue,
+            InputMode::Message,
+        ));
+        app.prompt = "message (a lone . ends it; :: starts a line with :) › ".into();
+        app.ctx.mode = InputMode::Message;
+        typed(&mut app, "Subject: hi");
+        let s = screen(&mut app, 110, 6);
+        assert!(s[4].contains("last 354"), "{s:?}");
+        assert!(s[4].contains(" message text "), "{s:?}");
+        assert_eq!(
+            s[5],
+            "message (a lone . ends it; :: starts a line with :) › Subject: hi"
+        );
+        for (mode, says) in [
+            (InputMode::Literal { left: 42 }, "literal: 42 bytes left"),
+            (InputMode::Chunk { left: 7 }, "BDAT: 7 bytes left"),
+            (InputMode::Idle, "IDLE (DONE ends it)"),
+        ] {
+            app.status = Some(status(Security::Plain, "+", Outcome::Continue, mode));
+            assert!(screen(&mut app, 110, 6)[4].contains(says), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn a_secret_is_starred_while_typed() {
+        let mut app = App::new(Theme::new(false), Protocol::Pop3);
+        app.prompt = "pop3 › ".into();
+        typed(&mut app, "PASS s3cret");
+        let s = screen(&mut app, 40, 3);
+        assert_eq!(s[2], "pop3 › PASS ******");
+    }
+
+    #[test]
+    fn keys_send_cancel_quit_and_refuse_while_busy() {
+        let mut app = connected();
+        typed(&mut app, "NOOP");
+        assert_eq!(
+            app.handle_key(key(KeyCode::Enter)),
+            Action::Send("NOOP".into())
+        );
+        app.busy = true;
+        typed(&mut app, "RSET");
+        assert_eq!(app.handle_key(key(KeyCode::Enter)), Action::None);
+        assert_eq!(app.input.value(), "RSET", "the line waits for the reply");
+        assert_eq!(app.handle_key(key(KeyCode::Esc)), Action::Cancel);
+        assert_eq!(app.handle_key(ctrl('c')), Action::Cancel);
+        app.busy = false;
+        // Ctrl-C drops the line; Ctrl-D on an empty line leaves.
+        app.handle_key(ctrl('c'));
+        assert_eq!(app.input.value(), "");
+        assert_eq!(app.handle_key(ctrl('d')), Action::Quit);
+        // :tui and :inbox are the view's own.
+        typed(&mut app, ":tui");
+        assert_eq!(app.handle_key(key(KeyCode::Enter)), Action::None);
+        typed(&mut app, ":inbox");
+        assert_eq!(app.handle_key(key(KeyCode::Enter)), Action::None);
+        assert_eq!(app.focus, Focus::Input, "no inbox without the demo");
+    }
+
+    #[test]
+    fn history_completion_and_paste() {
+        let mut app = connected();
+        app.set_history(vec!["EHLO a.test".into(), "NOOP".into()]);
+        typed(&mut app, "MA");
+        app.handle_key(key(KeyCode::Up));
+        assert_eq!(app.input.value(), "NOOP");
+        app.handle_key(key(KeyCode::Up));
+        assert_eq!(app.input.value(), "EHLO a.test");
+        app.handle_key(key(KeyCode::Down));
+        app.handle_key(key(KeyCode::Down));
+        assert_eq!(app.input.value(), "MA", "the draft comes back");
+        app.handle_key(key(KeyCode::Tab));
+        assert_eq!(app.input.value(), "MAIL ");
+        // A paste of two lines sends the first and keeps the second being typed.
+        app.input.reset();
+        let acts = app.paste("NOOP\r\nRSET");
+        assert_eq!(acts, vec![Action::Send("NOOP".into())]);
+        assert_eq!(app.input.value(), "RSET");
+    }
+
+    #[test]
+    fn scrolling_and_the_bound_on_lines() {
+        let mut app = connected();
+        for i in 0..100 {
+            app.push(Line::message(Role::Plain, "", &format!("line {i}")));
+        }
+        let s = screen(&mut app, 40, 6);
+        assert_eq!(s[3], "line 99");
+        app.handle_key(key(KeyCode::PageUp));
+        let s = screen(&mut app, 40, 6);
+        assert_eq!(s[3], "line 95");
+        // New lines while reading back do not move the view.
+        app.push(Line::message(Role::Plain, "", "line 100"));
+        assert_eq!(screen(&mut app, 40, 6)[3], "line 95");
+        app.handle_key(key(KeyCode::PageDown));
+        assert_eq!(screen(&mut app, 40, 6)[3], "line 99", "one page down");
+        app.handle_key(key(KeyCode::PageDown));
+        assert_eq!(screen(&mut app, 40, 6)[3], "line 100", "and the end");
+        // A long line wraps.
+        app.push(Line::message(Role::Plain, "", &"x".repeat(50)));
+        let s = screen(&mut app, 40, 6);
+        assert_eq!(s[2], "x".repeat(40));
+        assert_eq!(s[3], "x".repeat(10));
+        // At most MAX_LINES are kept.
+        let mut big = App::new(Theme::new(false), Protocol::Smtp);
+        for i in 0..(MAX_LINES + 10) {
+            big.push(Line::message(Role::Plain, "", &i.to_string()));
+        }
+        assert_eq!(big.len(), MAX_LINES);
+        assert_eq!(big.first, 10);
+    }
+
+    #[test]
+    fn help_opens_and_any_key_closes_it() {
+        let mut app = connected();
+        app.handle_key(key(KeyCode::F(1)));
+        let s = screen(&mut app, 80, 20).join("\n");
+        assert!(s.contains("keys (any key closes)"), "{s}");
+        assert!(s.contains("F2 capabilities"), "{s}");
+        app.handle_key(key(KeyCode::Char('x')));
+        assert!(!app.help);
+        assert_eq!(app.input.value(), "", "the closing key is not typed");
+    }
+
+    #[test]
+    fn control_bytes_from_the_server_never_reach_the_screen_raw() {
+        let mut app = connected();
+        app.push(server("S: ", "250 \x1b[2Jcleared?\x07"));
+        let s = screen(&mut app, 60, 8).join("\n");
+        assert!(s.contains("\\x1b[2Jcleared?"), "{s}");
+        assert!(!s.contains('\x1b') && !s.contains('\x07'), "{s}");
+    }
 }
