@@ -773,11 +773,13 @@ impl App {
     fn draw_status(&self, f: &mut Frame, area: Rect) {
         let th = &self.theme;
         let bar = th.tui_style(Role::Plain).add_modifier(Modifier::REVERSED);
-        let mut spans: Vec<TSpan<'static>> = Vec::new();
-        let mut put = |text: String, style: Style| spans.push(TSpan::styled(text, style));
+        // Each piece with the order in which it goes when the bar is wider than the terminal
+        // (0: it stays; the note is cut at the right edge instead).
+        let mut pieces: Vec<(String, Style, u8)> = Vec::new();
+        let mut put = |text: String, style: Style, drop: u8| pieces.push((text, style, drop));
         match &self.status {
             Some(s) => {
-                put(format!(" {} {} ", s.protocol, s.target), bar);
+                put(format!(" {} {} ", s.protocol, s.target), bar, 0);
                 let (transport, role) = match (s.open, s.security, &s.tls_version) {
                     (false, _, _) => ("closed".to_string(), Role::Error),
                     (true, Security::Plain, _) => ("plaintext".to_string(), Role::PrefixPlain),
@@ -793,9 +795,10 @@ impl App {
                 put(
                     format!(" {transport} "),
                     th.tui_style(role).add_modifier(Modifier::REVERSED),
+                    0,
                 );
                 if let Some(c) = &s.cipher {
-                    put(format!(" {c} "), bar);
+                    put(format!(" {c} "), bar, 1);
                 }
                 let secs = s.elapsed.as_secs();
                 put(
@@ -806,6 +809,7 @@ impl App {
                         secs % 60
                     ),
                     bar,
+                    3,
                 );
                 if let Some((code, outcome)) = &s.last_reply {
                     let role = match outcome {
@@ -818,11 +822,13 @@ impl App {
                     put(
                         format!(" last {code} "),
                         th.tui_style(role).add_modifier(Modifier::REVERSED),
+                        0,
                     );
                 }
                 put(
                     format!(" ↑{} ↓{} ", bytes(s.bytes_sent), bytes(s.bytes_received)),
                     bar,
+                    2,
                 );
                 let mode = match s.mode {
                     InputMode::Command => None,
@@ -838,19 +844,21 @@ impl App {
                     put(
                         format!(" {m} "),
                         th.tui_style(Role::Warning).add_modifier(Modifier::REVERSED),
+                        0,
                     );
                 }
             }
-            None => put(" connecting… ".into(), bar),
+            None => put(" connecting… ".into(), bar, 0),
         }
         if self.busy {
             put(
                 " waiting… Esc interrupts ".into(),
                 th.tui_style(Role::Warning).add_modifier(Modifier::REVERSED),
+                0,
             );
         }
         if let Some(inbox) = &self.inbox {
-            put(format!(" inbox {} (F9) ", inbox.len()), bar);
+            put(format!(" inbox {} (F9) ", inbox.len()), bar, 0);
         }
         let note = self.note.clone().unwrap_or_else(|| match self.focus {
             Focus::Input => "F1 help".into(),
@@ -858,7 +866,11 @@ impl App {
             Focus::Search => "search: Enter finds, Esc cancels".into(),
             Focus::Inbox => "inbox: Esc back".into(),
         });
-        put(format!(" {note}"), th.tui_style(Role::Info));
+        put(format!(" {note}"), th.tui_style(Role::Info), 0);
+        let spans: Vec<TSpan<'static>> = fit(pieces, usize::from(area.width))
+            .into_iter()
+            .map(|(text, style)| TSpan::styled(text, style))
+            .collect();
         f.render_widget(Paragraph::new(TLine::from(spans)).style(bar), area);
     }
 
@@ -958,6 +970,31 @@ pub const HELP: &[&str] = &[
     "F9 or :inbox     the inbox (mailtalk demo --tui)",
     "F1           this help",
 ];
+
+/// The status bar's pieces that fit in `width` columns: while they are wider, the one with
+/// the lowest drop rank above 0 goes (the cipher before the byte counts before the clock), so
+/// the mode, the inbox and the note stay in sight on a narrow terminal.
+fn fit(mut pieces: Vec<(String, Style, u8)>, width: usize) -> Vec<(String, Style)> {
+    loop {
+        let used: usize = pieces.iter().map(|(t, _, _)| visible_len(t)).sum();
+        if used <= width {
+            break;
+        }
+        let next = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, d))| *d > 0)
+            .min_by_key(|(_, (_, _, d))| *d)
+            .map(|(i, _)| i);
+        match next {
+            Some(i) => {
+                pieces.remove(i);
+            }
+            None => break,
+        }
+    }
+    pieces.into_iter().map(|(t, s, _)| (t, s)).collect()
+}
 
 fn bytes(n: u64) -> String {
     match n {
@@ -1072,4 +1109,80 @@ fn wrap(line: TLine<'static>, width: usize) -> Vec<TLine<'static>> {
     }
     rows.push(TLine::from(row));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use std::time::Duration;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            app.handle_key(key(KeyCode::Char(c)));
+        }
+    }
+
+    /// The frame's rows as text.
+    fn rows(app: &mut App, width: u16, height: u16) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+        t.draw(|f| app.draw(f)).unwrap();
+        let buf = t.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    fn tls_status() -> Status {
+        Status {
+            protocol: Protocol::Smtp,
+            target: "127.0.0.1:41697".into(),
+            open: true,
+            security: Security::TlsVerified,
+            tls_version: Some("TLSv1.3".into()),
+            cipher: Some("TLS_AES_256_GCM_SHA384".into()),
+            elapsed: Duration::from_secs(9),
+            last_reply: Some(("250".into(), Outcome::Ok)),
+            bytes_sent: 387,
+            bytes_received: 509,
+            mode: InputMode::Command,
+        }
+    }
+
+    #[test]
+    fn a_narrow_status_bar_sheds_the_cipher_and_counts_before_the_note() {
+        let mut app = App::new(Theme::new(false), Protocol::Smtp);
+        app.status = Some(tls_status());
+        typed(&mut app, ":tui");
+        app.handle_key(key(KeyCode::Enter));
+        let bar = rows(&mut app, 100, 10).remove(8);
+        assert!(bar.contains("TLSv1.3 verified"), "{bar}");
+        assert!(bar.contains("last 250"), "{bar}");
+        assert!(
+            bar.contains("this is the full-screen view already"),
+            "{bar}"
+        );
+        assert!(!bar.contains("TLS_AES_256_GCM_SHA384"), "{bar}");
+        // Wide enough, everything is there.
+        typed(&mut app, ":tui");
+        app.handle_key(key(KeyCode::Enter));
+        let bar = rows(&mut app, 160, 10).remove(8);
+        for piece in [
+            "TLS_AES_256_GCM_SHA384",
+            "00:00:09",
+            "↑387 B ↓509 B",
+            "view already",
+        ] {
+            assert!(bar.contains(piece), "{piece}: {bar}");
+        }
+    }
 }
