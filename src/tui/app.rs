@@ -614,7 +614,10 @@ impl App {
     fn input_key(&mut self, key: KeyEvent) -> Action {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            // Ctrl-J (a line feed) ends the line too, as in the REPL: an Enter typed ahead while
+            // the terminal was still in line mode (just after :tui) arrives as one.
             KeyCode::Enter => return self.enter(),
+            KeyCode::Char('j') if ctrl => return self.enter(),
             KeyCode::Char('d') if ctrl && self.input.value().is_empty() => return Action::Quit,
             KeyCode::Char('c') if ctrl => {
                 self.input.reset();
@@ -1156,6 +1159,15 @@ mod tests {
             bytes_received: 509,
             mode: InputMode::Command,
         }
+    }
+
+    #[test]
+    fn ctrl_j_sends_the_line_like_enter() {
+        let mut app = App::new(Theme::new(false), Protocol::Smtp);
+        typed(&mut app, "NOOP");
+        let a = app.handle_key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL));
+        assert_eq!(a, Action::Send("NOOP".into()));
+        assert_eq!(app.input.value(), "");
     }
 
     #[test]
