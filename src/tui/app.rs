@@ -132,6 +132,9 @@ pub struct App {
     note: Option<String>,
     /// The pane's last height, for paging.
     page: usize,
+    /// What changed in the capabilities after STARTTLS (the transcript's `** after TLS:` line),
+    /// shown atop the capabilities panel.
+    tls_change: Option<Line>,
 }
 
 fn visible_len(text: &str) -> usize {
@@ -167,6 +170,7 @@ impl App {
             banner: None,
             note: None,
             page: 20,
+            tls_change: None,
         }
     }
 
@@ -184,6 +188,9 @@ impl App {
 
     /// A line of the transcript.
     pub fn push(&mut self, line: Line) {
+        if line.text().starts_with("** after TLS: ") {
+            self.tls_change = Some(line.clone());
+        }
         if self.lines.len() >= MAX_LINES {
             self.lines.pop_front();
             self.first = self.first.saturating_add(1);
@@ -217,7 +224,12 @@ impl App {
     }
 
     /// A panel's content arrived.
-    pub fn set_panel(&mut self, panel: Panel, lines: Vec<Line>) {
+    pub fn set_panel(&mut self, panel: Panel, mut lines: Vec<Line>) {
+        if panel == Panel::Caps {
+            if let Some(change) = &self.tls_change {
+                lines.insert(0, change.clone());
+            }
+        }
         self.panel = Some(panel);
         self.panel_lines = lines;
     }
@@ -618,7 +630,10 @@ impl App {
     fn input_key(&mut self, key: KeyEvent) -> Action {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            // Ctrl-J (a line feed) ends the line too, as in the REPL: an Enter typed ahead while
+            // the terminal was still in line mode (just after :tui) arrives as one.
             KeyCode::Enter => return self.enter(),
+            KeyCode::Char('j') if ctrl => return self.enter(),
             KeyCode::Char('d') if ctrl && self.input.value().is_empty() => return Action::Quit,
             KeyCode::Char('c') if ctrl => {
                 self.input.reset();
@@ -652,6 +667,10 @@ impl App {
 
     pub fn draw(&mut self, f: &mut Frame) {
         let area = f.area();
+        // The inbox's count is in the status bar: keep it current (cheap when nothing changed).
+        if let Some(inbox) = self.inbox.as_mut() {
+            inbox.refresh();
+        }
         let banner_h = u16::from(self.banner.is_some());
         let extra = u16::from(!self.candidates.is_empty());
         let rows = Layout::default()
@@ -679,7 +698,6 @@ impl App {
         }
         if self.focus == Focus::Inbox {
             if let Some(inbox) = self.inbox.as_mut() {
-                inbox.refresh();
                 inbox.draw(f, main, &self.theme);
             }
         } else {
@@ -777,11 +795,13 @@ impl App {
     fn draw_status(&self, f: &mut Frame, area: Rect) {
         let th = &self.theme;
         let bar = th.tui_style(Role::Plain).add_modifier(Modifier::REVERSED);
-        let mut spans: Vec<TSpan<'static>> = Vec::new();
-        let mut put = |text: String, style: Style| spans.push(TSpan::styled(text, style));
+        // Each piece with the order in which it goes when the bar is wider than the terminal
+        // (0: it stays; the note is cut at the right edge instead).
+        let mut pieces: Vec<(String, Style, u8)> = Vec::new();
+        let mut put = |text: String, style: Style, drop: u8| pieces.push((text, style, drop));
         match &self.status {
             Some(s) => {
-                put(format!(" {} {} ", s.protocol, s.target), bar);
+                put(format!(" {} {} ", s.protocol, s.target), bar, 0);
                 let (transport, role) = match (s.open, s.security, &s.tls_version) {
                     (false, _, _) => ("closed".to_string(), Role::Error),
                     (true, Security::Plain, _) => ("plaintext".to_string(), Role::PrefixPlain),
@@ -797,9 +817,10 @@ impl App {
                 put(
                     format!(" {transport} "),
                     th.tui_style(role).add_modifier(Modifier::REVERSED),
+                    0,
                 );
                 if let Some(c) = &s.cipher {
-                    put(format!(" {c} "), bar);
+                    put(format!(" {c} "), bar, 1);
                 }
                 let secs = s.elapsed.as_secs();
                 put(
@@ -810,6 +831,7 @@ impl App {
                         secs % 60
                     ),
                     bar,
+                    3,
                 );
                 if let Some((code, outcome)) = &s.last_reply {
                     let role = match outcome {
@@ -822,11 +844,13 @@ impl App {
                     put(
                         format!(" last {code} "),
                         th.tui_style(role).add_modifier(Modifier::REVERSED),
+                        0,
                     );
                 }
                 put(
                     format!(" ↑{} ↓{} ", bytes(s.bytes_sent), bytes(s.bytes_received)),
                     bar,
+                    2,
                 );
                 let mode = match s.mode {
                     InputMode::Command => None,
@@ -842,19 +866,21 @@ impl App {
                     put(
                         format!(" {m} "),
                         th.tui_style(Role::Warning).add_modifier(Modifier::REVERSED),
+                        0,
                     );
                 }
             }
-            None => put(" connecting… ".into(), bar),
+            None => put(" connecting… ".into(), bar, 0),
         }
         if self.busy {
             put(
                 " waiting… Esc interrupts ".into(),
                 th.tui_style(Role::Warning).add_modifier(Modifier::REVERSED),
+                0,
             );
         }
         if let Some(inbox) = &self.inbox {
-            put(format!(" inbox {} (F9) ", inbox.len()), bar);
+            put(format!(" inbox {} (F9) ", inbox.len()), bar, 0);
         }
         let note = self.note.clone().unwrap_or_else(|| match self.focus {
             Focus::Input => "F1 help".into(),
@@ -862,7 +888,11 @@ impl App {
             Focus::Search => "search: Enter finds, Esc cancels".into(),
             Focus::Inbox => "inbox: Esc back".into(),
         });
-        put(format!(" {note}"), th.tui_style(Role::Info));
+        put(format!(" {note}"), th.tui_style(Role::Info), 0);
+        let spans: Vec<TSpan<'static>> = fit(pieces, usize::from(area.width))
+            .into_iter()
+            .map(|(text, style)| TSpan::styled(text, style))
+            .collect();
         f.render_widget(Paragraph::new(TLine::from(spans)).style(bar), area);
     }
 
@@ -962,6 +992,31 @@ pub const HELP: &[&str] = &[
     "F9 or :inbox     the inbox (mailtalk demo --tui)",
     "F1           this help",
 ];
+
+/// The status bar's pieces that fit in `width` columns: while they are wider, the one with
+/// the lowest drop rank above 0 goes (the cipher before the byte counts before the clock), so
+/// the mode, the inbox and the note stay in sight on a narrow terminal.
+fn fit(mut pieces: Vec<(String, Style, u8)>, width: usize) -> Vec<(String, Style)> {
+    loop {
+        let used: usize = pieces.iter().map(|(t, _, _)| visible_len(t)).sum();
+        if used <= width {
+            break;
+        }
+        let next = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, d))| *d > 0)
+            .min_by_key(|(_, (_, _, d))| *d)
+            .map(|(i, _)| i);
+        match next {
+            Some(i) => {
+                pieces.remove(i);
+            }
+            None => break,
+        }
+    }
+    pieces.into_iter().map(|(t, s, _)| (t, s)).collect()
+}
 
 fn bytes(n: u64) -> String {
     match n {
@@ -1195,7 +1250,8 @@ mod tests {
                 "S: 250-localhost",
                 "S: 250-STARTTLS",
                 "S: 250 HELP",
-                " smtp 127.0.0.1:2525  plaintext  00:01:15  last 250  ↑120 B ↓2048 B  F1",
+                // Too narrow for everything: the byte counts go, the note stays.
+                " smtp 127.0.0.1:2525  plaintext  00:01:15  last 250  F1 help",
                 "smtp 127.0.0.1 plain ›",
             ]
         );
@@ -1215,10 +1271,10 @@ mod tests {
             InputMode::Command,
         ));
         app.prompt = "smtp 127.0.0.1 TLS1.3 › ".into();
-        let s = screen(&mut app, 100, 6);
+        let s = screen(&mut app, 130, 6);
         assert_eq!(s[2], "** TLS established: TLSv1.3");
         assert_eq!(s[3], "S# 250 HELP");
-        assert_eq!(s[4], " smtp 127.0.0.1:2525  TLSv1.3 verified  TLS_AES_256_GCM_SHA384  00:01:15  last 250  ↑120 B ↓2048 B");
+        assert_eq!(s[4], " smtp 127.0.0.1:2525  TLSv1.3 verified  TLS_AES_256_GCM_SHA384  00:01:15  last 250  ↑120 B ↓2048 B  F1 help");
         assert_eq!(s[5], "smtp 127.0.0.1 TLS1.3 ›");
         app.status = Some(status(
             Security::TlsUnverified,
@@ -1275,6 +1331,28 @@ mod tests {
         );
         let s = screen(&mut app, 100, 8);
         assert!(s[0].ends_with("│capabilities (F2)"), "{s:?}");
+        // What STARTTLS changed goes on top, once the transcript said it.
+        app.push(Line::message(
+            Role::Info,
+            "** after TLS: ",
+            "removed STARTTLS",
+        ));
+        app.handle_key(key(KeyCode::F(2)));
+        app.handle_key(key(KeyCode::F(2)));
+        app.set_panel(Panel::Caps, vec![]);
+        let after = screen(&mut app, 100, 8);
+        assert!(
+            after[1].ends_with("│** after TLS: removed STARTTLS"),
+            "{after:?}"
+        );
+        app.set_panel(
+            Panel::Caps,
+            vec![Line::message(
+                Role::Info,
+                "** ",
+                "PIPELINING  several commands at once (RFC 2920)",
+            )],
+        );
         assert!(
             s[1].ends_with("│** PIPELINING  several commands at once"),
             "{s:?}"
@@ -1466,5 +1544,71 @@ mod tests {
         let s = screen(&mut app, 60, 8).join("\n");
         assert!(s.contains("\\x1b[2Jcleared?"), "{s}");
         assert!(!s.contains('\x1b') && !s.contains('\x07'), "{s}");
+    }
+
+    #[test]
+    fn ctrl_j_sends_the_line_like_enter() {
+        let mut app = App::new(Theme::new(false), Protocol::Smtp);
+        typed(&mut app, "NOOP");
+        let a = app.handle_key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL));
+        assert_eq!(a, Action::Send("NOOP".into()));
+        assert_eq!(app.input.value(), "");
+    }
+
+    #[test]
+    fn a_narrow_status_bar_sheds_the_cipher_and_counts_before_the_note() {
+        let mut app = App::new(Theme::new(false), Protocol::Smtp);
+        app.status = Some(tls_status());
+        typed(&mut app, ":tui");
+        app.handle_key(key(KeyCode::Enter));
+        let bar = rows(&mut app, 100, 10).remove(8);
+        assert!(bar.contains("TLSv1.3 verified"), "{bar}");
+        assert!(bar.contains("last 250"), "{bar}");
+        assert!(
+            bar.contains("this is the full-screen view already"),
+            "{bar}"
+        );
+        assert!(!bar.contains("TLS_AES_256_GCM_SHA384"), "{bar}");
+        // Wide enough, everything is there.
+        typed(&mut app, ":tui");
+        app.handle_key(key(KeyCode::Enter));
+        let bar = rows(&mut app, 160, 10).remove(8);
+        for piece in [
+            "TLS_AES_256_GCM_SHA384",
+            "00:00:09",
+            "↑387 B ↓509 B",
+            "view already",
+        ] {
+            assert!(bar.contains(piece), "{piece}: {bar}");
+        }
+    }
+
+    fn tls_status() -> Status {
+        Status {
+            protocol: Protocol::Smtp,
+            target: "127.0.0.1:41697".into(),
+            open: true,
+            security: Security::TlsVerified,
+            tls_version: Some("TLSv1.3".into()),
+            cipher: Some("TLS_AES_256_GCM_SHA384".into()),
+            elapsed: Duration::from_secs(9),
+            last_reply: Some(("250".into(), Outcome::Ok)),
+            bytes_sent: 387,
+            bytes_received: 509,
+            mode: InputMode::Command,
+        }
+    }
+
+    fn rows(app: &mut App, width: u16, height: u16) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+        t.draw(|f| app.draw(f)).unwrap();
+        let buf = t.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect()
     }
 }

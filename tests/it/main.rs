@@ -31,3 +31,4 @@ mod serve;
 mod smtp;
 mod terminal;
 mod tls;
+mod tui;
