@@ -576,6 +576,17 @@ impl App {
     }
 
     fn transcript_key(&mut self, key: KeyEvent) -> Action {
+        let before = self.selected;
+        let action = self.transcript_key_inner(key);
+        // An open explanation follows the selection.
+        if self.selected != before && self.panel == Some(Panel::Explain) {
+            let lines = self.explain_lines();
+            self.set_panel(Panel::Explain, lines);
+        }
+        action
+    }
+
+    fn transcript_key_inner(&mut self, key: KeyEvent) -> Action {
         let last = self.last_index();
         match key.code {
             KeyCode::Esc | KeyCode::Char('i') => {
@@ -1312,6 +1323,11 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("last 550"), "{s}");
+        // Moving the selection moves the explanation with it.
+        app.handle_key(key(KeyCode::Up));
+        let s = screen(&mut app, 120, 24).join("\n");
+        assert!(s.contains("│C: RCPT TO:<nobody@example.test>"), "{s}");
+        assert!(s.contains("nothing to explain in this line"), "{s}");
     }
 
     #[test]
