@@ -1627,4 +1627,36 @@ mod tests {
             })
             .collect()
     }
+
+    #[test]
+    fn the_wheel_scrolls_y_copies_and_no_colour_means_no_colour() {
+        use crossterm::event::{MouseEvent, MouseEventKind};
+        let mut app = connected();
+        for i in 0..50 {
+            app.push(Line::message(Role::Plain, "", &format!("line {i}")));
+        }
+        let wheel = |kind| MouseEvent {
+            kind,
+            column: 0,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        };
+        app.handle_mouse(wheel(MouseEventKind::ScrollUp));
+        assert_eq!(screen(&mut app, 40, 6)[3], "line 46");
+        app.handle_mouse(wheel(MouseEventKind::ScrollDown));
+        assert_eq!(screen(&mut app, 40, 6)[3], "line 49");
+        // y copies the selected line's text.
+        app.handle_key(key(KeyCode::Esc));
+        app.handle_key(key(KeyCode::End));
+        assert_eq!(
+            app.handle_key(key(KeyCode::Char('y'))),
+            Action::Copy("line 49".into())
+        );
+        // Without colours (NO_COLOR), no role has a colour; with them, codes do.
+        let plain = Theme::new(false);
+        for role in [Role::Code5xx, Role::Code2xx, Role::PrefixTls, Role::Warning] {
+            assert_eq!(plain.tui_style(role).fg, None, "{role:?}");
+        }
+        assert!(Theme::new(true).tui_style(Role::Code5xx).fg.is_some());
+    }
 }
