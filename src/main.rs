@@ -195,6 +195,23 @@ struct FullScreen {
 /// The lines of the connection, kept for the full-screen view to show first.
 struct Kept(Vec<mailtalk::render::Line>);
 
+/// A screen that shows each line and keeps it.
+struct Tee<'a> {
+    inner: &'a mut Terminal,
+    kept: Vec<mailtalk::render::Line>,
+}
+
+impl mailtalk::controller::Screen for Tee<'_> {
+    fn show(&mut self, line: &mailtalk::render::Line) {
+        self.kept.push(line.clone());
+        self.inner.show(line);
+    }
+
+    fn fatal(&mut self, message: &str) {
+        self.inner.fatal(message);
+    }
+}
+
 impl mailtalk::controller::Screen for Kept {
     fn show(&mut self, line: &mailtalk::render::Line) {
         self.0.push(line.clone());
@@ -360,7 +377,12 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
             },
         );
     }
-    let mut c = match Controller::connect(opts, out, settings, &mut screen) {
+    // What connecting shows is kept too, for `:tui` to start its transcript with.
+    let mut tee = Tee {
+        inner: &mut screen,
+        kept: Vec::new(),
+    };
+    let mut c = match Controller::connect(opts, out, settings, &mut tee) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -368,21 +390,22 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         return batch::run(c, Input::Script(lines), &mut screen);
     }
     if interactive {
-        if let Err(code) = c.initial_auth(&mut screen) {
+        if let Err(code) = c.initial_auth(&mut tee) {
             if !c.is_open() {
                 return c.finish(Err(code), &mut screen);
             }
         }
-        match mailtalk::repl::run(c, !cli.no_history, theme.clone()) {
+        let shown = tee.kept;
+        match mailtalk::repl::run(c, !cli.no_history, theme.clone(), shown) {
             mailtalk::repl::End::Status(code) => code,
-            mailtalk::repl::End::FullScreen(c) => mailtalk::tui::run(
+            mailtalk::repl::End::FullScreen(c, shown) => mailtalk::tui::run(
                 *c,
                 mailtalk::tui::Options {
                     history: !cli.no_history,
                     theme,
                     inbox: None,
                     banner: None,
-                    intro: Vec::new(),
+                    intro: shown,
                 },
             ),
         }

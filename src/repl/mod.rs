@@ -172,10 +172,27 @@ impl ConditionalEventHandler for TabInContent {
 /// Lines painted for the terminal, printed as they come.
 pub struct Stdout {
     pub theme: Theme,
+    /// The last lines shown, for the full-screen view when `:tui` switches to it.
+    pub kept: Kept,
+}
+
+/// The last [`KEPT_LINES`] lines the REPL showed.
+pub type Kept = Arc<Mutex<std::collections::VecDeque<Line>>>;
+
+/// How many lines the REPL keeps for `:tui`.
+pub const KEPT_LINES: usize = 10_000;
+
+fn keep(kept: &Kept, line: &Line) {
+    let mut k = lock(kept);
+    if k.len() >= KEPT_LINES {
+        k.pop_front();
+    }
+    k.push_back(line.clone());
 }
 
 impl Screen for Stdout {
     fn show(&mut self, line: &Line) {
+        keep(&self.kept, line);
         crate::render::terminal::print_line(&self.theme.paint_line(line));
     }
 }
@@ -184,10 +201,12 @@ impl Screen for Stdout {
 struct Collect<'a> {
     theme: &'a Theme,
     lines: Vec<String>,
+    kept: &'a Kept,
 }
 
 impl Screen for Collect<'_> {
     fn show(&mut self, line: &Line) {
+        keep(self.kept, line);
         self.lines.push(self.theme.paint_line(line));
     }
 }
@@ -240,13 +259,14 @@ fn erase_typed_line(rl: &mut Editor<MtHelper, DefaultHistory>, prompt: &str, lin
 pub enum End {
     /// The session is over: the exit status.
     Status(i32),
-    /// `:tui`: the same session goes on in the full-screen view.
-    FullScreen(Box<Controller>),
+    /// `:tui`: the same session goes on in the full-screen view, with the lines shown so far.
+    FullScreen(Box<Controller>, Vec<Line>),
 }
 
 /// Runs the REPL over a connected controller. Returns the exit status, or the controller when
 /// the user switches to the full-screen view.
-pub fn run(controller: Controller, history: bool, theme: Theme) -> End {
+/// `shown`: what was shown before (connecting), kept for the full-screen view.
+pub fn run(controller: Controller, history: bool, theme: Theme, shown: Vec<Line>) -> End {
     let protocol = controller.protocol();
     let cancel = controller.cancel_flag();
     // Ctrl-C while mailtalk waits (for a reply, in :sleep, while sending) interrupts the wait;
@@ -283,8 +303,10 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> End {
     if let Some(path) = &history_file {
         let _ = rl.load_history(path);
     }
+    let kept: Kept = Arc::new(Mutex::new(shown.into_iter().collect()));
     let mut screen = Stdout {
         theme: theme.clone(),
+        kept: kept.clone(),
     };
     let controller = Arc::new(Mutex::new(controller));
     lock(&controller).info(
@@ -302,6 +324,7 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> End {
         let watching = watching.clone();
         let stop = stop.clone();
         let theme = theme.clone();
+        let kept = kept.clone();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Acquire) {
                 if !watching.load(Ordering::Acquire) {
@@ -311,6 +334,7 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> End {
                 let mut out = Collect {
                     theme: &theme,
                     lines: Vec::new(),
+                    kept: &kept,
                 };
                 let closed = {
                     let mut c = lock(&controller);
@@ -450,7 +474,11 @@ pub fn run(controller: Controller, history: bool, theme: Theme) -> End {
     }
     if full_screen {
         if let Ok(m) = Arc::try_unwrap(controller) {
-            return End::FullScreen(Box::new(m.into_inner().unwrap_or_else(|p| p.into_inner())));
+            let lines: Vec<Line> = lock(&kept).drain(..).collect();
+            return End::FullScreen(
+                Box::new(m.into_inner().unwrap_or_else(|p| p.into_inner())),
+                lines,
+            );
         }
     }
     End::Status(status)

@@ -343,9 +343,14 @@ fn the_full_screen_view_from_the_repl() {
     let target = format!("127.0.0.1:{}", s.port("smtp"));
     let t = tmux_or_skip!(&[&s.url("smtp")]);
     t.wait_for("S: 220");
+    t.line("EHLO repl.test");
+    t.wait_for("S: 250 HELP");
     t.line(":tui");
     let bar = t.status_bar("smtp", &target);
     assert!(bar.contains("plaintext"), "{bar}");
+    // The session so far comes along: the greeting and what was typed at the REPL.
+    let screen = t.wait_for("C: EHLO repl.test");
+    assert!(screen.contains("S: 220"), "{screen}");
     t.line("NOOP");
     t.wait_reply("S: 250");
     t.leave(0);
