@@ -48,8 +48,6 @@ const MAX_RCPTS: usize = 1000;
 /// IMAP: largest literal and command.
 const MAX_LITERAL: u64 = 64 * 1024;
 const MAX_COMMAND: usize = 256 * 1024;
-/// How long stopping waits for sessions to say goodbye.
-const STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// What a listener speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,8 +93,15 @@ impl Listening {
     }
 }
 
+/// An open session, as the stop sees it: its socket, and whether it is writing to the client
+/// now (a write that a client which does not read would hold up).
+struct Open {
+    socket: TcpStream,
+    writing: Arc<AtomicBool>,
+}
+
 struct Sessions {
-    open: Mutex<HashMap<u64, TcpStream>>,
+    open: Mutex<HashMap<u64, Open>>,
     count: AtomicUsize,
     next: AtomicU64,
 }
@@ -110,15 +115,20 @@ impl Sessions {
                 (n < max).then_some(n.saturating_add(1))
             })
             .ok()?;
+        let writing = Arc::new(AtomicBool::new(false));
         if let Some(socket) = socket {
-            self.open
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id, socket);
+            self.open.lock().unwrap_or_else(|p| p.into_inner()).insert(
+                id,
+                Open {
+                    socket,
+                    writing: Arc::clone(&writing),
+                },
+            );
         }
         Some(Slot {
             sessions: Arc::clone(self),
             id,
+            writing,
         })
     }
 }
@@ -128,6 +138,8 @@ impl Sessions {
 struct Slot {
     sessions: Arc<Sessions>,
     id: u64,
+    /// Set by the session while it writes (see [`Open`]).
+    writing: Arc<AtomicBool>,
 }
 
 impl Drop for Slot {
@@ -367,14 +379,21 @@ impl Server {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        {
-            let open = self.sessions.open.lock().unwrap_or_else(|p| p.into_inner());
-            for s in open.values() {
-                let _ = s.shutdown(Shutdown::Read);
+        // Every session is woken (its read ends) and says goodbye; one that is in the middle of
+        // a write to a client that does not read could not, and is cut off. Sessions end by
+        // themselves after that, each within its own write deadline: no clock decides here.
+        while self.sessions.count.load(Ordering::SeqCst) > 0 {
+            {
+                let open = self.sessions.open.lock().unwrap_or_else(|p| p.into_inner());
+                for o in open.values() {
+                    let how = if o.writing.load(Ordering::SeqCst) {
+                        Shutdown::Both
+                    } else {
+                        Shutdown::Read
+                    };
+                    let _ = o.socket.shutdown(how);
+                }
             }
-        }
-        let until = crate::net::deadline_after(STOP_WAIT);
-        while self.sessions.count.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
         }
         if self.cert_is_temporary {
@@ -478,8 +497,9 @@ fn accept_loop(
         let _ = workers.run(
             format!("session-{id}"),
             Box::new(move || {
+                let writing = Arc::clone(&slot.writing);
                 let _slot = slot;
-                serve_one(tcp, peer, id, l, &ctx, &settings);
+                serve_one(tcp, peer, id, l, &ctx, &settings, writing);
             }),
         );
     }
@@ -497,7 +517,15 @@ fn plaintext_auth_allowed(allowed: bool, peer: SocketAddr) -> bool {
     allowed || ip.is_loopback()
 }
 
-fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Context, s: &Settings) {
+fn serve_one(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    l: Listening,
+    ctx: &Context,
+    s: &Settings,
+    writing: Arc<AtomicBool>,
+) {
     let transport = Transport::from_tcp(tcp);
     let log = &ctx.shared.log;
     let protocol = l.kind.protocol();
@@ -567,7 +595,7 @@ fn serve_one(tcp: TcpStream, peer: SocketAddr, id: u64, l: Listening, ctx: &Cont
             },
         }),
     };
-    let how = session::run(ctx, transport, id, machine.as_mut(), l.tls);
+    let how = session::run(ctx, transport, id, machine.as_mut(), l.tls, writing);
     log.session_end(id, protocol.name(), Some(peer), &how);
 }
 

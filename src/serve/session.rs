@@ -20,6 +20,9 @@ use super::backend::{MailboxView, Shared, SmtpBackend};
 const IDLE_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// How often an idling session looks for changes in its mailbox.
 const IDLE_TICK: Duration = Duration::from_millis(250);
+/// How long the goodbye of a stopping server may take to write (only a client that does not
+/// read makes it wait at all).
+const GOODBYE_WAIT: Duration = Duration::from_secs(5);
 /// Bytes read at a time.
 const READ_SIZE: usize = 64 * 1024;
 /// Bytes written at a time (each write has its own deadline, so a slow but steady reader is
@@ -138,11 +141,24 @@ struct Io<'a> {
     t: Transport,
     id: u64,
     protocol: Protocol,
+    /// Set while writing to the client (a stopping server cuts such a session off).
+    writing: Arc<AtomicBool>,
 }
 
 impl Io<'_> {
     fn write(&mut self, out: &mut Output) -> Result<(), NetError> {
-        let timeout = self.ctx.command_timeout;
+        self.writing.store(true, Ordering::SeqCst);
+        let r = self.write_within(out, self.ctx.command_timeout);
+        self.writing.store(false, Ordering::SeqCst);
+        r
+    }
+
+    /// The goodbye of a stopping server: short, and with a short deadline of its own.
+    fn write_goodbye(&mut self, out: &mut Output) {
+        let _ = self.write_within(out, GOODBYE_WAIT);
+    }
+
+    fn write_within(&mut self, out: &mut Output, timeout: Duration) -> Result<(), NetError> {
         let mut pending: Vec<u8> = Vec::new();
         for piece in out.take() {
             match piece {
@@ -265,12 +281,14 @@ pub fn run(
     id: u64,
     m: &mut dyn Machine,
     implicit_tls: bool,
+    writing: Arc<AtomicBool>,
 ) -> String {
     let mut io = Io {
         ctx,
         t: transport,
         id,
         protocol: m.protocol(),
+        writing,
     };
     let how = drive(&mut io, m, implicit_tls);
     io.t.shutdown();
@@ -304,7 +322,7 @@ fn drive(io: &mut Io<'_>, m: &mut dyn Machine, implicit_tls: bool) -> String {
     loop {
         if io.ctx.stop.load(Ordering::SeqCst) {
             m.shutdown(&mut out);
-            let _ = io.write(&mut out);
+            io.write_goodbye(&mut out);
             io.events(m);
             return "closed: the server is stopping".to_string();
         }
@@ -461,7 +479,14 @@ mod tests {
             steps: Arc::clone(&steps),
             left: STEPS,
         };
-        let how = run(&context(), Transport::from_tcp(server), 1, &mut m, false);
+        let how = run(
+            &context(),
+            Transport::from_tcp(server),
+            1,
+            &mut m,
+            false,
+            Arc::new(AtomicBool::new(false)),
+        );
         drop(client);
         assert!(how.starts_with("lost"), "{how}");
         let made = steps.load(Ordering::SeqCst);

@@ -196,7 +196,18 @@ impl Serve {
     pub fn stop(mut self) -> (Option<i32>, String, tempfile::TempDir) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-INT", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
+        // The hang guard: a server that does not stop fails the test.
+        let start = Instant::now();
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            if start.elapsed() > RUN_LIMIT {
+                let _ = self.child.kill();
+                panic!("mailtalk serve did not stop after Ctrl-C:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let (m, cv) = &*self.lines;
         let mut g = m.lock().unwrap();
         while !g.1 {
@@ -230,7 +241,7 @@ impl Drop for Serve {
 
 /// A raw client connection with a hang guard on every read.
 pub struct Raw {
-    s: TcpStream,
+    pub s: TcpStream,
     buf: Vec<u8>,
 }
 
@@ -952,6 +963,25 @@ fn ctrl_c_tells_sessions_in_progress_and_maildir_survives_a_restart() {
     let text = out.stdout_str();
     assert!(text.contains("* 1 EXISTS"), "{text}");
     assert!(text.contains("Subject: round trip"), "{text}");
+}
+
+#[test]
+fn stopping_ends_a_session_stuck_writing_to_a_client_that_does_not_read() {
+    let s = Serve::start(&[]);
+    let c = smtp_session(s.port("smtp"));
+    // Many pipelined commands and no reading: the replies fill the socket buffers and the
+    // session blocks writing them. The sender runs apart, since its writes block too.
+    let mut w = c.s.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let noops = b"NOOP\r\n".repeat(100_000);
+        let _ = w.write_all(&noops);
+    });
+    s.wait_for("smtp connection from");
+    let (code, log, _) = s.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    drop(c);
+    let _ = sender.join();
 }
 
 #[test]
