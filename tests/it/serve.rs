@@ -11,9 +11,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{mailtalk, RUN_LIMIT};
+use crate::support::{self, Output, NO_TIMEOUT, RUN_LIMIT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mailtalk");
+
+/// The client, with the long timeout of runs that are not about a timeout: a busy machine
+/// never decides these tests.
+pub fn mailtalk(args: &[&str], stdin: &[u8]) -> Output {
+    let mut all = vec!["--timeout", NO_TIMEOUT];
+    all.extend_from_slice(args);
+    support::mailtalk(&all, stdin)
+}
 
 /// Whether a client tool is there; without it the test is skipped, or fails when everything
 /// is required.

@@ -63,6 +63,8 @@ impl Tmux {
         }
         cmd.push(' ');
         cmd.push_str(&quote(BIN));
+        // No test here is about a timeout: the client waits as long as the hang guard does.
+        cmd.push_str(&format!(" --timeout {}", crate::support::NO_TIMEOUT));
         for a in args {
             cmd.push(' ');
             cmd.push_str(&quote(a));
@@ -371,7 +373,7 @@ fn imap_idle_shows_new_mail_without_a_key() {
     t.wait_until("the IDLE mode in the status bar", |s| {
         bar_in(s, "imap", &target).is_some_and(|b| b.contains("IDLE (DONE ends it)"))
     });
-    let out = crate::support::mailtalk(
+    let out = crate::serve::mailtalk(
         &[
             &s.url("smtp"),
             "--from",

@@ -11,7 +11,15 @@ fn login(url: &str, mech: &str, password: &str) -> crate::support::Output {
     let home = tempfile::tempdir().unwrap();
     mailtalk_env(
         home.path(),
-        &[url, "--auth", mech, "--user", USER],
+        &[
+            "--timeout",
+            crate::support::NO_TIMEOUT,
+            url,
+            "--auth",
+            mech,
+            "--user",
+            USER,
+        ],
         b"",
         &[("MAILTALK_PASSWORD", password)],
     )

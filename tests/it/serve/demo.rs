@@ -13,7 +13,7 @@ fn demo_follows_its_own_guide_from_sending_to_reading_back() {
     let home = tempfile::tempdir().unwrap();
     let log = home.path().join("server.log");
     let mut child = Command::new(BIN)
-        .arg("demo")
+        .args(["--timeout", crate::support::NO_TIMEOUT, "demo"])
         .arg("--server-log")
         .arg(&log)
         .stdin(Stdio::piped())
