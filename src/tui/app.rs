@@ -735,7 +735,8 @@ impl App {
         }
         self.draw_status(f, status);
         if extra > 0 {
-            let text = self.candidates.join("  ");
+            // Advertised by the server: made visible like everything it sends.
+            let text = crate::render::escape::visible_string(self.candidates.join("  ").as_bytes());
             f.render_widget(
                 Paragraph::new(TLine::from(TSpan::styled(
                     text,
@@ -852,6 +853,7 @@ impl App {
                         Outcome::PermFail | Outcome::Bad => Role::Code5xx,
                         _ => Role::CodeOther,
                     };
+                    let code = crate::render::escape::visible_string(code.as_bytes());
                     put(
                         format!(" last {code} "),
                         th.tui_style(role).add_modifier(Modifier::REVERSED),
@@ -1557,7 +1559,16 @@ mod tests {
     fn control_bytes_from_the_server_never_reach_the_screen_raw() {
         let mut app = connected();
         app.push(server("S: ", "250 \x1b[2Jcleared?\x07"));
+        // The status bar's reply code and the completion list come from the server too.
+        app.status = Some(status(
+            Security::Plain,
+            "\x1b[2J+OK",
+            Outcome::Ok,
+            InputMode::Command,
+        ));
+        app.candidates = vec!["X-\x1b]0;owned\x07".into(), "XB".into()];
         let s = screen(&mut app, 60, 8).join("\n");
+        assert!(s.contains("last \\x1b[2J+OK"), "{s}");
         assert!(s.contains("\\x1b[2Jcleared?"), "{s}");
         assert!(!s.contains('\x1b') && !s.contains('\x07'), "{s}");
     }
