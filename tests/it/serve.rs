@@ -137,58 +137,49 @@ impl Serve {
         self.log_lines().join("\n")
     }
 
-    /// Waits until a log line contains `needle` (the hang guard fails the test).
-    pub fn wait_for(&self, needle: &str) -> String {
+    /// Waits until `done` finds what it looks for in the log lines so far (the hang guard, or
+    /// the server ending first, fails the test; `what` says what was awaited).
+    fn wait_log<T>(&self, what: &str, mut done: impl FnMut(&[String]) -> Option<T>) -> T {
         let (m, cv) = &*self.lines;
         let start = Instant::now();
         let mut g = m.lock().unwrap();
         loop {
-            if let Some(l) = g.0.iter().find(|l| l.contains(needle)) {
-                return l.clone();
+            if let Some(found) = done(&g.0) {
+                return found;
             }
-            assert!(
-                !g.1,
-                "the server ended before logging {needle:?}:\n{}",
-                g.0.join("\n")
-            );
+            assert!(!g.1, "the server ended before {what}:\n{}", g.0.join("\n"));
             assert!(
                 start.elapsed() < RUN_LIMIT,
-                "no log line with {needle:?}:\n{}",
+                "never {what}:\n{}",
                 g.0.join("\n")
             );
             g = cv.wait_timeout(g, Duration::from_millis(200)).unwrap().0;
         }
     }
 
-    /// Waits until `n` log lines contain `needle` (the hang guard fails the test), and
-    /// returns them all; more than `n` fails it.
+    /// Waits until a log line contains `needle`, and returns it.
+    pub fn wait_for(&self, needle: &str) -> String {
+        self.wait_log(&format!("logging {needle:?}"), |lines| {
+            lines.iter().find(|l| l.contains(needle)).cloned()
+        })
+    }
+
+    /// Waits until `n` log lines contain `needle`, and returns them all; more than `n` fails.
     pub fn wait_count(&self, needle: &str, n: usize) -> Vec<String> {
-        let (m, cv) = &*self.lines;
-        let start = Instant::now();
-        let mut g = m.lock().unwrap();
-        loop {
-            let found: Vec<String> = g.0.iter().filter(|l| l.contains(needle)).cloned().collect();
+        self.wait_log(&format!("logging {needle:?} {n} times"), |lines| {
+            let found: Vec<String> = lines
+                .iter()
+                .filter(|l| l.contains(needle))
+                .cloned()
+                .collect();
             assert!(
                 found.len() <= n,
                 "{} log lines with {needle:?}, not {n}:\n{}",
                 found.len(),
-                g.0.join("\n")
+                lines.join("\n")
             );
-            if found.len() == n {
-                return found;
-            }
-            assert!(
-                !g.1,
-                "the server ended before logging {needle:?} {n} times:\n{}",
-                g.0.join("\n")
-            );
-            assert!(
-                start.elapsed() < RUN_LIMIT,
-                "not {n} log lines with {needle:?}:\n{}",
-                g.0.join("\n")
-            );
-            g = cv.wait_timeout(g, Duration::from_millis(200)).unwrap().0;
-        }
+            (found.len() == n).then_some(found)
+        })
     }
 
     /// How many log lines contain `needle` now.
