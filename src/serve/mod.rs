@@ -322,6 +322,10 @@ impl Server {
             require_auth: args.require_auth,
             allow_plaintext_auth: args.allow_plaintext_auth,
             max_sessions: args.max_sessions.max(1),
+            mechanisms: ServerMech::ALL
+                .into_iter()
+                .filter(|m| !(shared.users.any() && *m == ServerMech::ScramSha256))
+                .collect(),
         });
         let mut threads = Vec::new();
         let mut listening = Vec::new();
@@ -413,6 +417,9 @@ struct Settings {
     require_auth: bool,
     allow_plaintext_auth: bool,
     max_sessions: usize,
+    /// The SASL mechanisms offered (SCRAM-SHA-256 only with configured users: it needs the
+    /// password).
+    mechanisms: Vec<ServerMech>,
 }
 
 /// Failed accepts, said once while they repeat (out of file descriptors, a client opening and
@@ -532,11 +539,7 @@ fn serve_one(
     log.session_start(id, protocol.name(), Some(peer), l.tls);
     let plaintext_auth = plaintext_auth_allowed(s.allow_plaintext_auth, peer);
     let logging = log.sessions();
-    let any_users = ctx.shared.users.any();
-    let mechanisms: Vec<ServerMech> = ServerMech::ALL
-        .into_iter()
-        .filter(|m| !(any_users && *m == ServerMech::ScramSha256))
-        .collect();
+    let mechanisms = &s.mechanisms;
     let mut machine: Box<dyn Machine> = match l.kind {
         Kind::Smtp | Kind::Lmtp => Box::new(Bound {
             m: smtp::server::Server::new(smtp::server::Config {
