@@ -112,6 +112,8 @@ pub struct App {
     pub ctx: LineContext,
     pub known: Known,
     pub status: Option<Status>,
+    /// When `status` was taken: the session clock goes on from there (none in tests).
+    pub status_at: Option<std::time::Instant>,
     /// A line is being handled; its reply may still be coming.
     pub busy: bool,
     panel: Option<Panel>,
@@ -157,6 +159,7 @@ impl App {
             ctx: LineContext::new(protocol),
             known: Known::new(protocol),
             status: None,
+            status_at: None,
             busy: false,
             panel: None,
             panel_lines: Vec::new(),
@@ -834,7 +837,8 @@ impl App {
                 if let Some(c) = &s.cipher {
                     put(format!(" {c} "), bar, 1);
                 }
-                let secs = s.elapsed.as_secs();
+                let since = self.status_at.map(|t| t.elapsed()).unwrap_or_default();
+                let secs = s.elapsed.saturating_add(since).as_secs();
                 put(
                     format!(
                         " {:02}:{:02}:{:02} ",

@@ -13,7 +13,7 @@ pub mod inbox;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
@@ -63,11 +63,22 @@ struct Snapshot {
 }
 
 /// A screen that sends each line to the view as it comes.
-struct Channel<'a>(&'a Sender<Report>);
+struct Channel<'a> {
+    tx: &'a Sender<Report>,
+    /// Lines sent so far.
+    sent: usize,
+}
+
+impl<'a> Channel<'a> {
+    fn new(tx: &'a Sender<Report>) -> Channel<'a> {
+        Channel { tx, sent: 0 }
+    }
+}
 
 impl Screen for Channel<'_> {
     fn show(&mut self, line: &Line) {
-        let _ = self.0.send(Report::Line(line.clone()));
+        self.sent = self.sent.saturating_add(1);
+        let _ = self.tx.send(Report::Line(line.clone()));
     }
 }
 
@@ -96,7 +107,7 @@ fn session(mut c: Controller, rx: Receiver<Request>, tx: Sender<Report>) {
     loop {
         match rx.recv_timeout(POLL) {
             Ok(Request::Line(line)) => {
-                let mut screen = Channel(&tx);
+                let mut screen = Channel::new(&tx);
                 if !c.is_open() && line.trim().is_empty() {
                     let code = c.finish(closed_status.map_or(Ok(()), Err), &mut screen);
                     let _ = tx.send(Report::Finished(code));
@@ -132,14 +143,14 @@ fn session(mut c: Controller, rx: Receiver<Request>, tx: Sender<Report>) {
                 let _ = tx.send(Report::Panel(panel, keep.0));
             }
             Ok(Request::Quit) => {
-                let mut screen = Channel(&tx);
+                let mut screen = Channel::new(&tx);
                 let code = c.finish(closed_status.map_or(Ok(()), Err), &mut screen);
                 let _ = tx.send(Report::Finished(code));
                 return;
             }
             Err(RecvTimeoutError::Timeout) => {
                 if c.is_open() {
-                    let mut screen = Channel(&tx);
+                    let mut screen = Channel::new(&tx);
                     if !c.poll(POLL, &mut screen) {
                         c.info(
                             &mut screen,
@@ -147,7 +158,10 @@ fn session(mut c: Controller, rx: Receiver<Request>, tx: Sender<Report>) {
                              Enter or Ctrl-D leaves (exit status 7)",
                         );
                     }
-                    let _ = tx.send(Report::State(snapshot(&c)));
+                    // Only when something came: an idle session costs no redraws.
+                    if screen.sent > 0 {
+                        let _ = tx.send(Report::State(snapshot(&c)));
+                    }
                 }
             }
             Err(RecvTimeoutError::Disconnected) => return,
@@ -249,9 +263,13 @@ pub fn run(c: Controller, opts: Options) -> i32 {
     if worker.is_err() {
         return exit::CONNECT;
     }
+    // Drawn when something changed, and once a second for the session clock.
+    let mut dirty = true;
+    let mut drawn = Instant::now();
     let status = loop {
         let mut finished = None;
         while let Ok(r) = from_session.try_recv() {
+            dirty = true;
             match r {
                 Report::Line(l) => app.push(l),
                 Report::Done { history: line } => {
@@ -269,6 +287,7 @@ pub fn run(c: Controller, opts: Options) -> i32 {
                     app.ctx = s.ctx;
                     app.known = s.known;
                     app.status = Some(s.status);
+                    app.status_at = Some(Instant::now());
                 }
                 Report::Panel(p, lines) => app.set_panel(p, lines),
                 Report::Finished(code) => finished = Some(code),
@@ -277,11 +296,16 @@ pub fn run(c: Controller, opts: Options) -> i32 {
         if let Some(code) = finished {
             break code;
         }
-        let _ = terminal.draw(|f| app.draw(f));
+        if dirty || drawn.elapsed() >= Duration::from_secs(1) {
+            let _ = terminal.draw(|f| app.draw(f));
+            dirty = false;
+            drawn = Instant::now();
+        }
         let ready = crossterm::event::poll(Duration::from_millis(30)).unwrap_or(false);
         if !ready {
             continue;
         }
+        dirty = true;
         let actions = match crossterm::event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => vec![app.handle_key(k)],
             Ok(Event::Mouse(m)) => {
