@@ -4,7 +4,11 @@
 
 use std::io::{BufRead, IsTerminal};
 
+use std::time::Duration;
+
 use crate::controller::{check_script, exit, script_lines, Controller, InputLine, Screen};
+use crate::engine::{Progress, Security};
+use crate::output::stdout::StdoutScreen;
 use crate::render::escape::visible_string;
 use crate::render::{Line, Theme};
 use crate::script::source::ScriptLine;
@@ -12,14 +16,14 @@ use crate::script::source::ScriptLine;
 /// The transcript on stdout. A fatal error is said once where the user looks: on stdout, and
 /// also on stderr when stdout goes elsewhere (a file, a pipe) and stderr is a terminal.
 pub struct Terminal {
-    theme: Theme,
+    screen: StdoutScreen,
     also_stderr: bool,
 }
 
 impl Terminal {
     pub fn new(theme: Theme) -> Terminal {
         Terminal {
-            theme,
+            screen: StdoutScreen::new(theme),
             also_stderr: !std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
         }
     }
@@ -27,10 +31,23 @@ impl Terminal {
 
 impl Screen for Terminal {
     fn show(&mut self, line: &Line) {
-        crate::render::terminal::print_line(&self.theme.paint_line(line));
+        self.screen.show(line);
+    }
+
+    fn show_data(&mut self, security: Security, content: &[u8]) {
+        self.screen.show_data(security, content);
+    }
+
+    fn flush(&mut self) {
+        self.screen.flush();
+    }
+
+    fn progress(&mut self, progress: &Progress, at: Duration) {
+        self.screen.progress(progress, at);
     }
 
     fn fatal(&mut self, message: &str) {
+        self.screen.flush();
         if self.also_stderr {
             eprintln!("mailtalk: error: {}", visible_string(message.as_bytes()));
         }

@@ -210,6 +210,10 @@ impl mailtalk::controller::Screen for Tee<'_> {
     fn fatal(&mut self, message: &str) {
         self.inner.fatal(message);
     }
+
+    fn flush(&mut self) {
+        self.inner.flush();
+    }
 }
 
 impl mailtalk::controller::Screen for Kept {
@@ -396,6 +400,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
             }
         }
         let shown = tee.kept;
+        mailtalk::controller::Screen::flush(&mut screen);
         match mailtalk::repl::run(c, !cli.no_history, theme.clone(), shown) {
             mailtalk::repl::End::Status(code) => code,
             mailtalk::repl::End::FullScreen(c, shown) => mailtalk::tui::run(

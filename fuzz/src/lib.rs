@@ -164,7 +164,7 @@ fn explain_everything(protocol: Protocol, run: &Run, script: &[&[u8]]) {
                     }
                 }
             }
-            Event::Warning(_) => {}
+            Event::Warning(_) | Event::Data(_) => {}
         }
     }
     let _ = explain::caps::grouped(protocol, &run.caps);
@@ -231,8 +231,14 @@ pub fn normalise(events: &[Event]) -> Vec<Norm> {
                 });
                 continue;
             }
-            // Where a bare-LF warning lands among literal pieces depends on the pieces.
-            Event::Warning(w) if data.is_some() && w.contains("bare LF") => {
+            Event::Data(b) => {
+                data.get_or_insert_with(Vec::new)
+                    .extend_from_slice(&b.bytes);
+                continue;
+            }
+            // Where a warning about content (a bare LF, a single dot) lands among its blocks
+            // depends on the pieces.
+            Event::Warning(w) if data.is_some() => {
                 out.push(Norm::Warning(w.clone()));
                 continue;
             }
@@ -243,6 +249,7 @@ pub fn normalise(events: &[Event]) -> Vec<Norm> {
         }
         out.push(match ev {
             Event::Line(l) => Norm::Status(l.bytes.clone(), l.ending),
+            Event::Data(b) => Norm::Data(b.bytes.clone()),
             Event::Warning(w) => Norm::Warning(w.clone()),
             Event::Complete(r) => Norm::Complete(r.clone()),
             Event::Continue(r) => Norm::Continue(r.clone()),

@@ -23,21 +23,12 @@ use crate::engine::session::{Options, Stage};
 use crate::engine::{Event, EventKind, Security, Session, SessionError, Sink};
 use crate::explain;
 use crate::output::Output;
+pub use crate::output::Screen;
 use crate::proto::{classify, CommandError, InputMode, LineContext, Protocol};
-use crate::render::Line;
 use crate::script::source::{self, ScriptLine};
 use crate::script::vars::Vars;
 use crate::script::{line_of, LineOf};
 use args::{AuthOptions, QuitAfter};
-
-/// Where the lines for the screen go: a terminal, a full-screen view, a test.
-pub trait Screen {
-    fn show(&mut self, line: &Line);
-
-    /// A fatal error was reported (its line was shown); a front end whose screen is not the
-    /// user's terminal may say it there too.
-    fn fatal(&mut self, _message: &str) {}
-}
 
 /// What the controller is told once, from the command line.
 #[derive(Clone, Debug, Default)]
@@ -132,9 +123,7 @@ pub struct Controller {
 
 /// Shows an event through the sinks.
 fn show(out: &mut Output, screen: &mut dyn Screen, ev: &Event) {
-    for line in out.event(ev) {
-        screen.show(&line);
-    }
+    out.show(ev, screen);
 }
 
 /// An event before (or without) a session.
@@ -566,7 +555,12 @@ impl Controller {
         lines: &mut dyn Iterator<Item = Result<InputLine, String>>,
         screen: &mut dyn Screen,
     ) -> Result<(), i32> {
-        for item in lines {
+        loop {
+            // Reading the next line may wait: what was shown is seen first.
+            screen.flush();
+            let Some(item) = lines.next() else {
+                break;
+            };
             let (line, location) = match item {
                 Ok(x) => x,
                 Err(e) => {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::net::TlsInfo;
-use crate::proto::{Capabilities, Protocol, Reply, ServerLine};
+use crate::proto::{Capabilities, DataBlock, Protocol, Reply, ServerLine};
 
 /// How the bytes of a line travelled (security.md item 5: every line can be told apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,20 @@ pub struct DeliveryReport {
     pub outcome: String,
 }
 
+/// How far a transfer is. Reported after each piece sent or block received; front ends decide
+/// whether and how often to draw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// A message going out (else content coming in).
+    pub sending: bool,
+    /// Bytes so far.
+    pub done: u64,
+    /// The whole, when known.
+    pub total: Option<u64>,
+    /// The transfer is over (complete, refused or cut off).
+    pub finished: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
     /// Something mailtalk itself says: "connecting to 127.0.0.1:25", "connected".
@@ -62,6 +76,12 @@ pub enum EventKind {
     },
     /// A line (or literal piece) the server sent, exactly.
     Received(ServerLine),
+    /// Content lines the server sent (an IMAP literal, a POP3 body), a block at a time.
+    Data(DataBlock),
+    /// How far a transfer is: a message being sent, content being received.
+    Progress(Progress),
+    /// The session is about to wait for the server: front ends show what they buffered.
+    Waiting,
     /// A SASL challenge, base64-decoded: exactly the server's bytes (made visible on display).
     Challenge(Vec<u8>),
     /// A complete response (after its lines were reported as `Received`).

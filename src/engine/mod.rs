@@ -6,5 +6,5 @@ pub mod event;
 pub mod mock;
 pub mod session;
 
-pub use event::{DeliveryReport, Event, EventKind, ExpectReport, Security, Sink};
+pub use event::{DeliveryReport, Event, EventKind, ExpectReport, Progress, Security, Sink};
 pub use session::{Options, Session, SessionError};

@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::event::{Event, EventKind, Security, Sink};
+use super::event::{Event, EventKind, Progress, Security, Sink};
 use crate::net::{deadline_after, Family, NetError, Step, Stream, TlsInfo, TlsOptions, Transport};
 use crate::proto::{
-    self, classify, Capabilities, CommandError, InputMode, LineContext, Machine, Outcome,
-    ProtoError, Protocol, Reply,
+    self, classify, Capabilities, CommandError, DataBlock, InputMode, LineContext, Machine,
+    Outcome, ProtoError, Protocol, Reply,
 };
 use crate::target::{Target, TlsMode};
 
@@ -100,6 +100,8 @@ pub struct Session {
     closed_by_server: Option<String>,
     /// A line arrived since the current wait began (EOF then cuts a reply off).
     received_in_wait: bool,
+    /// Bytes of the content being received (for its progress).
+    receiving: u64,
     /// When the command being answered was written, and when its first byte came.
     pending_since: Option<Instant>,
     first_byte: Option<Duration>,
@@ -120,7 +122,7 @@ pub struct Session {
 const EXCHANGE_MAX_LINES: usize = 10_000;
 const EXCHANGE_MAX_BYTES: usize = 1024 * 1024;
 
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// How often a wait looks at the cancel flag.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
@@ -213,6 +215,7 @@ impl Session {
             },
             exchange: Vec::new(),
             exchange_bytes: 0,
+            receiving: 0,
             buf: vec![0; READ_CHUNK],
             cancel: None,
             owed: 0,
@@ -621,25 +624,42 @@ impl Session {
                 Some(_) => deadline.min(deadline_after(CANCEL_POLL)),
                 None => deadline,
             };
+            // What was shown so far is seen before the wait.
+            sink(self.event(EventKind::Waiting));
             let stream = self.stream.as_mut().ok_or(SessionError::NotConnected)?;
             match stream.read(&mut self.buf, slice) {
                 Ok(0) => return Err(self.eof(sink)),
-                Ok(n) => self.received(n),
+                Ok(n) => {
+                    self.received(n);
+                    // Also while data keeps coming (a long body), a cancel request is heard.
+                    if self.cancel_requested() {
+                        if let Some(reply) = self.drain(sink)? {
+                            return Ok(reply);
+                        }
+                        return Err(self.stop_waiting());
+                    }
+                }
                 Err(NetError::Timeout(Step::Reply)) if Instant::now() < deadline => {
                     if self.cancel_requested() {
-                        if self.protocol() != Protocol::Imap {
-                            self.owed = self.owed.saturating_add(1);
-                        }
-                        return Err(SessionError::Cancelled(
-                            "interrupted: no longer waiting for the reply, which will be shown \
-                             when it comes; the session is still open"
-                                .into(),
-                        ));
+                        return Err(self.stop_waiting());
                     }
                 }
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Gives up a wait on the user's request: the reply is still due and is shown when it
+    /// comes.
+    fn stop_waiting(&mut self) -> SessionError {
+        if self.protocol() != Protocol::Imap {
+            self.owed = self.owed.saturating_add(1);
+        }
+        SessionError::Cancelled(
+            "interrupted: no longer waiting for the reply, which will be shown when it comes; \
+             the session is still open"
+                .into(),
+        )
     }
 
     /// Feeds `n` bytes just read into the machine.
@@ -679,6 +699,7 @@ impl Session {
         while let Some(ev) = self.machine.next_event()? {
             match ev {
                 proto::Event::Line(line) => sink(self.event(EventKind::Received(line))),
+                proto::Event::Data(block) => self.data(block, sink),
                 proto::Event::Warning(w) => sink(self.event(EventKind::Warning(w))),
                 proto::Event::Complete(reply) | proto::Event::Continue(reply) => {
                     sink(self.event(EventKind::Reply(reply.clone())));
@@ -713,6 +734,11 @@ impl Session {
                     }
                     sink(self.event(EventKind::Received(line)))
                 }
+                proto::Event::Data(block) => {
+                    self.received_in_wait = true;
+                    self.keep_in_exchange(&block);
+                    self.data(block, sink);
+                }
                 proto::Event::Warning(w) => sink(self.event(EventKind::Warning(w))),
                 proto::Event::Complete(reply) | proto::Event::Continue(reply) => {
                     sink(self.event(EventKind::Reply(reply.clone())));
@@ -730,6 +756,37 @@ impl Session {
             }
         }
         Ok(None)
+    }
+
+    /// Keeps the lines of a content block for [`Session::last_exchange`], within its bounds.
+    fn keep_in_exchange(&mut self, block: &DataBlock) {
+        for (line, _) in block.lines() {
+            if self.exchange.len() >= EXCHANGE_MAX_LINES
+                || self.exchange_bytes.saturating_add(line.len()) > EXCHANGE_MAX_BYTES
+            {
+                return;
+            }
+            self.exchange_bytes = self.exchange_bytes.saturating_add(line.len());
+            self.exchange.push(line.to_vec());
+        }
+    }
+
+    /// Reports a content block, and how far its content is.
+    fn data(&mut self, block: DataBlock, sink: Sink) {
+        if block.first {
+            self.receiving = 0;
+        }
+        self.receiving = self
+            .receiving
+            .saturating_add(u64::try_from(block.bytes.len()).unwrap_or(u64::MAX));
+        let progress = Progress {
+            sending: false,
+            done: self.receiving,
+            total: block.size,
+            finished: block.last,
+        };
+        sink(self.event(EventKind::Data(block)));
+        sink(self.event(EventKind::Progress(progress)));
     }
 
     /// Records how long a reply took and reports it with `--timing`.

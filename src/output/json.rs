@@ -32,7 +32,7 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::{Event, EventKind};
 use crate::net::{CertSummary, TlsInfo};
-use crate::proto::{Ending, LineKind};
+use crate::proto::{Ending, LineKind, ServerLine};
 use crate::render::escape::char_needs_escape;
 
 /// Every `event` name `--json` prints.
@@ -116,7 +116,18 @@ pub fn event_json(ev: &Event, explanation: Option<&str>) -> String {
             "removed": removed,
             "after_tls": after_tls,
         }),
-        EventKind::Closed => json!({}),
+        EventKind::Closed | EventKind::Waiting => json!({}),
+        EventKind::Data(block) => json!({
+            "text": String::from_utf8_lossy(&block.bytes),
+            "raw_base64": base64::engine::general_purpose::STANDARD.encode(&block.bytes),
+            "kind": "data",
+        }),
+        EventKind::Progress(p) => json!({
+            "sending": p.sending,
+            "done": p.done,
+            "total": p.total,
+            "finished": p.finished,
+        }),
         EventKind::Challenge(bytes) => json!({
             "text": String::from_utf8_lossy(bytes),
             "raw_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -161,11 +172,30 @@ pub fn event_json(ev: &Event, explanation: Option<&str>) -> String {
     harden(Value::Object(obj).to_string())
 }
 
+/// One line of content received, as the JSON of a [`LineKind::Data`] line.
+pub fn data_json(ev: &Event, line: &[u8], ending: Ending) -> String {
+    event_json(
+        &Event {
+            at: ev.at,
+            protocol: ev.protocol,
+            security: ev.security,
+            kind: EventKind::Received(ServerLine {
+                bytes: line.to_vec(),
+                kind: LineKind::Data,
+                ending,
+            }),
+        },
+        None,
+    )
+}
+
 fn event_name(kind: &EventKind) -> &'static str {
     match kind {
         EventKind::Info(_) => "info",
         EventKind::Sent { .. } => "sent",
-        EventKind::Received(_) => "received",
+        EventKind::Received(_) | EventKind::Data(_) => "received",
+        EventKind::Progress(_) => "progress",
+        EventKind::Waiting => "waiting",
         EventKind::Reply(_) => "reply",
         EventKind::TlsUp(_) => "tls",
         EventKind::Capabilities { .. } => "capabilities",

@@ -12,16 +12,47 @@ pub mod present;
 pub mod record;
 pub mod transcript;
 
+pub mod content;
+pub mod progress;
+pub mod stdout;
+
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
-use crate::engine::{Event, EventKind};
+use crate::engine::{Event, EventKind, Progress, Security};
 use crate::explain;
-use crate::proto::{Protocol, Reply};
+use crate::proto::{data_lines, DataBlock, Protocol, Reply};
 use crate::render::{Line, Role};
+use content::{Content, Saved};
 use record::Recorder;
 use transcript::Transcript;
+
+/// Where the lines for the screen go: a terminal, a full-screen view, a test.
+pub trait Screen {
+    fn show(&mut self, line: &Line);
+
+    /// A fatal error was reported (its line was shown); a front end whose screen is not the
+    /// user's terminal may say it there too.
+    fn fatal(&mut self, _message: &str) {}
+
+    /// Content lines received over `security` (an IMAP literal, a POP3 body; see
+    /// [`crate::proto::data_lines`]): shown as the lines [`present::data_line`] makes. A screen
+    /// may paint them in bulk instead, to the same effect.
+    fn show_data(&mut self, security: Security, content: &[u8]) {
+        for (line, ending) in data_lines(content) {
+            self.show(&present::data_line(security, line, ending));
+        }
+    }
+
+    /// Nothing more comes for a while (mailtalk waits for the server, or for input): what a
+    /// screen buffered is shown now.
+    fn flush(&mut self) {}
+
+    /// How far a transfer is, at `at` since the session started.
+    fn progress(&mut self, _progress: &Progress, _at: Duration) {}
+}
 
 /// The sinks of a session.
 #[derive(Default)]
@@ -38,6 +69,8 @@ pub struct Output {
     last_sent: Option<String>,
     /// Replies not yet written to the recording: they follow the line that caused them.
     pending_expects: Vec<(Protocol, Reply)>,
+    /// What becomes of content received (shown within a limit, saved, kept for `:save`).
+    pub content: Content,
 }
 
 impl Output {
@@ -48,7 +81,70 @@ impl Output {
         }
     }
 
-    /// Handles one event: the files first, then the lines to show for it.
+    /// Handles one event and shows it on `screen`: lines are shown at once (and the screen
+    /// flushed, except for protocol lines, which come in bursts until the session waits);
+    /// content goes through [`Content`].
+    pub fn show(&mut self, ev: &Event, screen: &mut dyn Screen) {
+        match &ev.kind {
+            EventKind::Data(block) => self.data(ev, block, screen),
+            EventKind::Waiting => screen.flush(),
+            EventKind::Progress(p) => screen.progress(p, ev.at),
+            kind => {
+                for line in self.event(ev) {
+                    screen.show(&line);
+                }
+                if !matches!(kind, EventKind::Received(_) | EventKind::Sent { .. }) {
+                    screen.flush();
+                }
+            }
+        }
+    }
+
+    /// A block of content: saved (`--output`), kept for `:save`, and shown (with the
+    /// transcript and `--json`) within the line limit; at its end, what was not shown is said.
+    fn data(&mut self, ev: &Event, block: &DataBlock, screen: &mut dyn Screen) {
+        let (shown, note) = self.content.block(ev.protocol, block);
+        if !shown.is_empty() {
+            if let Some(t) = &mut self.transcript {
+                let _ = t.data(ev.at, ev.security, shown);
+            }
+            if self.json {
+                for (line, ending) in data_lines(shown) {
+                    let line = json::data_json(ev, line, ending);
+                    screen.show(&Line::message(Role::Plain, "", &line));
+                }
+            } else {
+                screen.show_data(ev.security, shown);
+            }
+        }
+        if let Some(note) = note {
+            let line = match &note {
+                Saved::Error(_) => Line::message(Role::Warning, "!! warning: ", &note.text()),
+                _ => Line::message(Role::Info, "** ", &note.text()),
+            };
+            if let Some(t) = &mut self.transcript {
+                let _ = t.lines(ev.at, std::slice::from_ref(&line));
+            }
+            if self.json {
+                let info = Event {
+                    at: ev.at,
+                    protocol: ev.protocol,
+                    security: ev.security,
+                    kind: EventKind::Info(note.text()),
+                };
+                screen.show(&Line::message(
+                    Role::Plain,
+                    "",
+                    &json::event_json(&info, None),
+                ));
+            } else {
+                screen.show(&line);
+            }
+        }
+    }
+
+    /// The display lines of one event (the files are written first). Content blocks, progress
+    /// and waits have none: see [`Output::show`].
     pub fn event(&mut self, ev: &Event) -> Vec<Line> {
         match &ev.kind {
             // Continuations (354, 334, `+`) too: meta lines stay meta lines inside message text

@@ -5,7 +5,7 @@
 use crate::engine::event::{DeliveryReport, Event, EventKind, ExpectReport, Security};
 use crate::net::{CertSummary, TlsInfo};
 use crate::proto::{Ending, LineKind, ServerLine};
-use crate::render::{lexer, millis, Line, Role};
+use crate::render::{lexer, millis, Line, Role, Theme};
 
 /// The prefix of a protocol line: who sent it (`C` client, `S` server) and how it travelled
 /// (`:` plaintext, `#` TLS with a verified certificate, `!` TLS without verification).
@@ -20,7 +20,8 @@ pub fn prefix(security: Security, sent: bool) -> &'static str {
     }
 }
 
-fn prefix_role(security: Security) -> Role {
+/// The role of a line prefix.
+pub fn prefix_role(security: Security) -> Role {
     match security {
         Security::Plain => Role::PrefixPlain,
         Security::TlsVerified => Role::PrefixTls,
@@ -52,7 +53,11 @@ pub fn event_lines(ev: &Event) -> Vec<Line> {
             vec![line]
         }
         EventKind::Received(sl) => vec![received_line(ev, sl)],
-        EventKind::Reply(_) => Vec::new(),
+        EventKind::Data(block) => block
+            .lines()
+            .map(|(line, ending)| data_line(ev.security, line, ending))
+            .collect(),
+        EventKind::Reply(_) | EventKind::Progress(_) | EventKind::Waiting => Vec::new(),
         EventKind::Challenge(bytes) => {
             let mut line = Line::message(Role::Info, "** challenge: ", "");
             if bytes.is_empty() {
@@ -178,6 +183,27 @@ fn delivery_line(d: &DeliveryReport) -> Line {
     };
     let lead = if role == Role::Info { "** " } else { "!! " };
     Line::message(role, lead, &delivery_text(d))
+}
+
+/// One line of content received (literal, body), as [`received_line`] shows a
+/// [`LineKind::Data`] line.
+pub fn data_line(security: Security, bytes: &[u8], ending: Ending) -> Line {
+    let mut line = Line::message(prefix_role(security), prefix(security, false), "");
+    line.extend(lexer::server_line(
+        crate::proto::Protocol::Imap,
+        LineKind::Data,
+        bytes,
+    ));
+    if ending == Ending::Lf {
+        line.push(Role::Escape, "\\n");
+    }
+    line
+}
+
+/// The prefix of content lines received over `security`, painted: what
+/// [`crate::render::bulk::paint_data`] puts before each line.
+pub fn data_lead(theme: &Theme, security: Security) -> String {
+    theme.paint_one(prefix_role(security), prefix(security, false))
 }
 
 fn received_line(ev: &Event, sl: &ServerLine) -> Line {

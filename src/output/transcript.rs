@@ -15,9 +15,9 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::Event;
+use crate::engine::{Event, Security};
 use crate::render::escape::visible_string;
-use crate::render::Line;
+use crate::render::{Line, Theme};
 
 /// A transcript being written.
 #[derive(Debug)]
@@ -64,6 +64,16 @@ impl Transcript {
             out.push('\n');
         }
         self.write(&out)
+    }
+
+    /// Writes content lines received at `at` over `security` (see [`crate::proto::data_lines`]),
+    /// as [`super::present::data_line`] shows them.
+    pub fn data(&mut self, at: Duration, security: Security, content: &[u8]) -> io::Result<()> {
+        self.last = at;
+        let lead = format!("{} {}", stamp(at), super::present::prefix(security, false));
+        let mut out = Vec::new();
+        crate::render::bulk::paint_data(&Theme::new(false), &lead, content, &mut out);
+        self.file.write_all(&out)
     }
 
     /// Writes a note, stamped with the time of the last event. Each line of `text` becomes a

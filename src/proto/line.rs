@@ -136,12 +136,13 @@ impl LineBuffer {
         self.scanned = self.scanned.saturating_sub(k);
     }
 
-    /// Literal content, line by line: the next line within the first `left` bytes (its ending
-    /// included in the count), a piece of `piece` bytes of a longer run without LF, or the last
-    /// bytes of `left` once all arrived (without an ending). `None` while more is needed. The
-    /// search resumes where the last one stopped, as in [`LineBuffer::next_line`], so a
-    /// literal fed a byte at a time is scanned once.
-    pub fn next_within(&mut self, left: u64, piece: usize) -> Option<RawLine> {
+    /// Literal content, many lines at a time: the longest run of whole lines within the first
+    /// `left` bytes and at most `cap` bytes (endings included), ending early at a piece of
+    /// `piece` bytes cut from a longer run without LF; or the last bytes of `left` once all of
+    /// them arrived (without an ending). `None` while more is needed. The search resumes where
+    /// the last one stopped, as in [`LineBuffer::next_line`], so a literal fed a byte at a time
+    /// is scanned once. `cap` must be more than `piece + 2`.
+    pub fn take_block(&mut self, left: u64, piece: usize, cap: usize) -> Option<Vec<u8>> {
         let pending = self.buf.get(self.start..).unwrap_or(&[]);
         if pending.is_empty() {
             return None;
@@ -149,35 +150,94 @@ impl LineBuffer {
         let window = usize::try_from(left)
             .unwrap_or(usize::MAX)
             .min(pending.len());
-        let search = pending
-            .get(..window.min(piece.saturating_add(2)))
-            .unwrap_or(&[]);
-        let from = self.scanned.min(search.len());
-        let unscanned = search.get(from..).unwrap_or(&[]);
-        let found = memchr::memchr(b'\n', unscanned);
-        let looked = found.map_or(unscanned.len(), |p| p.saturating_add(1));
+        let whole = u64::try_from(window).ok() == Some(left);
+        let region = pending.get(..window.min(cap)).unwrap_or(&[]);
+        // `end`: bytes of whole lines (or a cut piece) found so far; `line`: where the line
+        // being searched starts; `from`: where its search starts (bytes before are known to
+        // hold no LF).
+        let mut end = 0usize;
+        let mut line = 0usize;
+        let mut from = self.scanned.min(region.len());
+        let mut looked = 0usize;
+        let mut cut = false;
+        loop {
+            let unscanned = region.get(from..).unwrap_or(&[]);
+            let found = memchr::memchr(b'\n', unscanned).map(|p| p.saturating_add(from));
+            looked = looked.saturating_add(found.map_or(unscanned.len(), |p| {
+                p.saturating_add(1).saturating_sub(from)
+            }));
+            match found {
+                Some(pos) if pos.saturating_sub(line) < piece.saturating_add(2) => {
+                    line = pos.saturating_add(1);
+                    end = line;
+                    from = line;
+                }
+                _ if region.len().saturating_sub(line) >= piece.saturating_add(2) => {
+                    end = line.saturating_add(piece);
+                    cut = true;
+                    break;
+                }
+                _ => break,
+            }
+        }
         self.work = self
             .work
             .saturating_add(u64::try_from(looked).unwrap_or(u64::MAX));
-        let (take, ending) = match found.map(|p| p.saturating_add(from)) {
-            Some(pos) => {
-                let crlf = pos > 0 && search.get(pos.saturating_sub(1)) == Some(&b'\r');
-                (
-                    pos.saturating_add(1),
-                    if crlf { Ending::CrLf } else { Ending::Lf },
-                )
+        if whole && region.len() == window {
+            // The rest of the literal is here: all of it, a last line without LF included.
+            if !cut {
+                end = window;
             }
-            None if window >= piece.saturating_add(2) => (piece, Ending::None),
-            None if u64::try_from(window).ok() == Some(left) => (window, Ending::None),
-            None => {
-                self.scanned = search.len();
-                return None;
-            }
+        }
+        if end == 0 {
+            self.scanned = region.len();
+            return None;
+        }
+        // What follows a run of whole lines was searched to the region's end.
+        let tail_scanned = if cut {
+            0
+        } else {
+            region.len().saturating_sub(end)
         };
-        let mut bytes = self.take(take);
-        self.scanned = 0;
-        bytes.truncate(bytes.len().saturating_sub(ending.len()));
-        Some(RawLine { bytes, ending })
+        let out = region.get(..end).unwrap_or(&[]).to_vec();
+        self.start = self.start.saturating_add(end);
+        self.scanned = tail_scanned;
+        Some(out)
+    }
+
+    /// The next complete line in place: its length without the ending, and the ending; the
+    /// bytes are at the front of [`LineBuffer::peek`] until [`LineBuffer::consume`]d. Errors and
+    /// limits as in [`LineBuffer::next_line`].
+    pub fn peek_line(&mut self) -> Result<Option<(usize, Ending)>, ProtoError> {
+        let pending = self.buf.get(self.start..).unwrap_or(&[]);
+        let from = self.scanned.min(pending.len());
+        let unscanned = pending.get(from..).unwrap_or(&[]);
+        let found = memchr::memchr(b'\n', unscanned);
+        let looked = found.map_or(unscanned.len(), |p| p.saturating_add(1));
+        let found = found.map(|p| p.saturating_add(from));
+        self.work = self
+            .work
+            .saturating_add(u64::try_from(looked).unwrap_or(u64::MAX));
+        match found {
+            Some(pos) if pos > self.max_line => Err(ProtoError::LineTooLong {
+                limit: self.max_line,
+            }),
+            Some(pos) => {
+                self.scanned = pos;
+                if pos > 0 && pending.get(pos.saturating_sub(1)) == Some(&b'\r') {
+                    Ok(Some((pos.saturating_sub(1), Ending::CrLf)))
+                } else {
+                    Ok(Some((pos, Ending::Lf)))
+                }
+            }
+            None if pending.len() > self.max_line => Err(ProtoError::LineTooLong {
+                limit: self.max_line,
+            }),
+            None => {
+                self.scanned = pending.len();
+                Ok(None)
+            }
+        }
     }
 
     /// What is left when the stream ended: bytes without a line ending.
@@ -196,22 +256,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn literal_content_comes_in_lines_pieces_and_a_last_part() {
+    fn literal_content_comes_in_blocks_of_lines_pieces_and_a_last_part() {
         let mut b = LineBuffer::new(16);
         b.push(b"ab\r\ncd\nefghijklmnop");
-        let l = b.next_within(30, 4).unwrap();
-        assert_eq!((l.bytes, l.ending), (b"ab".to_vec(), Ending::CrLf));
-        let l = b.next_within(26, 4).unwrap();
-        assert_eq!((l.bytes, l.ending), (b"cd".to_vec(), Ending::Lf));
-        // A run without LF comes in pieces.
-        let l = b.next_within(23, 4).unwrap();
-        assert_eq!((l.bytes, l.ending), (b"efgh".to_vec(), Ending::None));
+        // Whole lines together, then a piece of the run without LF, which ends the block.
+        assert_eq!(b.take_block(30, 4, 64).unwrap(), b"ab\r\ncd\nefgh");
+        // The rest of a run without LF comes in pieces.
+        assert_eq!(b.take_block(19, 4, 64).unwrap(), b"ijkl");
         // The end of the literal within what arrived: the rest, as it is.
-        let l = b.next_within(3, 4).unwrap();
-        assert_eq!((l.bytes, l.ending), (b"ijk".to_vec(), Ending::None));
-        assert_eq!(b.peek(), b"lmnop");
+        assert_eq!(b.take_block(3, 4, 64).unwrap(), b"mno");
+        assert_eq!(b.peek(), b"p");
         // Not enough yet for a piece, a line or the end.
-        assert_eq!(b.next_within(100, 8), None);
+        assert_eq!(b.take_block(100, 8, 64), None);
+        // A block holds at most `cap` bytes, cut at a line end.
+        let mut b = LineBuffer::new(16);
+        b.push(b"a\nb\nc\nd\n");
+        assert_eq!(b.take_block(100, 4, 7).unwrap(), b"a\nb\nc\n");
+        assert_eq!(b.take_block(100, 4, 7).unwrap(), b"d\n");
+        // A line within a block that is longer than a piece ends the block with a piece.
+        let mut b = LineBuffer::new(16);
+        b.push(b"a\nbcdefgh\n");
+        assert_eq!(b.take_block(100, 4, 64).unwrap(), b"a\nbcde");
+        assert_eq!(b.take_block(100, 4, 64).unwrap(), b"fgh\n");
+        // The literal's end in the middle of a line, after whole lines.
+        let mut b = LineBuffer::new(16);
+        b.push(b"a\r\nbc) more");
+        assert_eq!(b.take_block(4, 4, 64).unwrap(), b"a\r\nb");
+        assert_eq!(b.peek(), b"c) more");
     }
 
     #[test]
@@ -220,12 +291,29 @@ mod tests {
         let n = 5000u64;
         for _ in 0..n {
             b.push(b"x");
-            assert_eq!(b.next_within(n + 2, 64 * 1024), None);
+            assert_eq!(b.take_block(n + 2, 64 * 1024, 256 * 1024), None);
         }
         b.push(b"\r\n");
-        let l = b.next_within(n + 2, 64 * 1024).unwrap();
-        assert_eq!(l.bytes.len() as u64, n);
+        let l = b.take_block(n + 2, 64 * 1024, 256 * 1024).unwrap();
+        assert_eq!(l.len() as u64, n + 2);
         assert!(b.work() <= n + 2, "{}", b.work());
+    }
+
+    #[test]
+    fn lines_in_place() {
+        let mut b = LineBuffer::new(8);
+        b.push(b"ab\r\ncd\nef");
+        assert_eq!(b.peek_line().unwrap(), Some((2, Ending::CrLf)));
+        assert_eq!(b.peek().get(..2).unwrap(), b"ab");
+        b.consume(4);
+        assert_eq!(b.peek_line().unwrap(), Some((2, Ending::Lf)));
+        b.consume(3);
+        assert_eq!(b.peek_line().unwrap(), None);
+        b.push(b"ghijklm");
+        assert!(b.peek_line().is_err());
+        let mut b = LineBuffer::new(4);
+        b.push(b"abcdef\n");
+        assert!(b.peek_line().is_err());
     }
 
     #[test]

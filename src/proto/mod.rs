@@ -237,11 +237,89 @@ impl Reply {
     }
 }
 
+/// Content the server sent (an IMAP literal, a POP3 multi-line body), many lines at a time, so
+/// that a large body costs per block, not per line. `bytes` holds whole lines, each with the
+/// ending it had on the wire (POP3: after dot-unstuffing). Only the last line may lack an
+/// ending: the literal ended in the middle of a line, or a run of more than a piece without a
+/// line feed was cut there (the next block goes on with it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataBlock {
+    pub bytes: Vec<u8>,
+    /// The first block of its literal or body.
+    pub first: bool,
+    /// The last block of its literal or body (an empty content is one empty block, first and
+    /// last).
+    pub last: bool,
+    /// The size announced for the whole content (an IMAP literal's `{n}`, a POP3 `+OK n
+    /// octets`), when known: for progress.
+    pub size: Option<u64>,
+}
+
+impl DataBlock {
+    /// The lines of the block: each with its bytes (without the ending) and its ending.
+    pub fn lines(&self) -> impl Iterator<Item = (&[u8], Ending)> + '_ {
+        data_lines(&self.bytes)
+    }
+}
+
+/// Splits content into lines: each with its bytes (without the ending) and its ending (CRLF, a
+/// bare LF, or none for bytes after the last line feed).
+pub fn data_lines(bytes: &[u8]) -> impl Iterator<Item = (&[u8], Ending)> + '_ {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match memchr::memchr(b'\n', rest) {
+            Some(pos) => {
+                let (line, after) = rest.split_at(pos);
+                rest = after.get(1..).unwrap_or(&[]);
+                Some(match line.split_last() {
+                    Some((b'\r', text)) => (text, Ending::CrLf),
+                    _ => (line, Ending::Lf),
+                })
+            }
+            None => Some((std::mem::take(&mut rest), Ending::None)),
+        }
+    })
+}
+
+/// Whether a line feed in `bytes` is not preceded by a CR (a bare LF).
+pub fn has_bare_lf(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', bytes)
+        .any(|p| p.checked_sub(1).and_then(|q| bytes.get(q)) != Some(&b'\r'))
+}
+
+/// Events with every content block replaced by one [`LineKind::Data`] line per line of it (an
+/// empty block by nothing): what the machines reported before content came in blocks, for
+/// tests about the lines rather than the blocks.
+#[cfg(test)]
+pub(crate) fn blocks_as_lines(events: Vec<Event>) -> Vec<Event> {
+    let mut out = Vec::new();
+    for ev in events {
+        match ev {
+            Event::Data(block) => {
+                for (bytes, ending) in block.lines() {
+                    out.push(Event::Line(ServerLine {
+                        bytes: bytes.to_vec(),
+                        kind: LineKind::Data,
+                        ending,
+                    }));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// What a machine reports, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A line the server sent, to show now.
     Line(ServerLine),
+    /// Content lines (literal, body), to show now.
+    Data(DataBlock),
     /// A protocol oddity that is shown but does not end the session (mixed codes in a
     /// multi-line reply, a bare LF, a line that is not a valid reply).
     Warning(String),

@@ -10,6 +10,7 @@
 //! Everything that shows text builds [`Line`]s of spans: every span's text is already made
 //! visible, so a backend only chooses colours.
 
+pub mod bulk;
 pub mod escape;
 pub mod lexer;
 pub mod terminal;

@@ -169,19 +169,26 @@ proptest! {
                 events.push(e);
             }
         }
+        // The content comes in blocks, the first and the last of them marked, never as
+        // status lines.
         let mut data = Vec::new();
-        for e in &events {
-            if let Event::Line(l) = e {
-                if l.kind == LineKind::Data {
-                    data.extend_from_slice(&l.bytes);
-                    data.extend_from_slice(match l.ending {
-                        Ending::CrLf => b"\r\n",
-                        Ending::Lf => b"\n",
-                        Ending::None => b"",
-                    });
-                }
-            }
+        let blocks: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Data(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        for b in &blocks {
+            data.extend_from_slice(&b.bytes);
         }
+        prop_assert!(!events
+            .iter()
+            .any(|e| matches!(e, Event::Line(l) if l.kind == LineKind::Data)));
+        prop_assert!(blocks.first().is_some_and(|b| b.first));
+        prop_assert!(blocks.last().is_some_and(|b| b.last));
+        prop_assert_eq!(blocks.iter().filter(|b| b.first).count(), 1);
+        prop_assert_eq!(blocks.iter().filter(|b| b.last).count(), 1);
         prop_assert_eq!(data, content);
         let done: Vec<_> = events
             .iter()
@@ -248,13 +255,22 @@ proptest! {
                 events.push(e);
             }
         }
-        let body: Vec<Vec<u8>> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Line(l) if l.kind == LineKind::Data => Some(l.bytes.clone()),
-                _ => None,
-            })
-            .collect();
+        let mut body: Vec<Vec<u8>> = Vec::new();
+        let mut ends = 0;
+        for e in &events {
+            match e {
+                Event::Data(b) => {
+                    ends += usize::from(b.last);
+                    for (line, ending) in b.lines() {
+                        prop_assert_eq!(ending, Ending::CrLf);
+                        body.push(line.to_vec());
+                    }
+                }
+                Event::Line(l) => prop_assert_eq!(l.kind, LineKind::Status),
+                _ => {}
+            }
+        }
+        prop_assert_eq!(ends, 1);
         prop_assert_eq!(body, lines);
         prop_assert!(!m.awaiting());
         prop_assert_eq!(events.iter().filter(|e| matches!(e, Event::Complete(_))).count(), 2);

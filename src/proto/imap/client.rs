@@ -21,15 +21,17 @@ use super::syntax::{
 use crate::proto::content::{self, Fit};
 use crate::proto::line::{RawLine, MAX_LINE};
 use crate::proto::{
-    check_line, classify, crlf, ext, redact, sniff_greeting, Capabilities, CommandError, Core,
-    Ending, Event, InputMode, LineContext, LineKind, Machine, Outcome, Outgoing, ProtoError,
-    Protocol, Reply, ServerLine, REDACTED,
+    check_line, classify, crlf, ext, has_bare_lf, redact, sniff_greeting, Capabilities,
+    CommandError, Core, DataBlock, Ending, Event, InputMode, LineContext, LineKind, Machine,
+    Outcome, Outgoing, ProtoError, Protocol, Reply, ServerLine, REDACTED,
 };
 
 /// The most text (literals excluded) one response may carry before it is an error.
 pub const MAX_RESPONSE: usize = 1024 * 1024;
 /// Literal content without a line feed is reported in pieces of this size.
 pub const MAX_PIECE: usize = 64 * 1024;
+/// Literal content is reported in blocks of whole lines of at most this size.
+pub const MAX_BLOCK: usize = 256 * 1024;
 /// How many earlier, still unanswered tags are remembered (pipelined commands).
 const MAX_OTHER_TAGS: usize = 64;
 
@@ -60,6 +62,10 @@ struct Current {
 #[derive(Clone, Copy, Debug)]
 struct ServerLiteral {
     remaining: u64,
+    /// The announced size.
+    size: u64,
+    /// No block of it was reported yet.
+    first: bool,
     /// `~{n}` (RFC 3516 literal8): binary content, bare LF is not a violation.
     binary: bool,
     warned: bool,
@@ -321,21 +327,26 @@ impl Imap {
     // ----- server side -----
 
     fn step_literal(&mut self, mut lit: ServerLiteral) -> bool {
-        let Some(RawLine { bytes, ending }) = self.core.input.next_within(lit.remaining, MAX_PIECE)
+        let Some(bytes) = self
+            .core
+            .input
+            .take_block(lit.remaining, MAX_PIECE, MAX_BLOCK)
         else {
             self.literal = Some(lit);
             return false;
         };
-        let taken = bytes.len().saturating_add(ending.len());
         lit.remaining = lit
             .remaining
-            .saturating_sub(u64::try_from(taken).unwrap_or(u64::MAX));
-        self.core.events.push_back(Event::Line(ServerLine {
+            .saturating_sub(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+        let bare_lf = !lit.binary && !lit.warned && has_bare_lf(&bytes);
+        let first = std::mem::take(&mut lit.first);
+        self.core.events.push_back(Event::Data(DataBlock {
             bytes,
-            kind: LineKind::Data,
-            ending,
+            first,
+            last: lit.remaining == 0,
+            size: Some(lit.size),
         }));
-        if ending == Ending::Lf && !lit.binary && !lit.warned {
+        if bare_lf {
             lit.warned = true;
             self.core
                 .warn("literal content uses a bare LF line ending (CRLF expected)");
@@ -396,9 +407,19 @@ impl Imap {
                 if lit.size > 0 {
                     self.literal = Some(ServerLiteral {
                         remaining: lit.size,
+                        size: lit.size,
                         binary: lit.binary,
                         warned: false,
+                        first: true,
                     });
+                } else {
+                    // An empty literal is still a (last) literal.
+                    self.core.events.push_back(Event::Data(DataBlock {
+                        bytes: Vec::new(),
+                        first: true,
+                        last: true,
+                        size: Some(0),
+                    }));
                 }
             }
             None => {
@@ -699,7 +720,12 @@ fn redact_rest(rest: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// The events, content blocks as lines.
     fn drain(m: &mut Imap) -> Vec<Event> {
+        crate::proto::blocks_as_lines(drain_blocks(m))
+    }
+
+    fn drain_blocks(m: &mut Imap) -> Vec<Event> {
         let mut out = Vec::new();
         while let Some(ev) = m.next_event().unwrap() {
             out.push(ev);
@@ -1209,6 +1235,47 @@ mod tests {
     }
 
     #[test]
+    fn literal_blocks_say_where_they_are() {
+        let mut m = greeted();
+        m.command(b"FETCH 1 BODY[]").unwrap();
+        m.feed(b"* 1 FETCH (BODY[] {10}\r\nab\r\nc");
+        let evs = drain_blocks(&mut m);
+        assert_eq!(
+            evs[1],
+            Event::Data(DataBlock {
+                bytes: b"ab\r\n".to_vec(),
+                first: true,
+                last: false,
+                size: Some(10),
+            })
+        );
+        m.feed(b"d\r\nef)\r\nA001 OK\r\n");
+        let evs = drain_blocks(&mut m);
+        assert_eq!(
+            evs[0],
+            Event::Data(DataBlock {
+                bytes: b"cd\r\nef".to_vec(),
+                first: false,
+                last: true,
+                size: Some(10),
+            })
+        );
+        // An empty literal is one empty block.
+        m.command(b"FETCH 1 BODY[]").unwrap();
+        m.feed(b"* 1 FETCH (BODY[] {0}\r\n)\r\nA002 OK\r\n");
+        let evs = drain_blocks(&mut m);
+        assert_eq!(
+            evs[1],
+            Event::Data(DataBlock {
+                bytes: Vec::new(),
+                first: true,
+                last: true,
+                size: Some(0),
+            })
+        );
+    }
+
+    #[test]
     fn huge_literal_streams_in_flat_pieces() {
         let mut m = greeted();
         m.command(b"FETCH 1 BODY[]").unwrap();
@@ -1221,10 +1288,10 @@ mod tests {
             m.feed(&chunk);
             while let Some(ev) = m.next_event().unwrap() {
                 match ev {
-                    Event::Line(l) => {
-                        assert_eq!(l.kind, LineKind::Data);
-                        assert_eq!(l.ending, Ending::None);
-                        assert_eq!(l.bytes.len(), MAX_PIECE);
+                    // A run without LF: one piece per block.
+                    Event::Data(b) => {
+                        assert_eq!(b.bytes.len(), MAX_PIECE);
+                        assert!(b.first == (pieces == 0) && !b.last);
                         pieces += 1;
                     }
                     other => panic!("{other:?}"),

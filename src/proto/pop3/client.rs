@@ -12,10 +12,13 @@ use std::collections::VecDeque;
 use super::syntax::{apop_timestamp, Command, Indicator, StatusLine};
 use crate::proto::dot::{unstuff_line, DataLine};
 use crate::proto::line::RawLine;
+
+/// A multi-line body is reported in blocks of whole lines of about this size.
+const MAX_BLOCK: usize = 256 * 1024;
 use crate::proto::{
-    check_line, classify, crlf, redact, sniff_greeting, Capabilities, CommandError, Core, Ending,
-    Event, InputMode, LineContext, LineKind, Machine, Outcome, Outgoing, ProtoError, Protocol,
-    Reply, ServerLine, REDACTED,
+    check_line, classify, crlf, redact, sniff_greeting, Capabilities, CommandError, Core,
+    DataBlock, Ending, Event, InputMode, LineContext, LineKind, Machine, Outcome, Outgoing,
+    ProtoError, Protocol, Reply, ServerLine, REDACTED,
 };
 
 /// At most this many CAPA lines are kept as capabilities.
@@ -60,6 +63,10 @@ struct Body {
     capa: Option<CapaList>,
     /// A line with a single leading `.` was already flagged in this body.
     warned_dot: bool,
+    /// A block of it was reported.
+    started: bool,
+    /// The size the status line announced (`+OK 1234 octets`).
+    size: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -155,9 +162,11 @@ impl Pop3 {
                 self.mode = Mode::Command;
                 if outcome == Outcome::Ok && expect.multi {
                     self.body = Some(Body {
+                        size: announced_octets(&bytes),
                         status: bytes,
                         capa: (expect.verb == Verb::Capa).then(CapaList::default),
                         warned_dot: false,
+                        started: false,
                     });
                     return Ok(());
                 }
@@ -231,6 +240,77 @@ impl Pop3 {
         self.body = Some(body);
     }
 
+    /// A multi-line body (other than CAPA's) in blocks: every whole line buffered, unstuffed,
+    /// up to the `.` line. `Ok(false)` when no whole line is buffered.
+    fn step_body(&mut self) -> Result<bool, ProtoError> {
+        let Some(mut body) = self.body.take() else {
+            return Ok(false);
+        };
+        let mut block = Vec::new();
+        let mut end = None;
+        let mut bare_lf = false;
+        let mut single_dot = false;
+        while block.len() < MAX_BLOCK {
+            let (len, ending) = match self.core.input.peek_line() {
+                Ok(Some(found)) => found,
+                Ok(None) => break,
+                Err(e) => {
+                    self.body = Some(body);
+                    return Err(e);
+                }
+            };
+            let line = self.core.input.peek().get(..len).unwrap_or(&[]);
+            match unstuff_line(line) {
+                DataLine::End => end = Some(ending),
+                DataLine::Content {
+                    bytes,
+                    single_dot: single,
+                } => {
+                    block.extend_from_slice(bytes);
+                    single_dot |= single;
+                    block.extend_from_slice(match ending {
+                        Ending::CrLf => b"\r\n",
+                        Ending::Lf => b"\n",
+                        Ending::None => b"",
+                    });
+                }
+            }
+            bare_lf |= ending == Ending::Lf;
+            self.core.input.consume(len.saturating_add(ending.len()));
+            if end.is_some() {
+                break;
+            }
+        }
+        if block.is_empty() && end.is_none() {
+            self.body = Some(body);
+            return Ok(false);
+        }
+        // Here the block has bytes or the body ended: at the end there is always a block
+        // (maybe empty), which says the body is complete.
+        self.core.events.push_back(Event::Data(DataBlock {
+            bytes: block,
+            first: !body.started,
+            last: end.is_some(),
+            size: body.size,
+        }));
+        body.started = true;
+        if bare_lf {
+            self.flag_lf(Ending::Lf);
+        }
+        if single_dot && !body.warned_dot {
+            body.warned_dot = true;
+            self.warn("body line starts with a single '.' (not dot-stuffed); kept as sent");
+        }
+        match end {
+            Some(ending) => {
+                self.push_line(b".".to_vec(), LineKind::Status, ending);
+                self.finish(Event::Complete(Reply::line(Outcome::Ok, body.status)));
+            }
+            None => self.body = Some(body),
+        }
+        Ok(true)
+    }
+
     /// Queues the event that ends a response; the next response gets its own warnings.
     fn finish(&mut self, ev: Event) {
         self.core.events.push_back(ev);
@@ -247,6 +327,20 @@ impl Pop3 {
     fn warn(&mut self, msg: &str) {
         self.core.warn(msg);
     }
+}
+
+/// The size in `+OK 1234 octets` (RETR, TOP), when the status line says it that way.
+fn announced_octets(status: &[u8]) -> Option<u64> {
+    let (ok, rest) = status.split_at_checked(4)?;
+    if !ok.eq_ignore_ascii_case(b"+OK ") {
+        return None;
+    }
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (number, after) = rest.split_at(digits);
+    if digits == 0 || !after.starts_with(b" octets") {
+        return None;
+    }
+    std::str::from_utf8(number).ok()?.parse().ok()
 }
 
 impl Machine for Pop3 {
@@ -313,6 +407,9 @@ impl Machine for Pop3 {
     fn step(&mut self) -> Result<bool, ProtoError> {
         if self.tls_pending {
             return Ok(false);
+        }
+        if self.body.as_ref().is_some_and(|b| b.capa.is_none()) {
+            return self.step_body();
         }
         match self.core.input.next_line()? {
             Some(raw) => {
@@ -426,7 +523,12 @@ mod tests {
         Event::Complete(reply(outcome, line.to_vec()))
     }
 
+    /// The events, content blocks as lines.
     fn drain(p: &mut Pop3) -> Vec<Event> {
+        crate::proto::blocks_as_lines(drain_blocks(p))
+    }
+
+    fn drain_blocks(p: &mut Pop3) -> Vec<Event> {
         let mut out = Vec::new();
         while let Some(ev) = p.next_event().unwrap() {
             out.push(ev);
@@ -698,15 +800,65 @@ mod tests {
                 data(b"."),
                 data(b".."),
                 data(b". "),
+                data(b"end"),
+                // Said once per block, after it.
                 Event::Warning(
                     "body line starts with a single '.' (not dot-stuffed); kept as sent".into()
                 ),
-                data(b"end"),
                 status(b"."),
                 complete(Outcome::Ok, b"+OK 120 octets"),
             ]
         );
         assert!(!p.awaiting());
+    }
+
+    #[test]
+    fn a_body_comes_in_blocks_whose_flags_say_where_they_are() {
+        let mut p = ready();
+        p.command(b"RETR 1").unwrap();
+        p.feed(b"+OK 12 octets\r\nab\r\n..c\r\n");
+        let evs = drain_blocks(&mut p);
+        assert_eq!(evs.len(), 2);
+        assert_eq!(
+            evs[1],
+            Event::Data(DataBlock {
+                bytes: b"ab\r\n.c\r\n".to_vec(),
+                first: true,
+                last: false,
+                size: Some(12),
+            })
+        );
+        // A partial line waits; the end comes as a last (here empty) block.
+        p.feed(b"d");
+        assert!(drain_blocks(&mut p).is_empty());
+        p.feed(b"\n.\r\n");
+        let evs = drain_blocks(&mut p);
+        assert_eq!(
+            evs[0],
+            Event::Data(DataBlock {
+                bytes: b"d\n".to_vec(),
+                first: false,
+                last: true,
+                size: Some(12),
+            })
+        );
+        assert!(matches!(evs.last(), Some(Event::Complete(_))));
+        // An empty body is one empty block, first and last; LIST's octets are not a size.
+        p.command(b"LIST").unwrap();
+        p.feed(b"+OK 2 messages (320 octets)\r\n.\r\n");
+        let evs = drain_blocks(&mut p);
+        assert_eq!(
+            evs[1],
+            Event::Data(DataBlock {
+                bytes: Vec::new(),
+                first: true,
+                last: true,
+                size: None,
+            })
+        );
+        assert_eq!(announced_octets(b"+ok 7 octets"), Some(7));
+        assert_eq!(announced_octets(b"+OK octets"), None);
+        assert_eq!(announced_octets(b"+OK"), None);
     }
 
     #[test]
@@ -1127,9 +1279,13 @@ mod tests {
             while let Some(ev) = p.next_event().unwrap() {
                 max_queue = max_queue.max(p.core.events.capacity());
                 match ev {
-                    Event::Line(l) if l.kind == LineKind::Data => {
-                        assert_eq!(l.bytes.as_slice(), &line[1..line.len() - 2]);
-                        data_lines += 1;
+                    Event::Data(b) => {
+                        assert!(b.bytes.len() <= MAX_BLOCK + line.len());
+                        for (l, ending) in b.lines() {
+                            assert_eq!(l, &line[1..line.len() - 2]);
+                            assert_eq!(ending, Ending::CrLf);
+                            data_lines += 1;
+                        }
                     }
                     Event::Complete(r) => {
                         assert_eq!(r, reply(Outcome::Ok, b"+OK big".to_vec()));
