@@ -114,6 +114,17 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub transcript: Option<PathBuf>,
 
+    /// Write the content of every IMAP literal and POP3 body received to FILE, exactly as
+    /// received (POP3: dot-unstuffed), instead of showing it; a line per content says how much
+    /// went there
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Lines of each literal or body shown (the rest is counted, and :save FILE keeps it); a
+    /// number or `all`. Default: 200 when standard output is a terminal, else all
+    #[arg(long, value_name = "N|all", value_parser = crate::controller::args::parse_max_show)]
+    pub max_show: Option<crate::controller::args::MaxShow>,
+
     /// Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead
     /// of the transcript
     #[arg(long)]

@@ -286,6 +286,18 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     out.json = cli.json;
     out.explain = !cli.no_explain;
     out.show_cert = cli.show_cert;
+    out.content.max_show = match cli.max_show {
+        Some(m) => m.0,
+        None if std::io::stdout().is_terminal() => {
+            Some(mailtalk::output::content::DEFAULT_MAX_SHOW)
+        }
+        None => None,
+    };
+    if let Some(path) = &cli.output {
+        if let Err(e) = out.content.output_to(path) {
+            return usage(format!("--output {}: {e}", path.display()));
+        }
+    }
     if let Some(path) = &cli.transcript {
         match Transcript::create(path) {
             Ok(t) => out.transcript = Some(t),

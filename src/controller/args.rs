@@ -245,6 +245,20 @@ fn clap_message(e: &clap::Error) -> String {
     format!("{first} (:help lists the options of :send)")
 }
 
+/// `--max-show`: a number of lines, or all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxShow(pub Option<u64>);
+
+/// Parses `--max-show` and `:max-show`: `all`, or a number of lines.
+pub fn parse_max_show(s: &str) -> Result<MaxShow, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(MaxShow(None));
+    }
+    s.parse::<u64>()
+        .map(|n| MaxShow(Some(n)))
+        .map_err(|_| format!("{s:?} is not a number of lines or `all`"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -147,6 +147,22 @@ pub const META: &[Meta] = &[
         true,
     ),
     meta(
+        ":save",
+        "FILE",
+        "write the last IMAP literal or POP3 body received to FILE, exactly as received (POP3: dot-unstuffed), also the lines not shown",
+        save,
+        needs_arg,
+        true,
+    ),
+    meta(
+        ":max-show",
+        "N|all",
+        "show at most N lines of each literal or body from now on (the rest is counted); `all` shows everything",
+        max_show,
+        check_max_show,
+        true,
+    ),
+    meta(
         ":stats",
         "",
         "sum up the session: connect and handshake times, reply times, lines and bytes",
@@ -570,6 +586,32 @@ fn stats(c: &mut Controller, _args: &str, screen: &mut dyn Screen) -> Result<Flo
         c.info(screen, "no replies yet");
     }
     Ok(Flow::Continue)
+}
+
+fn save(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
+    let path = std::path::Path::new(args.trim());
+    let said = c.out.content.save_last(path).map_err(invalid)?;
+    c.info(screen, &said);
+    Ok(Flow::Continue)
+}
+
+fn max_show(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
+    let limit = super::args::parse_max_show(args.trim()).map_err(invalid)?.0;
+    c.out.content.max_show = limit;
+    c.info(
+        screen,
+        &match limit {
+            Some(n) => format!("at most {n} lines of each literal or body are shown"),
+            None => "literals and bodies are shown whole".to_string(),
+        },
+    );
+    Ok(Flow::Continue)
+}
+
+fn check_max_show(args: &str, _: Protocol) -> Result<(), String> {
+    super::args::parse_max_show(args.trim())
+        .map(|_| ())
+        .map_err(|e| format!(":max-show: {e}"))
 }
 
 fn reconnect(

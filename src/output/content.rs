@@ -45,8 +45,8 @@ impl Saved {
                 bytes,
                 limit,
             } => format!(
-                "{lines} more line{} ({}) of the {what} not shown: the first {limit} were \
-                 (--max-show or :max-show N|all shows more; :save FILE writes the whole {what})",
+                "{lines} more line{} ({}) of the {what} not shown (the limit is {limit}: \
+                 --max-show or :max-show N|all shows more; :save FILE writes the whole {what})",
                 if *lines == 1 { "" } else { "s" },
                 size(*bytes)
             ),

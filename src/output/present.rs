@@ -795,3 +795,74 @@ mod tests {
         assert_eq!(strip_sgr(&on[0]), plain[0]);
     }
 }
+
+#[cfg(test)]
+mod bulk_tests {
+    use super::*;
+    use crate::proto::data_lines;
+    use crate::render::bulk::paint_data;
+    use proptest::prelude::*;
+
+    /// The lines as painted one by one: what bulk painting must give.
+    fn one_by_one(theme: &Theme, security: Security, content: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (line, ending) in data_lines(content) {
+            out.extend_from_slice(
+                theme
+                    .paint_line(&data_line(security, line, ending))
+                    .as_bytes(),
+            );
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn bulk(theme: &Theme, security: Security, content: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        paint_data(theme, &data_lead(theme, security), content, &mut out);
+        out
+    }
+
+    #[test]
+    fn bulk_painting_is_the_lines_painted_one_by_one() {
+        let content: &[u8] =
+            b"plain\r\n\r\n\x1b[2Jesc\r\nbare\ncr\rin\r\nutf8 \xc3\xa9\r\nbad \xff\r\n\
+            \xe2\x80\xaebidi\r\ntab\there\r\nlast without ending";
+        for color in [false, true] {
+            let t = Theme::new(color);
+            for security in [
+                Security::Plain,
+                Security::TlsVerified,
+                Security::TlsUnverified,
+            ] {
+                assert_eq!(
+                    String::from_utf8_lossy(&bulk(&t, security, content)),
+                    String::from_utf8_lossy(&one_by_one(&t, security, content))
+                );
+            }
+        }
+        // Nothing raw reaches the screen.
+        let out = bulk(&Theme::new(false), Security::Plain, content);
+        assert!(!out.contains(&0x1b) && !out.contains(&b'\r'));
+    }
+
+    proptest! {
+        #[test]
+        fn bulk_painting_matches_for_any_bytes(
+            content in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'\r'), Just(b'\n'), Just(b'.'), Just(0x1b), Just(0xc3), Just(0xa9),
+                    Just(0xff), Just(0x7f), Just(b'\t'), b' '..=b'~',
+                ],
+                0..200,
+            ),
+            color in any::<bool>(),
+        ) {
+            let t = Theme::new(color);
+            prop_assert_eq!(
+                bulk(&t, Security::TlsVerified, &content),
+                one_by_one(&t, Security::TlsVerified, &content)
+            );
+        }
+    }
+}

@@ -25,15 +25,16 @@ pub fn paint_data(theme: &Theme, lead: &str, content: &[u8], out: &mut Vec<u8>) 
 /// One content line, as in [`paint_data`].
 pub fn paint_data_line(theme: &Theme, lead: &str, line: &[u8], ending: Ending, out: &mut Vec<u8>) {
     out.extend_from_slice(lead.as_bytes());
-    if plain(line) {
+    if ending != Ending::Lf && plain(line) {
         out.extend_from_slice(line);
     } else {
+        // As the spans of the line would be: an escape at its end and the bare-LF mark merge.
         let mut spans = Spans::new();
         spans.push(Role::Data, line);
+        if ending == Ending::Lf {
+            spans.push_visible(Role::Escape, "\\n".to_string());
+        }
         out.extend_from_slice(theme.paint(&spans.finish()).as_bytes());
-    }
-    if ending == Ending::Lf {
-        out.extend_from_slice(theme.paint_one(Role::Escape, "\\n").as_bytes());
     }
     out.push(b'\n');
 }

@@ -22,6 +22,8 @@ use rustyline::{
 use unicode_width::UnicodeWidthChar;
 
 use crate::controller::{complete, exit, Controller, Flow, Screen};
+use crate::engine::Progress;
+use crate::output::stdout::StdoutScreen;
 use crate::proto::{classify, InputMode, LineContext};
 use crate::render::{lexer, Line, Role, Theme};
 
@@ -169,9 +171,10 @@ impl ConditionalEventHandler for TabInContent {
     }
 }
 
-/// Lines painted for the terminal, printed as they come.
+/// Lines painted for the terminal, printed as they come (in large writes, up to each wait),
+/// with a long transfer's progress.
 pub struct Stdout {
-    pub theme: Theme,
+    pub screen: StdoutScreen,
     /// The last lines shown, for the full-screen view when `:tui` switches to it.
     pub kept: Kept,
 }
@@ -193,7 +196,15 @@ fn keep(kept: &Kept, line: &Line) {
 impl Screen for Stdout {
     fn show(&mut self, line: &Line) {
         keep(&self.kept, line);
-        crate::render::terminal::print_line(&self.theme.paint_line(line));
+        self.screen.show(line);
+    }
+
+    fn flush(&mut self) {
+        self.screen.flush();
+    }
+
+    fn progress(&mut self, progress: &Progress, at: Duration) {
+        self.screen.progress(progress, at);
     }
 }
 
@@ -305,7 +316,7 @@ pub fn run(controller: Controller, history: bool, theme: Theme, shown: Vec<Line>
     }
     let kept: Kept = Arc::new(Mutex::new(shown.into_iter().collect()));
     let mut screen = Stdout {
-        theme: theme.clone(),
+        screen: StdoutScreen::new(theme.clone()),
         kept: kept.clone(),
     };
     let controller = Arc::new(Mutex::new(controller));
@@ -378,6 +389,8 @@ pub fn run(controller: Controller, history: bool, theme: Theme, shown: Vec<Line>
             s.ctx = c.line_context();
             c.prompt()
         };
+        // What the last line showed is on the terminal before the prompt.
+        screen.flush();
         watching.store(true, Ordering::Release);
         let read = rl.readline(&prompt);
         watching.store(false, Ordering::Release);

@@ -116,6 +116,8 @@ pub struct App {
     pub status_at: Option<std::time::Instant>,
     /// A line is being handled; its reply may still be coming.
     pub busy: bool,
+    /// The progress of a transfer in progress, for the status bar.
+    pub transfer: Option<String>,
     panel: Option<Panel>,
     panel_lines: Vec<Line>,
     /// The panel's share of the width, in percent.
@@ -161,6 +163,7 @@ impl App {
             status: None,
             status_at: None,
             busy: false,
+            transfer: None,
             panel: None,
             panel_lines: Vec::new(),
             panel_width: 40,
@@ -891,7 +894,10 @@ impl App {
         }
         if self.busy {
             put(
-                " waiting… Esc interrupts ".into(),
+                match &self.transfer {
+                    Some(t) => format!(" {t} · Esc interrupts "),
+                    None => " waiting… Esc interrupts ".into(),
+                },
                 th.tui_style(Role::Warning).add_modifier(Modifier::REVERSED),
                 0,
             );

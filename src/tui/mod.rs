@@ -28,6 +28,8 @@ use rustyline::history::{DefaultHistory, History};
 
 use crate::controller::complete::Known;
 use crate::controller::{exit, Controller, Flow, Screen, Status};
+use crate::engine::Progress;
+use crate::output::progress::{Draw, Meter};
 use crate::proto::{InputMode, LineContext};
 use crate::render::{Line, Theme};
 use app::{Action, App, Panel};
@@ -46,6 +48,8 @@ enum Request {
 /// What the session thread tells the view.
 enum Report {
     Line(Line),
+    /// A transfer's progress to show in the status bar, or none any more.
+    Progress(Option<String>),
     /// A line was handled: whether it goes into the history.
     Done {
         history: Option<String>,
@@ -67,11 +71,16 @@ struct Channel<'a> {
     tx: &'a Sender<Report>,
     /// Lines sent so far.
     sent: usize,
+    meter: Meter,
 }
 
 impl<'a> Channel<'a> {
     fn new(tx: &'a Sender<Report>) -> Channel<'a> {
-        Channel { tx, sent: 0 }
+        Channel {
+            tx,
+            sent: 0,
+            meter: Meter::new(),
+        }
     }
 }
 
@@ -79,6 +88,18 @@ impl Screen for Channel<'_> {
     fn show(&mut self, line: &Line) {
         self.sent = self.sent.saturating_add(1);
         let _ = self.tx.send(Report::Line(line.clone()));
+    }
+
+    fn progress(&mut self, progress: &Progress, at: Duration) {
+        match self.meter.update(progress, at) {
+            Draw::Nothing => {}
+            Draw::Show(text) => {
+                let _ = self.tx.send(Report::Progress(Some(text)));
+            }
+            Draw::Clear => {
+                let _ = self.tx.send(Report::Progress(None));
+            }
+        }
     }
 }
 
@@ -272,8 +293,10 @@ pub fn run(c: Controller, opts: Options) -> i32 {
             dirty = true;
             match r {
                 Report::Line(l) => app.push(l),
+                Report::Progress(p) => app.transfer = p,
                 Report::Done { history: line } => {
                     app.busy = false;
+                    app.transfer = None;
                     if let Some(line) = line {
                         app.add_history(&line);
                         let _ = history.add(&line);

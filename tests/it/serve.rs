@@ -291,6 +291,19 @@ impl Raw {
         }
     }
 
+    /// Exactly `n` bytes (a literal's content).
+    pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            let mut chunk = [0u8; 65536];
+            match self.s.read(&mut chunk) {
+                Ok(0) | Err(_) => panic!("closed with {} of {n} bytes", self.buf.len()),
+                Ok(got) => self.buf.extend_from_slice(&chunk[..got]),
+            }
+        }
+        let rest = self.buf.split_off(n);
+        std::mem::replace(&mut self.buf, rest)
+    }
+
     /// Everything until the server closes.
     pub fn rest(&mut self) -> String {
         let mut v = std::mem::take(&mut self.buf);
@@ -1035,6 +1048,7 @@ fn serve_refuses_bad_flags_before_listening() {
 
 mod auth;
 mod big;
+mod content;
 mod demo;
 mod faults;
 mod hostile;
