@@ -165,7 +165,21 @@ pub fn rfc5322_date(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
 
 /// The Date header of a message made now: local time with its offset from UTC.
 fn date_now() -> String {
-    rfc5322_date(jiff::Timestamp::now(), &jiff::tz::TimeZone::system())
+    rfc5322_date(jiff::Timestamp::now(), &local_zone())
+}
+
+/// This machine's time zone. Without `TZ` it is read straight from `/etc/localtime`: finding
+/// its name (what the generic lookup does) walks the whole time zone database, which costs a
+/// one-shot send more than everything else before connecting.
+fn local_zone() -> jiff::tz::TimeZone {
+    if std::env::var_os("TZ").is_none() {
+        if let Ok(data) = std::fs::read("/etc/localtime") {
+            if let Ok(tz) = jiff::tz::TimeZone::tzif("localtime", &data) {
+                return tz;
+            }
+        }
+    }
+    jiff::tz::TimeZone::system()
 }
 
 /// A new Message-ID: `<YYYYMMDDhhmmss.RANDOM@hostname>` with 16 random hex digits (UTC time).
@@ -799,7 +813,11 @@ fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
 /// `n` random bytes as lower-case hex. Falls back to the clock if the random source fails.
 fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
-    if openssl::rand::rand_bytes(&mut bytes).is_err() {
+    // The kernel's generator: nothing to initialise (the TLS library's would load its
+    // configuration first, a cost every one-shot send would pay).
+    let filled = rustix::rand::getrandom(&mut bytes[..], rustix::rand::GetRandomFlags::empty())
+        .is_ok_and(|got| got == n);
+    if !filled {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
