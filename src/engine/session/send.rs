@@ -75,6 +75,8 @@ pub struct SendRequest {
     /// Pipeline MAIL/RCPT(/DATA) when PIPELINING is advertised (else a Warning and no
     /// pipelining).
     pub pipeline: bool,
+    /// Pipeline when PIPELINING is advertised, without a warning when it is not (copies).
+    pub pipeline_if_offered: bool,
     /// A refused recipient aborts the whole transaction (instead of sending to the others).
     pub all_or_nothing: bool,
     /// Stop (without RSET) once this stage succeeded: `Stage::Data` stops after the 354 (DATA
@@ -97,6 +99,7 @@ impl fmt::Debug for SendRequest {
             .field("size_param", &self.size_param)
             .field("bdat", &self.bdat)
             .field("pipeline", &self.pipeline)
+            .field("pipeline_if_offered", &self.pipeline_if_offered)
             .field("all_or_nothing", &self.all_or_nothing)
             .field("stop_after", &self.stop_after)
             .finish_non_exhaustive()
@@ -319,6 +322,12 @@ fn read_piece(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+/// A 421: the server is closing the connection (RFC 5321 allows it as the answer to any
+/// command).
+fn closing(reply: &Reply) -> bool {
+    reply.code_value() == Some(421)
 }
 
 /// Reads the first piece of a message (before anything of its transaction is sent).
@@ -614,6 +623,9 @@ impl Session {
             }
         };
         let mail = reply_to(self, sink)?;
+        if closing(&mail) {
+            return Ok(self.server_closing(Stage::Mail, mail, recipients, sink));
+        }
         let mail_failed = mail.outcome != Outcome::Ok;
         if stop == Some(Stage::Mail) || (mail_failed && !pipeline) {
             return if mail_failed {
@@ -626,6 +638,9 @@ impl Session {
             let r = reply_to(self, sink)?;
             if r.outcome == Outcome::Ok {
                 recipients.accepted.push(to.clone());
+            } else if closing(&r) {
+                recipients.refused.push((to.clone(), r.clone()));
+                return Ok(self.server_closing(Stage::Rcpt, r, recipients, sink));
             } else {
                 recipients.refused.push((to.clone(), r));
             }
@@ -634,7 +649,11 @@ impl Session {
             // Unpipelined, DATA is sent only when there is someone to deliver to.
             let deliverable = !recipients.accepted.is_empty() && !tx.abandon(&recipients);
             if pipeline || deliverable {
-                Some(reply_to(self, sink)?)
+                let r = reply_to(self, sink)?;
+                if closing(&r) {
+                    return Ok(self.server_closing(Stage::Data, r, recipients, sink));
+                }
+                Some(r)
             } else {
                 None
             }
@@ -712,7 +731,7 @@ impl Session {
         let reply = match result {
             Ok(reply) | Err(reply) => reply,
         };
-        if sent_ahead && reply.code_value() == Some(421) {
+        if sent_ahead && closing(&reply) {
             // The server is closing: the next copy's commands will not be answered.
             self.server_closed(sink);
             tx.ahead = false;
@@ -720,6 +739,23 @@ impl Session {
         // After the end of the data the transaction is over whatever the reply; with the next
         // copy's MAIL on the way, RSET would undo that one.
         self.final_outcome(reply, recipients, !sent_ahead, sink)
+    }
+
+    /// A 421 before the data: the server is closing the connection, so the replies still
+    /// due will not come; the connection is closed.
+    fn server_closing(
+        &mut self,
+        stage: Stage,
+        reply: Reply,
+        recipients: Recipients,
+        sink: Sink,
+    ) -> SendOutcome {
+        self.server_closed(sink);
+        SendOutcome::Rejected {
+            stage,
+            reply,
+            recipients,
+        }
     }
 
     /// The end of the data was answered: in LMTP one reply for each accepted recipient.
@@ -891,7 +927,7 @@ impl Session {
         }
         // Stopping after DATA needs the DATA command.
         let bdat = bdat && req.stop_after != Some(Stage::Data);
-        let pipeline = req.pipeline && caps.has("PIPELINING");
+        let pipeline = (req.pipeline || req.pipeline_if_offered) && caps.has("PIPELINING");
         if req.pipeline && !pipeline {
             warn(
                 self,
@@ -1234,6 +1270,7 @@ mod tests {
             size_param: false,
             bdat: false,
             pipeline: false,
+            pipeline_if_offered: false,
             all_or_nothing: false,
             stop_after: None,
         }
@@ -1700,6 +1737,8 @@ mod tests {
                 ..
             }
         ));
+        // The server is closing: so is the client, with nothing more said.
+        assert!(!s.is_open());
         fake.join();
     }
 
@@ -2249,6 +2288,47 @@ mod tests {
         assert!(!tx.ahead());
         assert!(!s.is_open());
         assert_eq!(s.closed_by_server(), Some("421 4.3.0 going down"));
+        fake.join();
+    }
+
+    #[test]
+    fn a_pipelined_421_at_rcpt_ends_the_copies_with_nothing_more_sent() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            // Copy 2's RCPT: the server goes away; DATA's reply never comes.
+            c.send(b"250 q1\r\n250 ok\r\n421 4.3.0 going down\r\n");
+            assert_eq!(c.rest(), b"");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let (outcomes, tx) = send_copies(
+            &mut s,
+            request(&["b@example.org"], b"x"),
+            &[b"x", b"x"],
+            &mut ev,
+        );
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert!(accepted(&outcomes[0]));
+        match &outcomes[1] {
+            Ok(SendOutcome::Rejected {
+                stage: Stage::Rcpt,
+                reply,
+                recipients,
+            }) => {
+                assert_eq!(reply.last_text(), "421 4.3.0 going down");
+                assert_eq!(recipients.refused.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!s.is_open() && !tx.ahead());
         fake.join();
     }
 
