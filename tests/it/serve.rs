@@ -1035,6 +1035,7 @@ fn serve_refuses_bad_flags_before_listening() {
 
 mod auth;
 mod big;
+mod count;
 mod demo;
 mod faults;
 mod hostile;
