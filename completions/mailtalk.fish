@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline require-all-rcpts quit-after= generate= h/help V/version
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -54,6 +54,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l attach -d 'Attach a f
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l notify -d 'DSN: NEVER, or a comma list of SUCCESS, FAILURE, DELAY' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ret -d 'DSN: return FULL message or HDRS only' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l envid -d 'DSN envelope identifier' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l count -d 'Send the message N times in one session, each copy a whole transaction with a new Date and Message-ID (an @FILE is read again; --data - is read once, at most 10 MiB). Pipelined when the server offers PIPELINING, each copy\'s commands going with the previous copy\'s end of data. The first copy is shown in full, then only the copies that end differently, and a summary' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l quit-after -d 'With --from/--to: stop after this step (connect, banner, ehlo, tls, auth, mail, rcpt, data), say QUIT and exit 0 if every step so far succeeded' -r -f -a "connect\t''
 banner\t''
 ehlo\t''
@@ -81,6 +82,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l smtputf8 -d 'Declare 
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l size -d 'Add SIZE= with the message size when the server offers SIZE'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l bdat -d 'Send with BDAT when the server offers CHUNKING'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l pipeline -d 'Pipeline MAIL, RCPT and DATA when the server offers PIPELINING'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-pipeline -d 'Never pipeline, not even with --count'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l require-all-rcpts -d 'If any recipient is refused, deliver to nobody: RSET before DATA (after a pipelined 354 the connection is closed before the end of the data). By default the message goes to the recipients the server accepted'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s V -l version -d 'Print version'

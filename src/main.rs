@@ -325,6 +325,9 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
             ));
         }
         let send = SendOptions::from(&cli.send);
+        if send.count > 1 && cli.quit_after.is_some() {
+            return usage("--count sends whole transactions: it does not go with --quit-after");
+        }
         // Everything that can fail locally fails before connecting; the message is built
         // (and standard input opened) once.
         let prepared =

@@ -53,6 +53,9 @@ pub enum DataSource {
     Stdin,
     /// `--data "literal text"`
     Text(String),
+    /// Bytes read beforehand (`--data -` with `--count`: standard input, read once), labelled
+    /// as standard input.
+    Bytes(std::sync::Arc<[u8]>),
 }
 
 /// What the user asked to send.
@@ -148,6 +151,14 @@ pub fn build(spec: &MessageSpec) -> Result<Message, MessageError> {
                     let bytes = text.clone().into_bytes();
                     let len = u64::try_from(bytes.len()).ok();
                     (Box::new(Cursor::new(bytes)), len, "--data".to_string())
+                }
+                DataSource::Bytes(bytes) => {
+                    let len = u64::try_from(bytes.len()).ok();
+                    (
+                        Box::new(Cursor::new(bytes.clone())),
+                        len,
+                        "stdin".to_string(),
+                    )
                 }
             };
             from_source(spec, reader, len, &label)
@@ -1179,6 +1190,32 @@ mod tests {
         let bytes = read_all(msg);
         assert!(bytes.starts_with(b"From: alice@example.org\r\nTo: "));
         assert!(bytes.ends_with(b"@client.example>\r\nSubject: t\n\nhello"));
+    }
+
+    #[test]
+    fn bytes_read_beforehand_make_a_new_message_each_time() {
+        let spec = MessageSpec {
+            data: Some(DataSource::Bytes(
+                b"Subject: t\n\n\xffhello".to_vec().into(),
+            )),
+            ..spec()
+        };
+        let id = |m: &[u8]| {
+            let text = String::from_utf8_lossy(m).into_owned();
+            let start = text.find("\r\nMessage-ID: ").unwrap();
+            let end = text[start + 2..].find("\r\n").unwrap();
+            text[start + 2..start + 2 + end].to_string()
+        };
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let msg = build(&spec).unwrap();
+            let size = msg.size;
+            let bytes = read_all(msg);
+            assert_eq!(size, Some(bytes.len() as u64));
+            assert!(bytes.ends_with(b"Subject: t\n\n\xffhello"), "{bytes:?}");
+            ids.push(id(&bytes));
+        }
+        assert_ne!(ids[0], ids[1]);
     }
 
     #[test]

@@ -133,6 +133,18 @@ pub struct SendArgs {
     #[arg(long)]
     pub pipeline: bool,
 
+    /// Send the message N times in one session, each copy a whole transaction with a new Date
+    /// and Message-ID (an @FILE is read again; --data - is read once, at most 10 MiB).
+    /// Pipelined when the server offers PIPELINING, each copy's commands going with the
+    /// previous copy's end of data. The first copy is shown in full, then only the copies that
+    /// end differently, and a summary
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Never pipeline, not even with --count
+    #[arg(long, conflicts_with = "pipeline")]
+    pub no_pipeline: bool,
+
     /// If any recipient is refused, deliver to nobody: RSET before DATA (after a pipelined 354
     /// the connection is closed before the end of the data). By default the message goes to
     /// the recipients the server accepted
@@ -179,6 +191,9 @@ pub struct SendOptions {
     pub size: bool,
     pub bdat: bool,
     pub pipeline: bool,
+    /// How many copies (`--count`); 0 counts as 1.
+    pub count: u64,
+    pub no_pipeline: bool,
     pub require_all_rcpts: bool,
 }
 
@@ -200,6 +215,8 @@ impl From<&SendArgs> for SendOptions {
             size: a.size,
             bdat: a.bdat,
             pipeline: a.pipeline,
+            count: a.count.unwrap_or(1),
+            no_pipeline: a.no_pipeline,
             require_all_rcpts: a.require_all_rcpts,
         }
     }
@@ -294,6 +311,12 @@ mod tests {
             Some("")
         );
         assert_eq!(parse_send("--to b").unwrap().from, None);
+        assert_eq!(parse_send("--to b").unwrap().count, 1);
+        let a = parse_send("--to b --count 1000 --bdat").unwrap();
+        assert!(a.count == 1000 && a.bdat && !a.no_pipeline);
+        assert!(parse_send("--to b --count 0").is_err());
+        assert!(parse_send("--to b --count -3").is_err());
+        assert!(parse_send("--to b --pipeline --no-pipeline").is_err());
     }
 
     #[test]

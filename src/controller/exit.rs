@@ -61,7 +61,7 @@ pub const STATUSES: &[(i32, &str)] = &[
     (
         REJECTED,
         "send: the server rejected the message, or refused at least one recipient (the \
-         summary names each)",
+         summary names each); with --count, for any copy",
     ),
     (AUTH_FAILED, "authentication failed"),
     (

@@ -101,7 +101,7 @@ pub const META: &[Meta] = &[
     meta(
         ":send",
         "--to B [--from A] [...]",
-        "send a message: EHLO if needed, MAIL, RCPT for each recipient, DATA (options as on the command line: --subject, --body, --data @FILE, --header, --attach, --bdat, --pipeline, --require-all-rcpts …)",
+        "send a message: EHLO if needed, MAIL, RCPT for each recipient, DATA (options as on the command line: --subject, --body, --data @FILE, --header, --attach, --bdat, --pipeline, --require-all-rcpts …); --count N sends it N times, pipelined, showing the first copy in full, then only copies that end differently, and a summary",
         send,
         check_send,
         false,

@@ -750,7 +750,7 @@ impl Controller {
     /// exit status.
     pub fn oneshot(
         &mut self,
-        send: (crate::engine::session::SendRequest, Vec<String>),
+        send: macros::PreparedSend,
         quit_after: Option<QuitAfter>,
         screen: &mut dyn Screen,
     ) -> i32 {

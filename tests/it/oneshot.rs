@@ -1311,3 +1311,98 @@ fn auth_without_send_in_a_batch_session() {
         ]
     );
 }
+
+/// A server for `--count`: copy `refused` (1-based) has its recipient refused (and its
+/// pipelined DATA with it); every other copy is queued. Each copy's data is recorded.
+fn count_server(c: &mut Conn, copies: usize, refused: usize) {
+    c.send(b"220 mx.test ESMTP\r\n");
+    c.expect_line(b"EHLO client.test\r\n");
+    c.send(b"250-mx.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n");
+    for n in 1..=copies {
+        c.expect_line(format!("MAIL FROM:<{FROM}>\r\n").as_bytes());
+        c.expect_line(format!("RCPT TO:<{TO}>\r\n").as_bytes());
+        c.expect_line(b"DATA\r\n");
+        if n == refused {
+            c.send(b"250 2.1.0 Ok\r\n550 5.1.1 <b@example.test>: not today\r\n554 5.5.1 no valid recipients\r\n");
+            c.expect_line(b"RSET\r\n");
+            c.send(b"250 2.0.0 Ok\r\n");
+            continue;
+        }
+        c.send(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n");
+        let mut data = Vec::new();
+        loop {
+            let line = c.read_line().expect("the message");
+            if line == b".\r\n" {
+                break;
+            }
+            data.extend_from_slice(&line);
+        }
+        c.record("message", &data);
+        c.send(format!("250 2.0.0 Ok: queued as Q{n}\r\n").as_bytes());
+    }
+    c.expect_line(b"QUIT\r\n");
+    c.send(b"221 2.0.0 Bye\r\n");
+}
+
+#[test]
+fn count_shows_the_first_copy_and_a_refused_one_in_full_then_a_summary() {
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::Plain, &certs.good, |c| count_server(c, 6, 3));
+    let url = s.url("smtp");
+    let out = run(
+        &[
+            "--timeout",
+            NO_TIMEOUT,
+            &url,
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--count",
+            "6",
+            "--body",
+            "hi",
+        ],
+        b"",
+        &[],
+    );
+    let log = s.join_for(&out);
+    out.assert_code(EXIT_REJECTED);
+    // Five delivered, each with its own Message-ID; nothing of copy 3's content was sent.
+    let messages = log.records("message");
+    assert_eq!(messages.len(), 5, "{log:?}");
+    let mut ids: Vec<String> = messages
+        .iter()
+        .map(|m| header(&split_message(m).0, "Message-ID")[0].to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    // The first copy in full (its final reply once), copy 3 in full with its own commands,
+    // copy 4 as the line saying things are back to normal, then the summary.
+    out.assert_line("S: 250 2.0.0 Ok: queued as Q1");
+    assert!(!out.has_line("S: 250 2.0.0 Ok: queued as Q2"), "{out:?}");
+    out.assert_line("S: 550 5.1.1 <b@example.test>: not today");
+    out.assert_line("S: 554 5.5.1 no valid recipients");
+    let lines = out.lines();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} missing\n{out:?}"))
+    };
+    let refusal = at("S: 550 5.1.1");
+    assert_eq!(
+        lines[refusal - 4],
+        "C: MAIL FROM:<a@example.test>",
+        "{out:?}"
+    );
+    assert_eq!(lines[refusal - 1], "S: 250 2.1.0 Ok", "{out:?}");
+    assert!(at("copy 1 of 6: message accepted") < refusal);
+    assert!(at("!! copy 3 of 6: message not sent: no recipient was accepted") > refusal);
+    assert!(at("** copy 4 of 6: message accepted") > refusal);
+    for quiet in ["copy 2 of 6", "copy 5 of 6", "copy 6 of 6"] {
+        assert!(!out.stdout_str().contains(quiet), "{quiet}\n{out:?}");
+    }
+    out.assert_contains("** 6 messages: 5 accepted, 1 refused, in ");
+}

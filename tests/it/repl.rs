@@ -489,3 +489,88 @@ fn a_protocol_violation_leads_to_the_closed_prompt_and_keeps_its_status() {
     s.join();
     assert_eq!(code, Some(EXIT_PROTOCOL), "{seen}");
 }
+
+#[test]
+fn ctrl_c_during_count_makes_the_copy_in_progress_the_last_one() {
+    let certs = TestCerts::new();
+    let (pressed, gate) = std::sync::mpsc::channel::<()>();
+    let s = Server::start(Mode::Plain, &certs.good, move |c| {
+        c.send(SMTP_GREETING);
+        let ehlo = c.read_line().unwrap_or_default();
+        assert!(ehlo.starts_with(b"EHLO "), "{}", show_bytes(&ehlo));
+        c.send(b"250-mx.test\r\n250 PIPELINING\r\n");
+        let mut copy = 0;
+        loop {
+            let line = c.read_line().unwrap_or_default();
+            if line.starts_with(b"QUIT") {
+                c.send(b"221 2.0.0 Bye\r\n");
+                break;
+            }
+            if line.starts_with(b"NOOP") {
+                c.send(b"250 2.0.0 Ok\r\n");
+                continue;
+            }
+            assert_eq!(
+                line,
+                b"MAIL FROM:<a@example.test>\r\n",
+                "{}",
+                show_bytes(&line)
+            );
+            c.expect_line(b"RCPT TO:<b@example.test>\r\n");
+            c.expect_line(b"DATA\r\n");
+            copy += 1;
+            if copy == 2 {
+                // Copy 2's commands came with copy 1's end of data: its reply waits for the
+                // Ctrl-C.
+                gate.recv().unwrap();
+                c.send(b"250 2.0.0 queued 1\r\n");
+            }
+            c.send(b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n");
+            let mut data = Vec::new();
+            loop {
+                let l = c.read_line().expect("the message");
+                if l == b".\r\n" {
+                    break;
+                }
+                data.extend_from_slice(&l);
+            }
+            c.record("message", &data);
+            if copy > 1 {
+                c.send(format!("250 2.0.0 queued {copy}\r\n").as_bytes());
+            }
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line(":send --count 1000 --from a@example.test --to b@example.test --body hi");
+    t.expect("C: .");
+    t.expect("C: DATA");
+    t.ctrl('c');
+    pressed.send(()).unwrap();
+    t.expect("not sent (interrupted)");
+    t.expect("interrupted after copy ");
+    t.expect("smtp 127.0.0.1 plain › ");
+    // The session goes on, its replies in step.
+    t.line("NOOP");
+    t.expect("S: 250 2.0.0 Ok");
+    t.line(":quit");
+    let (code, seen) = t.finish();
+    let log = s.join();
+    assert_eq!(code, Some(EXIT_OK), "{seen}");
+    // The Ctrl-C is seen at the data phase of the copy whose replies follow it (copy 2, or a
+    // later one had the signal come late): that copy is sent whole and is the last one.
+    let sent = log.records("message").len();
+    assert!((2..1000).contains(&sent), "{sent}\n{seen}");
+    assert!(
+        seen.contains(&format!("interrupted after copy {sent} of 1000")),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!(
+            "1000 messages: {sent} accepted, 0 refused, {} not sent",
+            1000 - sent
+        )),
+        "{seen}"
+    );
+}

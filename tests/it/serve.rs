@@ -1049,6 +1049,7 @@ fn serve_refuses_bad_flags_before_listening() {
 mod auth;
 mod big;
 mod content;
+mod count;
 mod demo;
 mod faults;
 mod hostile;

@@ -6,7 +6,16 @@
 //!   ([`Encoder`]), so the wire holds exactly one `\r\n.\r\n` (security.md item 13) and memory
 //!   stays bounded whatever the size.
 //! - BDAT (CHUNKING): CRLF-normalised, not dot-stuffed, in chunks of at most 1 MiB.
-//! - PIPELINING: MAIL, every RCPT and DATA go out in one write; the replies are read in order.
+//! - PIPELINING: MAIL, every RCPT and DATA go out in one write; the replies are read in order,
+//!   to the last one due, before Ctrl-C takes effect (cut short, they would answer whatever
+//!   comes next).
+//! - Copies (`--count`): [`Session::prepare_send`] checks the request and decides the commands
+//!   once; [`Session::send_copy`] runs one full transaction per copy. Pipelined, the next
+//!   copy's MAIL, RCPT and DATA go out in the same write as this copy's end of data (after a
+//!   BDAT LAST chunk when no other chunk is unanswered), so each copy costs one round trip;
+//!   its replies are matched to it like any pipelined ones, and a refusal after the end of
+//!   data is not followed by RSET (which would undo the next copy's MAIL). Ctrl-C makes the
+//!   copy in progress the last one, sent whole.
 //! - Recipients: pipelined or not, every RCPT is sent and its reply kept. By default the
 //!   message goes to the recipients the server accepted, and the outcome names every refused
 //!   one; with no recipient accepted nothing is delivered (after a pipelined 354 the data is
@@ -66,6 +75,8 @@ pub struct SendRequest {
     /// Pipeline MAIL/RCPT(/DATA) when PIPELINING is advertised (else a Warning and no
     /// pipelining).
     pub pipeline: bool,
+    /// Pipeline when PIPELINING is advertised, without a warning when it is not (copies).
+    pub pipeline_if_offered: bool,
     /// A refused recipient aborts the whole transaction (instead of sending to the others).
     pub all_or_nothing: bool,
     /// Stop (without RSET) once this stage succeeded: `Stage::Data` stops after the 354 (DATA
@@ -88,6 +99,7 @@ impl fmt::Debug for SendRequest {
             .field("size_param", &self.size_param)
             .field("bdat", &self.bdat)
             .field("pipeline", &self.pipeline)
+            .field("pipeline_if_offered", &self.pipeline_if_offered)
             .field("all_or_nothing", &self.all_or_nothing)
             .field("stop_after", &self.stop_after)
             .finish_non_exhaustive()
@@ -295,22 +307,150 @@ impl Preview {
     }
 }
 
-/// Reads once, retrying on interruption.
+/// Reads until `buf` is full or the message ends, retrying on interruption, so that a small
+/// message is one piece (and goes out in one write with its end). An error after some bytes
+/// were read ends the piece (the next read meets it again: a failed read takes nothing).
 fn read_piece(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        match reader.read(buf) {
+    let mut filled = 0usize;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match reader.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled = filled.saturating_add(n),
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            other => return other,
+            Err(_) if filled > 0 => break,
+            Err(e) => return Err(e),
         }
     }
+    Ok(filled)
+}
+
+/// A 421: the server is closing the connection (RFC 5321 allows it as the answer to any
+/// command).
+fn closing(reply: &Reply) -> bool {
+    reply.code_value() == Some(421)
+}
+
+/// Reads the first piece of a message (before anything of its transaction is sent).
+fn first_piece(reader: &mut dyn Read) -> Result<Vec<u8>, String> {
+    let mut piece = vec![0u8; READ_PIECE];
+    let n = read_piece(reader, &mut piece).map_err(|e| format!("cannot read the message: {e}"))?;
+    piece.truncate(n);
+    Ok(piece)
 }
 
 /// The commands, decided once the capabilities are known.
 struct Params {
-    mail: Command,
+    /// MAIL's parameters but SIZE=.
+    mail_params: Vec<Param>,
+    /// Add `SIZE=` (requested and advertised) when the size is known.
+    size: bool,
     rcpts: Vec<Command>,
     bdat: bool,
     pipeline: bool,
+}
+
+/// Another copy's message for [`Session::send_copy`] (`--count`).
+pub struct MessageSource {
+    pub reader: Box<dyn Read + Send>,
+    /// The size, when known (for `SIZE=`).
+    pub size: Option<u64>,
+}
+
+impl fmt::Debug for MessageSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageSource")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A checked transaction with its commands decided (the capabilities are known), ready to be
+/// run once per copy by [`Session::send_copy`].
+pub struct Transaction {
+    from: String,
+    to: Vec<String>,
+    all_or_nothing: bool,
+    stop_after: Option<Stage>,
+    params: Params,
+    /// The message of the copy to send next, its size and its first piece (already read).
+    message: Box<dyn Read + Send>,
+    size: Option<u64>,
+    first: Vec<u8>,
+    /// The next copy's message could not be read: nothing of it was sent.
+    unreadable: Option<String>,
+    /// The next copy's MAIL, RCPT (and DATA) already went out, right after the previous
+    /// copy's end of data: their replies come first.
+    ahead: bool,
+    /// Ctrl-C was seen: no copy after the one that ended is to be sent.
+    interrupted: bool,
+}
+
+impl fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("ahead", &self.ahead)
+            .field("interrupted", &self.interrupted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transaction {
+    /// Ctrl-C was seen: the copy that just ended is the last one (it was sent whole).
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// The next copy's commands are already on the wire: it must be run (or the connection
+    /// closed).
+    pub fn ahead(&self) -> bool {
+        self.ahead
+    }
+
+    /// Whether the commands are pipelined (PIPELINING requested and advertised).
+    pub fn pipelined(&self) -> bool {
+        self.params.pipeline
+    }
+
+    /// MAIL for a message of `size` bytes.
+    fn mail(&self, size: Option<u64>) -> Command {
+        let mut params = Vec::with_capacity(self.params.mail_params.len().saturating_add(1));
+        if let Some(size) = size.filter(|_| self.params.size) {
+            params.push(Param::new("SIZE", Some(&size.to_string())));
+        }
+        params.extend(self.params.mail_params.iter().cloned());
+        Command::Mail {
+            from: self.from.clone(),
+            params,
+        }
+    }
+
+    /// MAIL, every RCPT and DATA (as far as `stop_after` goes), for a message of `size`.
+    fn commands(&self, size: Option<u64>) -> Vec<Command> {
+        let mut commands = vec![self.mail(size)];
+        if self.stop_after != Some(Stage::Mail) {
+            commands.extend(self.params.rcpts.iter().cloned());
+            if !self.params.bdat && self.stop_after != Some(Stage::Rcpt) {
+                commands.push(Command::Data);
+            }
+        }
+        commands
+    }
+
+    /// With `all_or_nothing`, whether a refused recipient aborts the transaction.
+    fn abandon(&self, recipients: &Recipients) -> bool {
+        self.all_or_nothing && !recipients.refused.is_empty()
+    }
+}
+
+/// What [`Session::prepare_send`] leads to.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Ready for [`Session::send_copy`].
+    Ready(Box<Transaction>),
+    /// Over before MAIL: EHLO refused, or `stop_after` EHLO.
+    Done(SendOutcome),
 }
 
 impl Session {
@@ -320,11 +460,20 @@ impl Session {
     /// [`SessionError::Command`]; in the middle of the data: the connection is closed and the
     /// error is [`SessionError::Message`]), or the connection. Refusals by the server are
     /// outcomes.
-    pub fn send_mail(
+    pub fn send_mail(&mut self, req: SendRequest, sink: Sink) -> Result<SendOutcome, SessionError> {
+        match self.prepare_send(req, sink)? {
+            Prepared::Done(outcome) => Ok(outcome),
+            Prepared::Ready(mut tx) => self.send_copy(&mut tx, None, sink),
+        }
+    }
+
+    /// Checks the request (nothing is sent when it is wrong), reads the start of the message,
+    /// sends EHLO when the capabilities are not known yet and decides the commands.
+    pub fn prepare_send(
         &mut self,
         mut req: SendRequest,
         sink: Sink,
-    ) -> Result<SendOutcome, SessionError> {
+    ) -> Result<Prepared, SessionError> {
         if !self.protocol().is_smtp() {
             return Err(invalid(format!(
                 "sending a message needs SMTP or LMTP, not {}",
@@ -365,43 +514,108 @@ impl Session {
             check_envid(envid).map_err(invalid)?;
         }
         // Read the start of the message now: a file that cannot be read sends nothing.
-        let mut piece = vec![0u8; READ_PIECE];
-        let first = read_piece(req.message.as_mut(), &mut piece)
-            .map_err(|e| invalid(format!("cannot read the message: {e}")))?;
-        piece.truncate(first);
+        let first = first_piece(req.message.as_mut()).map_err(invalid)?;
 
         if let Some(reply) = self.ensure_capabilities(sink)? {
             if reply.outcome != Outcome::Ok {
-                return Ok(SendOutcome::Rejected {
+                return Ok(Prepared::Done(SendOutcome::Rejected {
                     stage: Stage::Ehlo,
                     reply,
                     recipients: Recipients::default(),
-                });
+                }));
             }
         }
         if req.stop_after == Some(Stage::Ehlo) {
-            return Ok(SendOutcome::Stopped(Stage::Ehlo));
+            return Ok(Prepared::Done(SendOutcome::Stopped(Stage::Ehlo)));
         }
         let params = self.params(&req, notify.as_deref(), ret.as_deref(), sink)?;
-        let use_data = !params.bdat;
-        let stop = req.stop_after;
+        Ok(Prepared::Ready(Box::new(Transaction {
+            from: req.from,
+            to: req.to,
+            all_or_nothing: req.all_or_nothing,
+            stop_after: req.stop_after,
+            params,
+            message: req.message,
+            size: req.size,
+            first,
+            unreadable: None,
+            ahead: false,
+            interrupted: false,
+        })))
+    }
+
+    /// Sends one copy: the message `tx` holds. With `next` (another copy follows), that
+    /// message is read up to its first piece now and, when pipelining, its MAIL, RCPT and
+    /// DATA go out in the same write as this copy's end of data, so that each further copy
+    /// costs one round trip. Ctrl-C (seen before this copy's data, or once it ended) makes
+    /// this copy the last one: [`Transaction::interrupted`].
+    pub fn send_copy(
+        &mut self,
+        tx: &mut Transaction,
+        next: Option<MessageSource>,
+        sink: Sink,
+    ) -> Result<SendOutcome, SessionError> {
+        if let Some(why) = tx.unreadable.take() {
+            return Err(invalid(why));
+        }
+        let more = next.is_some();
+        let next = match next {
+            Some(mut m) => match first_piece(m.reader.as_mut()) {
+                Ok(piece) => Some((m, piece)),
+                Err(why) => {
+                    tx.unreadable = Some(why);
+                    None
+                }
+            },
+            None => None,
+        };
+        let outcome = self.run_copy(tx, next.as_ref().map(|(m, _)| m.size), sink);
+        if let Some((m, piece)) = next {
+            tx.message = m.reader;
+            tx.size = m.size;
+            tx.first = piece;
+        }
+        let outcome = outcome?;
+        if more && !tx.ahead && !tx.interrupted && self.cancel_requested() {
+            tx.interrupted = true;
+        }
+        Ok(outcome)
+    }
+
+    /// A wait that Ctrl-C does not cut short, for replies to pipelined commands: cut short,
+    /// the replies still due would answer whatever comes next (a 354 would turn the next typed
+    /// line into message text). The request stays set and is seen once nothing is due; the
+    /// timeout still applies.
+    fn wait_firm(&mut self, sink: Sink) -> Result<Reply, SessionError> {
+        let flag = self.cancel.take();
+        let reply = self.wait(sink);
+        self.cancel = flag;
+        reply
+    }
+
+    /// One transaction. `next_size`: `Some` when another copy follows (its size): its
+    /// commands may go out after this copy's end of data.
+    fn run_copy(
+        &mut self,
+        tx: &mut Transaction,
+        next_size: Option<Option<u64>>,
+        sink: Sink,
+    ) -> Result<SendOutcome, SessionError> {
+        let use_data = !tx.params.bdat;
+        let pipeline = tx.params.pipeline;
+        let stop = tx.stop_after;
         let mut recipients = Recipients::default();
 
         // MAIL, every RCPT, and DATA: the replies in order, whether pipelined or not.
-        let mut commands = vec![params.mail.clone()];
-        if stop != Some(Stage::Mail) {
-            commands.extend(params.rcpts.iter().cloned());
-            if use_data && stop != Some(Stage::Rcpt) {
-                commands.push(Command::Data);
-            }
-        }
-        if params.pipeline {
+        let commands = tx.commands(tx.size);
+        let ahead = std::mem::take(&mut tx.ahead);
+        if pipeline && !ahead {
             self.write_commands(&commands, sink)?;
         }
         let mut next = commands.iter();
         let mut reply_to = |s: &mut Session, sink: Sink| -> Result<Reply, SessionError> {
-            if params.pipeline {
-                return s.wait(sink);
+            if pipeline {
+                return s.wait_firm(sink);
             }
             match next.next() {
                 Some(cmd) => s.command_and_wait(&cmd.line(), sink),
@@ -409,27 +623,37 @@ impl Session {
             }
         };
         let mail = reply_to(self, sink)?;
+        if closing(&mail) {
+            return Ok(self.server_closing(Stage::Mail, mail, recipients, sink));
+        }
         let mail_failed = mail.outcome != Outcome::Ok;
-        if stop == Some(Stage::Mail) || (mail_failed && !params.pipeline) {
+        if stop == Some(Stage::Mail) || (mail_failed && !pipeline) {
             return if mail_failed {
                 self.rejected(Stage::Mail, mail, recipients, sink)
             } else {
                 Ok(SendOutcome::Stopped(Stage::Mail))
             };
         }
-        for (to, _) in req.to.iter().zip(&params.rcpts) {
+        for to in tx.to.iter().take(tx.params.rcpts.len()) {
             let r = reply_to(self, sink)?;
             if r.outcome == Outcome::Ok {
                 recipients.accepted.push(to.clone());
+            } else if closing(&r) {
+                recipients.refused.push((to.clone(), r.clone()));
+                return Ok(self.server_closing(Stage::Rcpt, r, recipients, sink));
             } else {
                 recipients.refused.push((to.clone(), r));
             }
         }
         let data = if use_data && stop != Some(Stage::Rcpt) {
             // Unpipelined, DATA is sent only when there is someone to deliver to.
-            let deliverable = !recipients.accepted.is_empty() && !self.abandon(&req, &recipients);
-            if params.pipeline || deliverable {
-                Some(reply_to(self, sink)?)
+            let deliverable = !recipients.accepted.is_empty() && !tx.abandon(&recipients);
+            if pipeline || deliverable {
+                let r = reply_to(self, sink)?;
+                if closing(&r) {
+                    return Ok(self.server_closing(Stage::Data, r, recipients, sink));
+                }
+                Some(r)
             } else {
                 None
             }
@@ -452,7 +676,7 @@ impl Session {
                 (false, None) => Err(invalid("no recipient".to_string())),
             };
         }
-        if self.abandon(&req, &recipients) {
+        if tx.abandon(&recipients) {
             if go_ahead {
                 // Ending the data would deliver to the accepted recipients: close instead.
                 sink(self.event(EventKind::Warning(
@@ -483,27 +707,64 @@ impl Session {
                 return Ok(SendOutcome::Stopped(Stage::Data));
             }
         }
-        let result = if use_data {
-            self.stream_data(piece, req.message.as_mut(), sink)?
-        } else {
-            self.stream_bdat(piece, req.message.as_mut(), params.pipeline, sink)?
+        // The next copy's commands follow this copy's end of data, unless Ctrl-C came: then
+        // this copy, whose data phase is open, is sent whole and is the last one.
+        let next_commands = match next_size {
+            Some(size) if pipeline && stop.is_none() => {
+                if self.cancel_requested() {
+                    tx.interrupted = true;
+                    None
+                } else {
+                    Some(tx.commands(size))
+                }
+            }
+            _ => None,
         };
+        let then = next_commands.as_deref().unwrap_or(&[]);
+        let first = std::mem::take(&mut tx.first);
+        let (result, sent_ahead) = if use_data {
+            self.stream_data(first, tx.message.as_mut(), then, sink)?
+        } else {
+            self.stream_bdat(first, tx.message.as_mut(), pipeline, then, sink)?
+        };
+        tx.ahead = sent_ahead;
         let reply = match result {
             Ok(reply) | Err(reply) => reply,
         };
-        self.final_outcome(reply, recipients, sink)
+        if sent_ahead && closing(&reply) {
+            // The server is closing: the next copy's commands will not be answered.
+            self.server_closed(sink);
+            tx.ahead = false;
+        }
+        // After the end of the data the transaction is over whatever the reply; with the next
+        // copy's MAIL on the way, RSET would undo that one.
+        self.final_outcome(reply, recipients, !sent_ahead, sink)
     }
 
-    /// With `all_or_nothing`, whether a refused recipient aborts the transaction.
-    fn abandon(&self, req: &SendRequest, recipients: &Recipients) -> bool {
-        req.all_or_nothing && !recipients.refused.is_empty()
+    /// A 421 before the data: the server is closing the connection, so the replies still
+    /// due will not come; the connection is closed.
+    fn server_closing(
+        &mut self,
+        stage: Stage,
+        reply: Reply,
+        recipients: Recipients,
+        sink: Sink,
+    ) -> SendOutcome {
+        self.server_closed(sink);
+        SendOutcome::Rejected {
+            stage,
+            reply,
+            recipients,
+        }
     }
 
     /// The end of the data was answered: in LMTP one reply for each accepted recipient.
+    /// `reset`: RSET after a refusal.
     fn final_outcome(
         &mut self,
         reply: Reply,
         mut recipients: Recipients,
+        reset: bool,
         sink: Sink,
     ) -> Result<SendOutcome, SessionError> {
         if self.protocol() == Protocol::Lmtp && !reply.parts.is_empty() {
@@ -536,8 +797,14 @@ impl Session {
         }
         if reply.outcome == Outcome::Ok {
             Ok(SendOutcome::Accepted { reply, recipients })
-        } else {
+        } else if reset {
             self.rejected(Stage::Message, reply, recipients, sink)
+        } else {
+            Ok(SendOutcome::Rejected {
+                stage: Stage::Message,
+                reply,
+                recipients,
+            })
         }
     }
 
@@ -576,7 +843,6 @@ impl Session {
         if req.size_param {
             match (req.size, caps.has("SIZE")) {
                 (Some(size), true) => {
-                    mail_params.push(Param::new("SIZE", Some(&size.to_string())));
                     let limit = caps
                         .value("SIZE")
                         .and_then(|n| n.parse::<u64>().ok())
@@ -661,7 +927,7 @@ impl Session {
         }
         // Stopping after DATA needs the DATA command.
         let bdat = bdat && req.stop_after != Some(Stage::Data);
-        let pipeline = req.pipeline && caps.has("PIPELINING");
+        let pipeline = (req.pipeline || req.pipeline_if_offered) && caps.has("PIPELINING");
         if req.pipeline && !pipeline {
             warn(
                 self,
@@ -670,10 +936,8 @@ impl Session {
             );
         }
         Ok(Params {
-            mail: Command::Mail {
-                from: req.from.clone(),
-                params: mail_params,
-            },
+            mail_params,
+            size: req.size_param && caps.has("SIZE"),
             rcpts,
             bdat,
             pipeline,
@@ -683,20 +947,9 @@ impl Session {
     /// Several commands in one write (pipelining), each reported as sent.
     fn write_commands(&mut self, commands: &[Command], sink: Sink) -> Result<(), SessionError> {
         let mut wire = Vec::new();
-        let mut shown = Vec::with_capacity(commands.len());
-        for cmd in commands {
-            let out = self.machine.command(&cmd.line())?;
-            wire.extend_from_slice(&out.wire);
-            shown.push((out.display, out.secret));
-        }
+        let shown = self.queue_commands(commands, &mut wire)?;
         self.write_raw(&wire)?;
-        for (display, secret) in shown {
-            sink(self.event(EventKind::Sent {
-                display,
-                secret,
-                content: false,
-            }));
-        }
+        self.show_sent(shown, sink);
         Ok(())
     }
 
@@ -782,14 +1035,43 @@ impl Session {
         ))
     }
 
-    /// After 354: streams the message dot-stuffed and ends it; returns the final reply (`Ok`)
-    /// — the caller checks its outcome.
+    /// Registers `commands` with the machine and appends their wire bytes to `out`; what to
+    /// report as sent once written.
+    fn queue_commands(
+        &mut self,
+        commands: &[Command],
+        out: &mut Vec<u8>,
+    ) -> Result<Vec<(Vec<u8>, bool)>, SessionError> {
+        let mut shown = Vec::with_capacity(commands.len());
+        for cmd in commands {
+            let o = self.machine.command(&cmd.line())?;
+            out.extend_from_slice(&o.wire);
+            shown.push((o.display, o.secret));
+        }
+        Ok(shown)
+    }
+
+    fn show_sent(&mut self, shown: Vec<(Vec<u8>, bool)>, sink: Sink) {
+        for (display, secret) in shown {
+            sink(self.event(EventKind::Sent {
+                display,
+                secret,
+                content: false,
+            }));
+        }
+    }
+
+    /// After 354: streams the message dot-stuffed and ends it, with `then` (the next copy's
+    /// commands) in the same write as the end; returns the final reply (`Ok`) — the caller
+    /// checks its outcome — and whether `then` was sent. Each piece goes out once the next
+    /// one is read, so the last one travels with the end of the data.
     fn stream_data(
         &mut self,
         first: Vec<u8>,
         reader: &mut dyn Read,
+        then: &[Command],
         sink: Sink,
-    ) -> Result<Result<Reply, Reply>, SessionError> {
+    ) -> Result<(Result<Reply, Reply>, bool), SessionError> {
         let mut encoder = Encoder::new(Stuffing::Dots);
         let mut preview = Preview::default();
         let mut out = Vec::with_capacity(READ_PIECE.saturating_mul(2));
@@ -798,6 +1080,13 @@ impl Session {
         let mut read_total = u64::try_from(piece.len()).unwrap_or(u64::MAX);
         while !piece.is_empty() {
             encoder.push(&piece, &mut out);
+            let n = match read_piece(reader, &mut buf) {
+                Ok(n) => n,
+                Err(e) => return Err(self.abort_message(read_total, &e, sink)),
+            };
+            if n == 0 {
+                break;
+            }
             preview.push(&out);
             self.write_raw(&out)?;
             out.clear();
@@ -805,10 +1094,6 @@ impl Session {
             if self.cancel_requested() {
                 return Err(self.interrupted_message(read_total, sink));
             }
-            let n = match read_piece(reader, &mut buf) {
-                Ok(n) => n,
-                Err(e) => return Err(self.abort_message(read_total, &e, sink)),
-            };
             read_total = read_total.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
             piece.clear();
             piece.extend_from_slice(buf.get(..n).unwrap_or(&[]));
@@ -818,6 +1103,8 @@ impl Session {
         preview.push(&out);
         let end = self.machine.command(b".")?;
         out.extend_from_slice(&end.wire);
+        let ahead = self.queue_commands(then, &mut out)?;
+        let sent_ahead = !ahead.is_empty();
         self.write_raw(&out)?;
         self.show_lines(&mut preview, sink);
         self.show_summary(&preview, sink);
@@ -826,14 +1113,22 @@ impl Session {
             secret: false,
             content: true,
         }));
-        Ok(Ok(self.wait(sink)?))
+        self.show_sent(ahead, sink);
+        let reply = if sent_ahead {
+            self.wait_firm(sink)?
+        } else {
+            self.wait(sink)?
+        };
+        Ok((Ok(reply), sent_ahead))
     }
 
-    /// Sends one BDAT chunk: the command and the data in one write.
+    /// Sends one BDAT chunk: the command, the data and `then` (commands that follow it) in
+    /// one write.
     fn send_chunk(
         &mut self,
         chunk: &[u8],
         last: bool,
+        then: &[Command],
         preview: &mut Preview,
         sink: Sink,
     ) -> Result<(), SessionError> {
@@ -845,6 +1140,7 @@ impl Session {
         }
         let mut wire = out.wire;
         wire.extend_from_slice(chunk);
+        let ahead = self.queue_commands(then, &mut wire)?;
         self.write_raw(&wire)?;
         sink(self.event(EventKind::Sent {
             display: out.display,
@@ -853,20 +1149,26 @@ impl Session {
         }));
         preview.push(chunk);
         self.show_lines(preview, sink);
+        if last {
+            self.show_summary(preview, sink);
+        }
+        self.show_sent(ahead, sink);
         Ok(())
     }
 
     /// Streams the message in BDAT chunks. Without pipelining each chunk's reply is awaited
-    /// before the next chunk; with it, one more chunk may be in flight. Returns the reply to the
-    /// LAST chunk (`Ok`), or the first refused chunk's reply (`Err`) after reading every reply
-    /// still due.
+    /// before the next chunk; with it, one more chunk may be in flight, and `then` (the next
+    /// copy's commands) follows the LAST chunk when no other chunk is unanswered. Returns the
+    /// reply to the LAST chunk (`Ok`), or the first refused chunk's reply (`Err`) after
+    /// reading every reply still due, and whether `then` was sent.
     fn stream_bdat(
         &mut self,
         first: Vec<u8>,
         reader: &mut dyn Read,
         pipeline: bool,
+        then: &[Command],
         sink: Sink,
-    ) -> Result<Result<Reply, Reply>, SessionError> {
+    ) -> Result<(Result<Reply, Reply>, bool), SessionError> {
         let window = if pipeline { 2usize } else { 1 };
         let mut encoder = Encoder::new(Stuffing::None);
         let mut preview = Preview::default();
@@ -876,16 +1178,24 @@ impl Session {
         let mut read_total = u64::try_from(piece.len()).unwrap_or(u64::MAX);
         let mut in_flight = 0usize;
         let mut failure: Option<Reply> = None;
+        // Pipelined, a reply may be followed by another one already due.
+        let wait = |s: &mut Session, sink: Sink| {
+            if pipeline {
+                s.wait_firm(sink)
+            } else {
+                s.wait(sink)
+            }
+        };
         while !piece.is_empty() {
             encoder.push(&piece, &mut pending);
             // Strictly more than a chunk: the LAST chunk is never empty unless the message is.
             while pending.len() > BDAT_CHUNK && failure.is_none() {
                 let chunk = pending.get(..BDAT_CHUNK).unwrap_or(&[]);
-                self.send_chunk(chunk, false, &mut preview, sink)?;
+                self.send_chunk(chunk, false, &[], &mut preview, sink)?;
                 pending.drain(..BDAT_CHUNK);
                 in_flight = in_flight.saturating_add(1);
                 while in_flight >= window {
-                    let r = self.wait(sink)?;
+                    let r = wait(self, sink)?;
                     in_flight = in_flight.saturating_sub(1);
                     if r.outcome != Outcome::Ok && failure.is_none() {
                         failure = Some(r);
@@ -910,15 +1220,21 @@ impl Session {
             piece.clear();
             piece.extend_from_slice(buf.get(..n).unwrap_or(&[]));
         }
+        let mut sent_ahead = false;
         if failure.is_none() {
             encoder.finish(&mut pending);
-            self.send_chunk(&pending, true, &mut preview, sink)?;
-            self.show_summary(&preview, sink);
+            let then = if in_flight == 0 { then } else { &[] };
+            self.send_chunk(&pending, true, then, &mut preview, sink)?;
+            sent_ahead = !then.is_empty();
             in_flight = in_flight.saturating_add(1);
         }
         let mut last = None;
         while in_flight > 0 {
-            let r = self.wait(sink)?;
+            let r = if sent_ahead {
+                self.wait_firm(sink)?
+            } else {
+                wait(self, sink)?
+            };
             in_flight = in_flight.saturating_sub(1);
             if r.outcome != Outcome::Ok && failure.is_none() {
                 failure = Some(r.clone());
@@ -926,8 +1242,8 @@ impl Session {
             last = Some(r);
         }
         match (failure, last) {
-            (Some(f), _) => Ok(Err(f)),
-            (None, Some(r)) => Ok(Ok(r)),
+            (Some(f), _) => Ok((Err(f), sent_ahead)),
+            (None, Some(r)) => Ok((Ok(r), sent_ahead)),
             (None, None) => Err(invalid("no reply to the last BDAT chunk".to_string())),
         }
     }
@@ -954,6 +1270,7 @@ mod tests {
             size_param: false,
             bdat: false,
             pipeline: false,
+            pipeline_if_offered: false,
             all_or_nothing: false,
             stop_after: None,
         }
@@ -1420,6 +1737,8 @@ mod tests {
                 ..
             }
         ));
+        // The server is closing: so is the client, with nothing more said.
+        assert!(!s.is_open());
         fake.join();
     }
 
@@ -1671,6 +1990,542 @@ mod tests {
         fake.join();
     }
 
+    /// Runs the copies the way the controller does: the first with the request, each of the
+    /// others opened before the previous one ends. Returns each copy's outcome (or error).
+    fn send_copies(
+        s: &mut Session,
+        mut r: SendRequest,
+        more: &[&[u8]],
+        ev: &mut Vec<Event>,
+    ) -> (Vec<Result<SendOutcome, String>>, Box<Transaction>) {
+        r.pipeline = true;
+        let mut tx = match s.prepare_send(r, &mut |e| ev.push(e)).unwrap() {
+            Prepared::Ready(tx) => tx,
+            Prepared::Done(o) => panic!("{o:?}"),
+        };
+        let mut outcomes = Vec::new();
+        let mut rest = more.iter();
+        loop {
+            let next = rest.next().map(|m| MessageSource {
+                reader: Box::new(std::io::Cursor::new(m.to_vec())),
+                size: Some(m.len() as u64),
+            });
+            let last = next.is_none();
+            match s.send_copy(&mut tx, next, &mut |e| ev.push(e)) {
+                Ok(o) => outcomes.push(Ok(o)),
+                Err(e) => {
+                    outcomes.push(Err(e.to_string()));
+                    break;
+                }
+            }
+            if last || tx.interrupted() || !s.is_open() {
+                break;
+            }
+        }
+        (outcomes, tx)
+    }
+
+    fn accepted(o: &Result<SendOutcome, String>) -> bool {
+        matches!(o, Ok(o) if o.fully_accepted())
+    }
+
+    const PIPELINING: &[u8] = b"250-mx.example\r\n250-SIZE\r\n250 PIPELINING\r\n";
+
+    #[test]
+    fn copies_follow_the_end_of_data_in_the_same_write() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            c.expect(b"MAIL FROM:<a@example.org> SIZE=3");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"one\r\n.\r\n");
+            // The next copy's commands come before the end of data is answered: a client
+            // that waited for that reply would hang here.
+            c.expect(b"MAIL FROM:<a@example.org> SIZE=5");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 2.0.0 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"two..\r\n.\r\n");
+            c.expect(b"MAIL FROM:<a@example.org> SIZE=1");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 2.0.0 queued 2\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            // The last copy: nothing follows its end.
+            assert_eq!(c.data(), b"..\r\n.\r\n");
+            c.send(b"250 2.0.0 queued 3\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"one");
+        r.size_param = true;
+        let (outcomes, tx) = send_copies(&mut s, r, &[b"two..", b"."], &mut ev);
+        assert_eq!(outcomes.len(), 3);
+        assert!(outcomes.iter().all(accepted), "{outcomes:?}");
+        let finals: Vec<String> = outcomes
+            .iter()
+            .map(|o| match o {
+                Ok(SendOutcome::Accepted { reply, .. }) => reply.last_text(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            finals,
+            [
+                "250 2.0.0 queued 1",
+                "250 2.0.0 queued 2",
+                "250 2.0.0 queued 3"
+            ]
+        );
+        assert!(!tx.ahead() && !tx.interrupted());
+        assert!(!s.machine.awaiting());
+        assert_eq!(s.input_mode(), InputMode::Command);
+        let wire = fake.join();
+        let want: &[u8] = b"EHLO client.test\r\n\
+            MAIL FROM:<a@example.org> SIZE=3\r\nRCPT TO:<b@example.org>\r\nDATA\r\n\
+            one\r\n.\r\n\
+            MAIL FROM:<a@example.org> SIZE=5\r\nRCPT TO:<b@example.org>\r\nDATA\r\n\
+            two..\r\n.\r\n\
+            MAIL FROM:<a@example.org> SIZE=1\r\nRCPT TO:<b@example.org>\r\nDATA\r\n\
+            ..\r\n.\r\n";
+        assert_eq!(
+            String::from_utf8_lossy(&wire),
+            String::from_utf8_lossy(want)
+        );
+        // Every command and every reply was reported, in wire order.
+        let sent_lines = sent(&ev);
+        assert_eq!(
+            sent_lines.iter().filter(|l| l.starts_with("MAIL")).count(),
+            3
+        );
+        let replies = ev
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Reply(_)))
+            .count();
+        assert_eq!(replies, 2 + 3 * 4);
+    }
+
+    #[test]
+    fn a_refused_recipient_in_the_middle_fails_that_copy_only() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"m\r\n.\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            // Copy 2: its recipient is refused, so its pipelined DATA is too.
+            c.send(b"250 2.0.0 queued 1\r\n250 ok\r\n550 5.1.1 no b today\r\n554 5.5.1 no valid recipients\r\n");
+            // No content after the 554: the transaction is reset, and copy 3 starts afresh.
+            c.expect(b"RSET");
+            c.send(b"250 reset\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"m\r\n.\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            // Copy 4: refused, but the server opens the data phase anyway.
+            c.send(b"250 2.0.0 queued 3\r\n250 ok\r\n550 5.1.1 no b\r\n354 go\r\n");
+            // RFC 2920: a lone dot, which delivers nothing; then RSET.
+            c.expect(b".");
+            c.send(b"554 5.5.1 no valid recipients\r\n");
+            c.expect(b"RSET");
+            c.send(b"250 reset\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"m\r\n.\r\n");
+            c.send(b"250 2.0.0 queued 5\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let r = request(&["b@example.org"], b"m");
+        let (outcomes, _) = send_copies(&mut s, r, &[b"m", b"m", b"m", b"m"], &mut ev);
+        assert_eq!(outcomes.len(), 5);
+        let shape: Vec<String> = outcomes
+            .iter()
+            .map(|o| match o {
+                Ok(SendOutcome::Accepted { reply, .. }) => reply.last_text(),
+                Ok(SendOutcome::Rejected {
+                    stage,
+                    reply,
+                    recipients,
+                }) => {
+                    assert_eq!(recipients.refused.len(), 1);
+                    format!("{stage}: {}", reply.last_text())
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                "250 2.0.0 queued 1",
+                "RCPT: 550 5.1.1 no b today",
+                "250 2.0.0 queued 3",
+                "RCPT: 550 5.1.1 no b",
+                "250 2.0.0 queued 5"
+            ]
+        );
+        let wire = fake.join();
+        // Five copies, three delivered, each once; the refused ones got no content.
+        assert_eq!(count(&wire, b"\r\nm\r\n.\r\n"), 3);
+        assert_eq!(count(&wire, b"DATA\r\n.\r\n"), 1);
+        assert_eq!(count(&wire, b"MAIL FROM"), 5);
+    }
+
+    #[test]
+    fn one_of_two_recipients_refused_in_a_copy_still_sends_it_to_the_other() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            let commands = |c: &mut Conn| {
+                c.expect(b"MAIL FROM:<a@example.org>");
+                c.expect(b"RCPT TO:<b@example.org>");
+                c.expect(b"RCPT TO:<c@example.org>");
+                c.expect(b"DATA");
+            };
+            commands(c);
+            c.send(b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            commands(c);
+            c.send(b"250 q1\r\n250 ok\r\n250 ok\r\n452 4.2.2 c is full\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            commands(c);
+            c.send(b"250 q2\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.send(b"250 q3\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let r = request(&["b@example.org", "c@example.org"], b"x");
+        let (outcomes, _) = send_copies(&mut s, r, &[b"x", b"x"], &mut ev);
+        assert!(
+            accepted(&outcomes[0]) && accepted(&outcomes[2]),
+            "{outcomes:?}"
+        );
+        match &outcomes[1] {
+            Ok(SendOutcome::Accepted { reply, recipients }) => {
+                assert_eq!(reply.last_text(), "250 q2");
+                assert_eq!(recipients.accepted, ["b@example.org"]);
+                assert_eq!(recipients.refused[0].0, "c@example.org");
+                assert_eq!(recipients.refused[0].1.last_text(), "452 4.2.2 c is full");
+            }
+            other => panic!("{other:?}"),
+        }
+        fake.join();
+    }
+
+    #[test]
+    fn a_refused_end_of_data_in_the_middle_is_not_reset() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            let commands = |c: &mut Conn| {
+                c.expect(b"MAIL FROM:<a@example.org>");
+                c.expect(b"RCPT TO:<b@example.org>");
+                c.expect(b"DATA");
+            };
+            commands(c);
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            commands(c);
+            c.send(b"552 5.3.4 too big\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            // No RSET: it would undo copy 2's MAIL, already on its way.
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.send(b"250 q2\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let (outcomes, _) =
+            send_copies(&mut s, request(&["b@example.org"], b"x"), &[b"x"], &mut ev);
+        assert!(
+            matches!(&outcomes[0], Ok(SendOutcome::Rejected { stage: Stage::Message, reply, .. }) if reply.code_value() == Some(552)),
+            "{outcomes:?}"
+        );
+        assert!(accepted(&outcomes[1]), "{outcomes:?}");
+        let wire = fake.join();
+        assert_eq!(count(&wire, b"RSET"), 0);
+    }
+
+    #[test]
+    fn a_421_after_the_end_of_data_closes_with_the_next_copy_unanswered() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"421 4.3.0 going down\r\n");
+            assert_eq!(c.rest(), b"");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let (outcomes, tx) = send_copies(
+            &mut s,
+            request(&["b@example.org"], b"x"),
+            &[b"x", b"x"],
+            &mut ev,
+        );
+        assert_eq!(outcomes.len(), 1);
+        assert!(
+            matches!(&outcomes[0], Ok(SendOutcome::Rejected { stage: Stage::Message, reply, .. }) if reply.code_value() == Some(421)),
+            "{outcomes:?}"
+        );
+        assert!(!tx.ahead());
+        assert!(!s.is_open());
+        assert_eq!(s.closed_by_server(), Some("421 4.3.0 going down"));
+        fake.join();
+    }
+
+    #[test]
+    fn a_pipelined_421_at_rcpt_ends_the_copies_with_nothing_more_sent() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            // Copy 2's RCPT: the server goes away; DATA's reply never comes.
+            c.send(b"250 q1\r\n250 ok\r\n421 4.3.0 going down\r\n");
+            assert_eq!(c.rest(), b"");
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let (outcomes, tx) = send_copies(
+            &mut s,
+            request(&["b@example.org"], b"x"),
+            &[b"x", b"x"],
+            &mut ev,
+        );
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert!(accepted(&outcomes[0]));
+        match &outcomes[1] {
+            Ok(SendOutcome::Rejected {
+                stage: Stage::Rcpt,
+                reply,
+                recipients,
+            }) => {
+                assert_eq!(reply.last_text(), "421 4.3.0 going down");
+                assert_eq!(recipients.refused.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!s.is_open() && !tx.ahead());
+        fake.join();
+    }
+
+    #[test]
+    fn bdat_copies_follow_the_last_chunk() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250-mx.example\r\n250-CHUNKING\r\n250 PIPELINING\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n250 ok\r\n");
+            c.expect(b"BDAT 7 LAST");
+            assert_eq!(c.bytes(7), b".x\r\ny\r\n");
+            // The next copy's MAIL and RCPT follow the LAST chunk before its reply.
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 2.0.0 7 octets\r\n250 ok\r\n550 5.1.1 no\r\n");
+            // Copy 2 refused at RCPT: no chunk; RSET, then copy 3 afresh.
+            c.expect(b"RSET");
+            c.send(b"250 reset\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.send(b"250 ok\r\n250 ok\r\n");
+            c.expect(b"BDAT 3 LAST");
+            assert_eq!(c.bytes(3), b"z\r\n");
+            c.send(b"250 2.0.0 3 octets\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b".x\r\ny");
+        r.bdat = true;
+        let (outcomes, _) = send_copies(&mut s, r, &[b"never sent", b"z"], &mut ev);
+        assert!(accepted(&outcomes[0]), "{outcomes:?}");
+        assert!(
+            matches!(
+                &outcomes[1],
+                Ok(SendOutcome::Rejected {
+                    stage: Stage::Rcpt,
+                    ..
+                })
+            ),
+            "{outcomes:?}"
+        );
+        assert!(accepted(&outcomes[2]), "{outcomes:?}");
+        let wire = fake.join();
+        assert_eq!(count(&wire, b"never sent"), 0);
+        assert_eq!(
+            String::from_utf8_lossy(&wire),
+            "EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n\
+             BDAT 7 LAST\r\n.x\r\ny\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n\
+             RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nBDAT 3 LAST\r\nz\r\n"
+        );
+    }
+
+    #[test]
+    fn ctrl_c_makes_the_copy_in_progress_the_last_one() {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pressed = flag.clone();
+        let fake = Fake::start(move |c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            // Ctrl-C while the replies to copy 1's end and copy 2's commands are due: they
+            // are all read, copy 2 (whose data phase opens) is sent whole, and nothing follows.
+            pressed.store(true, std::sync::atomic::Ordering::Release);
+            c.send(b"250 q1\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.send(b"250 q2\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        s.set_cancel(flag);
+        let (outcomes, tx) = send_copies(
+            &mut s,
+            request(&["b@example.org"], b"x"),
+            &[b"x", b"x", b"x"],
+            &mut ev,
+        );
+        assert_eq!(outcomes.len(), 2);
+        assert!(outcomes.iter().all(accepted), "{outcomes:?}");
+        assert!(tx.interrupted() && !tx.ahead());
+        assert!(s.is_open());
+        assert_eq!(s.input_mode(), InputMode::Command);
+        assert!(!s.machine.awaiting());
+        let wire = fake.join();
+        assert_eq!(count(&wire, b"MAIL FROM"), 2);
+    }
+
+    #[test]
+    fn an_unreadable_copy_sends_nothing_of_itself() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, PIPELINING);
+            c.expect(b"MAIL FROM:<a@example.org>");
+            c.expect(b"RCPT TO:<b@example.org>");
+            c.expect(b"DATA");
+            c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.send(b"250 q1\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let mut r = request(&["b@example.org"], b"x");
+        r.pipeline = true;
+        let Prepared::Ready(mut tx) = s.prepare_send(r, &mut |e| ev.push(e)).unwrap() else {
+            panic!("not ready")
+        };
+        let next = MessageSource {
+            reader: Box::new(FailingReader { good: 0 }),
+            size: None,
+        };
+        let first = s
+            .send_copy(&mut tx, Some(next), &mut |e| ev.push(e))
+            .unwrap();
+        assert!(first.fully_accepted());
+        assert!(!tx.ahead());
+        let err = s.send_copy(&mut tx, None, &mut |e| ev.push(e)).unwrap_err();
+        assert!(matches!(err, SessionError::Command(_)), "{err}");
+        assert!(err.to_string().contains("disk on fire"), "{err}");
+        assert!(s.is_open());
+        let wire = fake.join();
+        assert_eq!(count(&wire, b"MAIL FROM"), 1);
+    }
+
+    #[test]
+    fn lmtp_copies_read_one_reply_per_recipient_before_the_next_copy() {
+        let fake = Fake::start(|c: &mut Conn| {
+            c.send(b"220 lmtp.example LMTP\r\n");
+            c.expect(b"LHLO client.test");
+            c.send(b"250-lmtp.example\r\n250 PIPELINING\r\n");
+            let commands = |c: &mut Conn| {
+                c.expect(b"MAIL FROM:<a@example.org>");
+                c.expect(b"RCPT TO:<b@example.org>");
+                c.expect(b"RCPT TO:<c@example.org>");
+                c.expect(b"DATA");
+            };
+            commands(c);
+            c.send(b"250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            commands(c);
+            c.send(b"250 b1\r\n452 c1 full\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            assert_eq!(c.data(), b"x\r\n.\r\n");
+            c.send(b"250 b2\r\n250 c2\r\n");
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Lmtp, &fake, &mut ev);
+        let r = request(&["b@example.org", "c@example.org"], b"x");
+        let (outcomes, _) = send_copies(&mut s, r, &[b"x"], &mut ev);
+        match &outcomes[0] {
+            Ok(SendOutcome::Accepted { reply, recipients }) => {
+                assert_eq!(reply.last_text(), "250 b1");
+                assert_eq!(recipients.refused[0].0, "c@example.org");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(accepted(&outcomes[1]), "{outcomes:?}");
+        fake.join();
+    }
+
+    #[test]
+    fn copies_without_pipelining_go_one_command_at_a_time() {
+        let fake = Fake::start(|c: &mut Conn| {
+            greet_ehlo(c, b"250 mx.example\r\n");
+            for n in 1..=2 {
+                c.expect(b"MAIL FROM:<a@example.org>");
+                c.send(b"250 ok\r\n");
+                c.expect(b"RCPT TO:<b@example.org>");
+                c.send(b"250 ok\r\n");
+                c.expect(b"DATA");
+                c.send(b"354 go\r\n");
+                assert_eq!(c.data(), b"x\r\n.\r\n");
+                c.send(format!("250 q{n}\r\n").as_bytes());
+            }
+            c.silent();
+        });
+        let mut ev = Vec::new();
+        let mut s = connect(Protocol::Smtp, &fake, &mut ev);
+        let (outcomes, tx) =
+            send_copies(&mut s, request(&["b@example.org"], b"x"), &[b"x"], &mut ev);
+        assert!(outcomes.iter().all(accepted), "{outcomes:?}");
+        assert!(!tx.pipelined());
+        fake.join();
+        // Said once, not once per copy.
+        assert_eq!(
+            warnings(&ev),
+            ["the server does not advertise PIPELINING; sending one command at a time"]
+        );
+    }
+
     #[test]
     fn pipelining_not_advertised_warns() {
         let fake = Fake::start(|c: &mut Conn| {
@@ -1897,14 +2752,16 @@ mod tests {
             c.send(b"250 ok\r\n");
             c.expect(b"DATA");
             c.send(b"354 go\r\n");
-            assert_eq!(c.bytes(10), b"aaaaaaaaaa");
-            // Then the client closes without a terminator.
-            c.silent();
+            // The first piece, then the client closes without the rest or a terminator.
+            assert_eq!(c.bytes(READ_PIECE), vec![b'a'; READ_PIECE]);
+            assert_eq!(c.rest(), b"");
         });
         let mut ev = Vec::new();
         let mut s = connect(Protocol::Smtp, &fake, &mut ev);
         let mut r = request(&["b@example.org"], b"");
-        r.message = Box::new(FailingReader { good: 10 });
+        r.message = Box::new(FailingReader {
+            good: READ_PIECE + 10,
+        });
         let err = s.send_mail(r, &mut |e| ev.push(e)).unwrap_err();
         assert!(matches!(err, SessionError::Message(_)), "{err}");
         assert!(err.to_string().contains("disk on fire"), "{err}");
