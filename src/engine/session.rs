@@ -102,6 +102,8 @@ pub struct Session {
     received_in_wait: bool,
     /// Bytes of the content being received (for its progress).
     receiving: u64,
+    /// The size of the message being sent, when known (for its progress).
+    sending_size: Option<u64>,
     /// When the command being answered was written, and when its first byte came.
     pending_since: Option<Instant>,
     first_byte: Option<Duration>,
@@ -216,6 +218,7 @@ impl Session {
             exchange: Vec::new(),
             exchange_bytes: 0,
             receiving: 0,
+            sending_size: None,
             buf: vec![0; READ_CHUNK],
             cancel: None,
             owed: 0,
@@ -947,6 +950,54 @@ mod tests {
             );
         }
         assert!(deadlines[0] < before + timeout);
+        s.quit(&mut |e| events.push(e)).unwrap();
+        fake.join();
+    }
+
+    /// Content comes as blocks, then its progress: bytes so far of the announced size, the
+    /// last one finished; the exchange keeps its lines.
+    #[test]
+    fn content_blocks_report_their_progress() {
+        let fake = Fake::start(|c| {
+            c.send(b"* OK ready\r\n");
+            c.expect(b"A001 FETCH 1 BODY[]");
+            c.send(b"* 1 FETCH (BODY[] {12}\r\nab\r\n");
+            c.send(b"cd\r\nefgh)\r\nA001 OK done\r\n");
+            c.expect(b"A002 LOGOUT");
+            c.send(b"* BYE\r\nA002 OK\r\n");
+        });
+        let mut events = Vec::new();
+        let mut s = Session::over(
+            Box::new(fake.stream()),
+            options(Protocol::Imap, Duration::from_secs(3600)),
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+        s.send_line(b"FETCH 1 BODY[]", &mut |e| events.push(e))
+            .unwrap();
+        let mut content = Vec::new();
+        let mut progress = Vec::new();
+        for e in &events {
+            match &e.kind {
+                EventKind::Data(b) => content.extend_from_slice(&b.bytes),
+                EventKind::Progress(p) => progress.push(*p),
+                _ => {}
+            }
+        }
+        assert_eq!(content, b"ab\r\ncd\r\nefgh");
+        let last = progress.last().copied().unwrap();
+        assert_eq!(
+            last,
+            Progress {
+                sending: false,
+                done: 12,
+                total: Some(12),
+                finished: true
+            }
+        );
+        assert!(progress.iter().all(|p| p.done <= 12 && !p.sending));
+        let exchange = s.last_exchange().unwrap();
+        assert!(exchange.lines.contains(&b"efgh".to_vec()), "{exchange:?}");
         s.quit(&mut |e| events.push(e)).unwrap();
         fake.join();
     }

@@ -34,7 +34,7 @@ use std::fmt;
 use std::io::{ErrorKind, Read};
 
 use super::{Session, SessionError, Sink};
-use crate::engine::event::EventKind;
+use crate::engine::event::{EventKind, Progress};
 use crate::proto::dot::{Encoder, Stuffing};
 use crate::proto::smtp::{command, Command, Param};
 use crate::proto::{CommandError, InputMode, Outcome, Protocol, Reply};
@@ -722,6 +722,7 @@ impl Session {
         };
         let then = next_commands.as_deref().unwrap_or(&[]);
         let first = std::mem::take(&mut tx.first);
+        self.sending_size = tx.size;
         let (result, sent_ahead) = if use_data {
             self.stream_data(first, tx.message.as_mut(), then, sink)?
         } else {
@@ -1018,7 +1019,19 @@ impl Session {
 
     /// A read error in the middle of the data: close so that a truncated message is not
     /// delivered.
+    /// Reports how much of the message went out (bytes of the message as read, before
+    /// stuffing).
+    fn sent_so_far(&self, done: u64, finished: bool, sink: Sink) {
+        sink(self.event(EventKind::Progress(Progress {
+            sending: true,
+            done,
+            total: self.sending_size,
+            finished,
+        })));
+    }
+
     fn abort_message(&mut self, sent: u64, e: &std::io::Error, sink: Sink) -> SessionError {
+        self.sent_so_far(sent, true, sink);
         self.close(sink);
         SessionError::Message(format!(
             "{e} after {sent} bytes; the connection was closed so that a truncated message is \
@@ -1028,6 +1041,7 @@ impl Session {
 
     /// An interrupt in the middle of the data: close, so that nothing is delivered.
     fn interrupted_message(&mut self, sent: u64, sink: Sink) -> SessionError {
+        self.sent_so_far(sent, true, sink);
         self.close(sink);
         SessionError::Cancelled(format!(
             "interrupted after {sent} bytes of the message: the connection was closed before \
@@ -1091,6 +1105,7 @@ impl Session {
             self.write_raw(&out)?;
             out.clear();
             self.show_lines(&mut preview, sink);
+            self.sent_so_far(read_total, false, sink);
             if self.cancel_requested() {
                 return Err(self.interrupted_message(read_total, sink));
             }
@@ -1106,6 +1121,7 @@ impl Session {
         let ahead = self.queue_commands(then, &mut out)?;
         let sent_ahead = !ahead.is_empty();
         self.write_raw(&out)?;
+        self.sent_so_far(read_total, true, sink);
         self.show_lines(&mut preview, sink);
         self.show_summary(&preview, sink);
         sink(self.event(EventKind::Sent {
@@ -1193,6 +1209,11 @@ impl Session {
                 let chunk = pending.get(..BDAT_CHUNK).unwrap_or(&[]);
                 self.send_chunk(chunk, false, &[], &mut preview, sink)?;
                 pending.drain(..BDAT_CHUNK);
+                self.sent_so_far(
+                    read_total.saturating_sub(u64::try_from(pending.len()).unwrap_or(0)),
+                    false,
+                    sink,
+                );
                 in_flight = in_flight.saturating_add(1);
                 while in_flight >= window {
                     let r = wait(self, sink)?;
@@ -1228,6 +1249,7 @@ impl Session {
             sent_ahead = !then.is_empty();
             in_flight = in_flight.saturating_add(1);
         }
+        self.sent_so_far(read_total, true, sink);
         let mut last = None;
         while in_flight > 0 {
             let r = if sent_ahead {
@@ -1452,6 +1474,28 @@ mod tests {
         }
         assert!(out.fully_accepted());
         assert_eq!(s.input_mode(), InputMode::Command);
+        // The progress of the message: the bytes read, up to all of them, then finished.
+        let progress: Vec<Progress> = ev
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Progress(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            progress.last(),
+            Some(&Progress {
+                sending: true,
+                done: 58,
+                total: Some(58),
+                finished: true,
+            })
+        );
+        assert!(progress
+            .iter()
+            .rev()
+            .skip(1)
+            .all(|p| p.sending && !p.finished));
         let wire = fake.join();
         let want: &[u8] = b"EHLO client.test\r\n\
             MAIL FROM:<a@example.org> SIZE=58 BODY=8BITMIME\r\n\
