@@ -587,7 +587,7 @@ impl Session {
         content: bool,
         sink: Sink,
     ) -> Result<(), SessionError> {
-        self.write_raw(wire)?;
+        self.write_raw(wire, sink)?;
         self.stats.lines_sent = self.stats.lines_sent.saturating_add(1);
         sink(self.event(EventKind::Sent {
             display: display.to_vec(),
@@ -597,10 +597,35 @@ impl Session {
         Ok(())
     }
 
-    /// Writes bytes without reporting them (the caller reports what they mean).
-    pub(crate) fn write_raw(&mut self, data: &[u8]) -> Result<(), SessionError> {
+    /// Writes bytes without reporting them (the caller reports what they mean). A server that
+    /// stops reading holds the write up to the timeout; a cancel request is heard meanwhile,
+    /// and then the connection is closed, since what was half sent cannot be taken back.
+    pub(crate) fn write_raw(&mut self, data: &[u8], sink: Sink) -> Result<(), SessionError> {
         let deadline = deadline_after(self.opts.timeout);
-        self.stream()?.write_all(data, deadline)?;
+        let mut done = 0usize;
+        while let Some(rest) = data.get(done..).filter(|r| !r.is_empty()) {
+            let slice = match &self.cancel {
+                Some(_) => deadline.min(deadline_after(CANCEL_POLL)),
+                None => deadline,
+            };
+            let n = self.stream()?.write_some(rest, slice)?;
+            done = done.saturating_add(n);
+            if done >= data.len() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(NetError::Timeout(Step::Send).into());
+            }
+            if self.cancel_requested() {
+                self.close(sink);
+                return Err(SessionError::Cancelled(format!(
+                    "interrupted while sending ({done} of {} bytes written, the server was not \
+                     reading): the connection was closed, so nothing half sent is taken as \
+                     complete",
+                    data.len()
+                )));
+            }
+        }
         self.stats.bytes_sent = self
             .stats
             .bytes_sent

@@ -44,6 +44,13 @@ pub trait Stream: Send {
     /// Sends all of `data`, failing with [`NetError::Timeout`] when the deadline passes first.
     fn write_all(&mut self, data: &[u8], deadline: Instant) -> Result<(), NetError>;
 
+    /// Sends what it can of `data` until `deadline`: how much went out (all of it, or less
+    /// once the deadline passed). To go on after a short count, call again with the rest of
+    /// the same bytes (TLS may hold a record of them half written).
+    fn write_some(&mut self, data: &[u8], deadline: Instant) -> Result<usize, NetError> {
+        self.write_all(data, deadline).map(|()| data.len())
+    }
+
     /// Runs a TLS client handshake and continues over TLS.
     fn start_tls(
         &mut self,

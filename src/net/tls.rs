@@ -193,17 +193,25 @@ pub(super) fn read(stream: &mut SslStream<Conn>, buf: &mut [u8]) -> Result<Got, 
 
 /// Writes all of `data`; `Timeout("send")` when the deadline set on the inner stream passes.
 pub(super) fn write_all(stream: &mut SslStream<Conn>, data: &[u8]) -> Result<(), NetError> {
-    let mut rest = data;
-    while !rest.is_empty() {
+    if write_some(stream, data)? < data.len() {
+        return Err(NetError::Timeout(Step::Send));
+    }
+    Ok(())
+}
+
+/// Writes what it can of `data` before the deadline set on the inner stream; how much.
+pub(super) fn write_some(stream: &mut SslStream<Conn>, data: &[u8]) -> Result<usize, NetError> {
+    let mut done = 0usize;
+    while let Some(rest) = data.get(done..).filter(|r| !r.is_empty()) {
         if stream.get_ref().expired() {
-            return Err(NetError::Timeout(Step::Send));
+            return Ok(done);
         }
         match stream.ssl_write(rest) {
             Ok(0) => return Err(NetError::Closed),
-            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Ok(n) => done = done.saturating_add(n),
             Err(e) => match e.io_error() {
                 Some(io) if io.kind() == io::ErrorKind::Interrupted => continue,
-                Some(io) if is_timeout(io) => return Err(NetError::Timeout(Step::Send)),
+                Some(io) if is_timeout(io) => return Ok(done),
                 Some(_) => return Err(NetError::Io(into_io(e))),
                 None if matches!(e.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE) => {
                     continue
@@ -212,7 +220,7 @@ pub(super) fn write_all(stream: &mut SslStream<Conn>, data: &[u8]) -> Result<(),
             },
         }
     }
-    Ok(())
+    Ok(done)
 }
 
 /// Fails when the server has sent bytes before the client's first handshake message: nothing

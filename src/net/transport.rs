@@ -185,6 +185,30 @@ impl Stream for Transport {
         }
     }
 
+    fn write_some(&mut self, data: &[u8], deadline: Instant) -> Result<usize, NetError> {
+        match &mut self.inner {
+            Inner::Plain(conn) => {
+                conn.set_deadline(Some(deadline));
+                let mut done = 0usize;
+                while let Some(rest) = data.get(done..).filter(|r| !r.is_empty()) {
+                    match conn.write(rest) {
+                        Ok(0) => return Err(NetError::Closed),
+                        Ok(n) => done = done.saturating_add(n),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) if is_timeout(&e) => return Ok(done),
+                        Err(e) => return Err(NetError::Io(e)),
+                    }
+                }
+                Ok(done)
+            }
+            Inner::Tls(s) => {
+                s.get_mut().set_deadline(Some(deadline));
+                tls::write_some(s, data)
+            }
+            Inner::Closed => Err(NetError::Closed),
+        }
+    }
+
     fn write_all(&mut self, data: &[u8], deadline: Instant) -> Result<(), NetError> {
         match &mut self.inner {
             Inner::Plain(conn) => {

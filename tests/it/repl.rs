@@ -574,3 +574,96 @@ fn ctrl_c_during_count_makes_the_copy_in_progress_the_last_one() {
         "{seen}"
     );
 }
+
+/// Ctrl-C while a large message is going to a server that stopped reading: the write is given
+/// up at once (not at the timeout), the connection closed, and the server never gets the end
+/// of the data, so nothing half sent can be delivered.
+#[test]
+fn ctrl_c_stops_a_message_the_server_does_not_read_and_nothing_is_delivered() {
+    let certs = TestCerts::new();
+    let (go_on, resume) = std::sync::mpsc::channel::<()>();
+    let s = Server::start(Mode::Plain, &certs.good, move |c| {
+        c.send(SMTP_GREETING);
+        let ehlo = c.read_line().unwrap_or_default();
+        assert!(ehlo.starts_with(b"EHLO "), "{}", show_bytes(&ehlo));
+        c.send(b"250 mx.test\r\n");
+        c.expect_line(b"MAIL FROM:<a@example.test>\r\n");
+        c.send(b"250 2.1.0 Ok\r\n");
+        c.expect_line(b"RCPT TO:<b@example.test>\r\n");
+        c.send(b"250 2.1.5 Ok\r\n");
+        c.expect_line(b"DATA\r\n");
+        c.send(b"354 go ahead\r\n");
+        // Not a byte more is read until the client gave up.
+        let _ = resume.recv();
+        let data = c.drain();
+        c.record("data", &data);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let big = home.path().join("big.eml");
+    let mut text = b"Subject: big\n\n".to_vec();
+    text.extend(b"a line of the body\n".repeat(64 << 20 >> 4));
+    std::fs::write(&big, &text).unwrap();
+    let mut t = repl(home.path(), &s.url("smtp"));
+    t.expect("S: 220");
+    t.line(&format!(
+        ":send --from a@example.test --to b@example.test --data @{}",
+        big.display()
+    ));
+    t.expect("S: 354 go ahead");
+    t.ctrl('c');
+    t.expect("interrupted ");
+    t.expect("the connection was closed");
+    go_on.send(()).unwrap();
+    t.ctrl('d');
+    let (_, seen) = t.finish();
+    let log = s.join();
+    let data = log.records("data").concat();
+    assert!(data.len() < text.len(), "{} of {}", data.len(), text.len());
+    assert!(!data.windows(5).any(|w| w == b"\r\n.\r\n"), "{seen}");
+    assert!(!seen.contains("message accepted"), "{seen}");
+}
+
+/// Ctrl-C while a literal keeps streaming in (never a pause long enough for a read to time
+/// out): the wait ends at once, and the prompt answers while the rest is still arriving.
+#[test]
+fn ctrl_c_stops_waiting_for_a_literal_that_keeps_coming() {
+    let certs = TestCerts::new();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let s = Server::start(Mode::Plain, &certs.good, move |c| {
+        c.send(b"* OK [CAPABILITY IMAP4rev1] ready\r\n");
+        let fetch = c.read_line().unwrap_or_default();
+        assert!(
+            fetch.ends_with(b"FETCH 1 BODY[]\r\n"),
+            "{}",
+            show_bytes(&fetch)
+        );
+        c.send(b"* 1 FETCH (BODY[] {4000000000}\r\n");
+        let lines = [b'x'; 98]
+            .iter()
+            .chain(b"\r\n")
+            .copied()
+            .collect::<Vec<u8>>()
+            .repeat(40);
+        while stopped.try_recv().is_err() && c.send_quiet(&lines) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        c.close();
+    });
+    let home = tempfile::tempdir().unwrap();
+    let mut t = repl(home.path(), &s.url("imap"));
+    t.expect("S: * OK");
+    t.line("FETCH 1 BODY[]");
+    t.expect("S: * 1 FETCH (BODY[] {4000000000}");
+    t.expect("S: xxxxxxxxxx");
+    t.ctrl('c');
+    t.expect("interrupted: no longer waiting for the reply");
+    t.line(":max-show 5");
+    t.expect("at most 5 lines of each literal or body are shown");
+    // The server gives up in the middle of the literal; the REPL says so.
+    stop.send(()).unwrap();
+    t.expect("closed");
+    t.ctrl('d');
+    let (_, seen) = t.finish();
+    drop(s);
+    assert!(!seen.contains("OK FETCH"), "{seen}");
+}

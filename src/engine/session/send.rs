@@ -949,7 +949,7 @@ impl Session {
     fn write_commands(&mut self, commands: &[Command], sink: Sink) -> Result<(), SessionError> {
         let mut wire = Vec::new();
         let shown = self.queue_commands(commands, &mut wire)?;
-        self.write_raw(&wire)?;
+        self.write_raw(&wire, sink)?;
         self.show_sent(shown, sink);
         Ok(())
     }
@@ -1102,7 +1102,7 @@ impl Session {
                 break;
             }
             preview.push(&out);
-            self.write_raw(&out)?;
+            self.write_raw(&out, sink)?;
             out.clear();
             self.show_lines(&mut preview, sink);
             self.sent_so_far(read_total, false, sink);
@@ -1120,7 +1120,7 @@ impl Session {
         out.extend_from_slice(&end.wire);
         let ahead = self.queue_commands(then, &mut out)?;
         let sent_ahead = !ahead.is_empty();
-        self.write_raw(&out)?;
+        self.write_raw(&out, sink)?;
         self.sent_so_far(read_total, true, sink);
         self.show_lines(&mut preview, sink);
         self.show_summary(&preview, sink);
@@ -1157,7 +1157,7 @@ impl Session {
         let mut wire = out.wire;
         wire.extend_from_slice(chunk);
         let ahead = self.queue_commands(then, &mut wire)?;
-        self.write_raw(&wire)?;
+        self.write_raw(&wire, sink)?;
         sink(self.event(EventKind::Sent {
             display: out.display,
             secret: false,
