@@ -362,6 +362,22 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     if full_screen && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         return usage("the full-screen view (--tui) needs a terminal on standard input and output");
     }
+    // The last content is kept for `:save` when a `:save` may come: at a prompt, in input that
+    // has one (a script, or a regular file on standard input, read here whole), and from a
+    // pipe, which may bring one later. Keeping it is one more write of every byte received.
+    let mut stdin_file: Option<Vec<u8>> = None;
+    out.content.keep_last = match &script {
+        Some(lines) => mailtalk::controller::may_save(lines.iter().map(|l| l.text.as_bytes())),
+        None if interactive || full_screen => true,
+        None => match small_regular_stdin() {
+            Some(bytes) => {
+                let keep = mailtalk::controller::may_save(bytes.split(|b| *b == b'\n'));
+                stdin_file = Some(bytes);
+                keep
+            }
+            None => true,
+        },
+    };
     if full_screen && interactive {
         // What connecting says goes into the transcript, after the demo's guide.
         let (inbox, banner, mut kept) = match extra {
@@ -430,8 +446,31 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
             ),
         }
     } else {
-        let stdin = std::io::stdin();
-        let mut input = stdin.lock();
-        batch::run(c, Input::Reader(&mut input), &mut screen)
+        match stdin_file {
+            Some(bytes) => {
+                let mut input = std::io::Cursor::new(bytes);
+                batch::run(c, Input::Reader(&mut input), &mut screen)
+            }
+            None => {
+                let stdin = std::io::stdin();
+                let mut input = stdin.lock();
+                batch::run(c, Input::Reader(&mut input), &mut screen)
+            }
+        }
     }
+}
+
+/// Standard input when it is a regular file of at most 16 MiB, read whole.
+fn small_regular_stdin() -> Option<Vec<u8>> {
+    use std::io::Read;
+    let stdin = std::io::stdin();
+    let fd = std::os::fd::AsFd::as_fd(&stdin).try_clone_to_owned().ok()?;
+    let mut file = std::fs::File::from(fd);
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > 16 * 1024 * 1024 {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }

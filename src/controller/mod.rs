@@ -171,6 +171,26 @@ pub fn secret_in(ctx: &LineContext, line: &str) -> Option<std::ops::Range<usize>
     }
 }
 
+/// Whether input with these lines may ask for `:save` (under any prefix it goes by), directly
+/// or through `:include`: the last content received is kept for it only then.
+pub fn may_save<'a>(mut lines: impl Iterator<Item = &'a [u8]>) -> bool {
+    lines.any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let LineOf::Meta(meta) = line_of(line) else {
+            return false;
+        };
+        let name = meta
+            .split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or(&[]);
+        match meta::find(&String::from_utf8_lossy(name)) {
+            Ok(m) => m.name == ":save" || m.name == ":include",
+            // An ambiguous prefix (`:s`) is refused when it runs; nothing to keep for it.
+            Err(_) => false,
+        }
+    })
+}
+
 /// A line or meta-command that cannot be done as given; the session goes on.
 fn invalid(msg: impl Into<String>) -> SessionError {
     SessionError::Command(CommandError::Invalid(msg.into()))
@@ -852,4 +872,21 @@ pub fn check_script(lines: &[ScriptLine], protocol: Protocol) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_may_save_with_save_or_include_under_any_prefix() {
+        let lines = |t: &'static str| t.split('\n').map(str::as_bytes);
+        assert!(may_save(lines("LOGIN a b\nFETCH 1 BODY[]\n:save x.eml")));
+        assert!(may_save(lines("FETCH 1 BODY[]\r\n:sa x\r")));
+        assert!(may_save(lines(":include more.mts")));
+        assert!(!may_save(lines(
+            "FETCH 1 BODY[]\n::save is for the server\n:stats\n:s"
+        )));
+        assert!(!may_save(lines("")));
+    }
 }

@@ -115,6 +115,8 @@ struct Spool {
 pub struct Content {
     /// Lines of each content shown; `None`: all of them.
     pub max_show: Option<u64>,
+    /// The last content is kept for `:save` (see [`Content::new`]).
+    pub keep_last: bool,
     output: Option<OutputFile>,
     last: Option<Spool>,
     /// The content in progress: lines shown, lines and bytes not shown, bytes in all.
@@ -125,9 +127,12 @@ pub struct Content {
 }
 
 impl Content {
-    /// Every content shown.
+    /// Every content shown, the last one kept.
     pub fn new() -> Content {
-        Content::default()
+        Content {
+            keep_last: true,
+            ..Content::default()
+        }
     }
 
     /// Content goes to `path` (created or truncated) instead of the screen.
@@ -177,7 +182,9 @@ impl Content {
             });
             return (&[], note);
         }
-        self.keep(what, block);
+        if self.keep_last {
+            self.keep(what, block);
+        }
         let shown = match self.max_show {
             None => block.bytes.as_slice(),
             Some(max) => {
@@ -240,6 +247,8 @@ impl Content {
         let Some(spool) = &mut self.last else {
             return Err(if self.output.is_some() {
                 "nothing to save: with --output, content goes to that file".into()
+            } else if !self.keep_last {
+                "nothing to save: content is kept only for input that has :save".into()
             } else {
                 "nothing to save: no literal or body was received yet".into()
             });

@@ -77,6 +77,7 @@ impl Output {
     pub fn new() -> Output {
         Output {
             explain: true,
+            content: Content::new(),
             ..Output::default()
         }
     }

@@ -179,3 +179,25 @@ fn max_show_limits_each_content_and_save_writes_the_last_one_whole() {
     let o = mailtalk(&[&imap, "--max-show", "lots"], b"");
     assert_eq!(o.code, Some(2));
 }
+
+#[test]
+fn a_script_with_save_keeps_the_last_content() {
+    let s = Serve::start(&["--catch-all"]);
+    send(s.port("smtp"));
+    let want = stored(s.port("imap"));
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved.eml");
+    let script = dir.path().join("fetch.mts");
+    std::fs::write(
+        &script,
+        format!(
+            "LOGIN b@x.test pw\nSELECT INBOX\nFETCH 1 BODY[]\n:expect OK\n:sav {}\n",
+            saved.display()
+        ),
+    )
+    .unwrap();
+    let imap = format!("imap://127.0.0.1:{}", s.port("imap"));
+    let o = mailtalk(&[&imap, "--script", script.to_str().unwrap()], b"");
+    assert_eq!(o.code, Some(0), "{}", stdout(&o));
+    assert_eq!(std::fs::read(&saved).unwrap(), want);
+}
