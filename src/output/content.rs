@@ -45,8 +45,8 @@ impl Saved {
                 bytes,
                 limit,
             } => format!(
-                "{lines} more line{} ({}) of the {what} not shown (the limit is {limit}: \
-                 --max-show or :max-show N|all shows more; :save FILE writes the whole {what})",
+                "{lines} more line{} ({}) of the {what} not shown (limit {limit}): :save FILE \
+                 writes it whole, :max-show N|all shows more",
                 if *lines == 1 { "" } else { "s" },
                 size(*bytes)
             ),

@@ -30,6 +30,9 @@ pub struct Meter {
     /// When the current transfer started, and how many bytes it had then.
     started: Option<(Duration, u64)>,
     drawn: Option<Duration>,
+    /// The last report of the current transfer: one whose end was not seen here (it went
+    /// elsewhere after an interruption) is over once a report starts lower or the other way.
+    last: Option<Progress>,
 }
 
 impl Meter {
@@ -48,6 +51,13 @@ impl Meter {
                 Draw::Nothing
             };
         }
+        if self
+            .last
+            .is_some_and(|l| l.sending != p.sending || p.done < l.done)
+        {
+            *self = Meter::default();
+        }
+        self.last = Some(*p);
         let (start, base) = *self.started.get_or_insert((at, p.done));
         let running = at.saturating_sub(start);
         if running < SHOW_AFTER {
@@ -120,6 +130,13 @@ mod tests {
             Draw::Show(_)
         ));
         assert_eq!(m.update(&p(5 << 20, None, true), ms(2300)), Draw::Clear);
+        // A transfer whose end went elsewhere: the next one starts afresh.
+        m.update(&p(0, None, false), ms(3000));
+        assert!(matches!(
+            m.update(&p(9, None, false), ms(4000)),
+            Draw::Show(_)
+        ));
+        assert_eq!(m.update(&p(1, None, false), ms(4500)), Draw::Nothing);
     }
 
     #[test]

@@ -143,7 +143,7 @@ fn max_show_limits_each_content_and_save_writes_the_last_one_whole() {
     assert_eq!(shown.len(), 3, "{first}");
     assert!(
         first.contains(&format!(
-            "** {} more lines ({}) of the literal not shown (the limit is 3",
+            "** {} more lines ({}) of the literal not shown (limit 3): :save FILE",
             literal_lines - 3,
             size(want.len() - shown.iter().map(|l| l.len() - 3 + 2).sum::<usize>())
         )),
