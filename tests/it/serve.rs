@@ -1036,6 +1036,7 @@ fn serve_refuses_bad_flags_before_listening() {
 mod auth;
 mod big;
 mod demo;
+mod discard;
 mod faults;
 mod hostile;
 mod mailboxes;
