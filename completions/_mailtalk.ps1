@@ -119,6 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for --tempfail-rate, to repeat a run')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)')
             [CompletionResult]::new('--catch-all', '--catch-all', [CompletionResultType]::ParameterName, 'Every login sees every message (instead of one mailbox per recipient address, logged in as that address)')
+            [CompletionResult]::new('--discard', '--discard', [CompletionResultType]::ParameterName, 'Keep no mail: messages are accepted (after every check and fault injection, as always), logged and counted, then dropped; IMAP and POP3 show empty mailboxes. Memory stays flat whatever the size: only the start of each message is held (for the log''s subject)')
             [CompletionResult]::new('--greylist', '--greylist', [CompletionResultType]::ParameterName, 'Greylist: answer 451 4.7.1 to the first try of each client address, sender and recipient; a retry passes')
             [CompletionResult]::new('--require-tls', '--require-tls', [CompletionResultType]::ParameterName, 'Refuse mail, logins and mailbox access before STARTTLS')
             [CompletionResult]::new('--require-auth', '--require-auth', [CompletionResultType]::ParameterName, 'Refuse mail before AUTH')

@@ -303,7 +303,7 @@ _mailtalk() {
             return 0
             ;;
         mailtalk__subcmd__serve)
-            opts="-h --smtp --imap --pop3 --smtps --imaps --pop3s --lmtp --hostname --tls-cert --tls-key --cert-out --user --catch-all --max-messages --max-store --maildir --reject-rcpt --reject-from --greylist --tempfail-rate --delay --max-size --drop-after --require-tls --require-auth --allow-plaintext-auth --max-sessions --command-timeout --data-timeout --json --log-sessions --seed --color --help"
+            opts="-h --smtp --imap --pop3 --smtps --imaps --pop3s --lmtp --hostname --tls-cert --tls-key --cert-out --user --catch-all --max-messages --max-store --maildir --discard --reject-rcpt --reject-from --greylist --tempfail-rate --delay --max-size --drop-after --require-tls --require-auth --allow-plaintext-auth --max-sessions --command-timeout --data-timeout --json --log-sessions --seed --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

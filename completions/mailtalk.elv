@@ -114,6 +114,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --seed 'Seed for --tempfail-rate, to repeat a run'
             cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
             cand --catch-all 'Every login sees every message (instead of one mailbox per recipient address, logged in as that address)'
+            cand --discard 'Keep no mail: messages are accepted (after every check and fault injection, as always), logged and counted, then dropped; IMAP and POP3 show empty mailboxes. Memory stays flat whatever the size: only the start of each message is held (for the log''s subject)'
             cand --greylist 'Greylist: answer 451 4.7.1 to the first try of each client address, sender and recipient; a retry passes'
             cand --require-tls 'Refuse mail, logins and mailbox access before STARTTLS'
             cand --require-auth 'Refuse mail before AUTH'

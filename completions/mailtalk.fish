@@ -133,6 +133,7 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l catch-all -d 'Every login sees every message (instead of one mailbox per recipient address, logged in as that address)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l discard -d 'Keep no mail: messages are accepted (after every check and fault injection, as always), logged and counted, then dropped; IMAP and POP3 show empty mailboxes. Memory stays flat whatever the size: only the start of each message is held (for the log\'s subject)'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l greylist -d 'Greylist: answer 451 4.7.1 to the first try of each client address, sender and recipient; a retry passes'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l require-tls -d 'Refuse mail, logins and mailbox access before STARTTLS'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand serve" -l require-auth -d 'Refuse mail before AUTH'

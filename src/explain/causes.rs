@@ -9,18 +9,36 @@
 //! The data is embedded in the binary and parsed once. Loading never panics: an entry that does
 //! not parse or validate is skipped and reported by [`load_errors`]. A lookup never panics
 //! either, whatever the server sent; only the first [`MAX_TEXT`] bytes of the text are searched.
+//!
+//! Starting is cheap, for `mailtalk explain` and for the first reply a session explains. The
+//! build script (build.rs) reads the TOML at build time and writes its tables as constants
+//! (parsing the TOML at run time took 2 ms), with, for each pattern, literals one of which
+//! every match contains. A lookup compiles a pattern only when the entry's protocol and code
+//! filters pass and the reply contains one of those literals (compiling every pattern took
+//! 40-70 ms). An ASCII text (nearly every reply) is searched with `regex-lite`, which compiles
+//! these small patterns some twenty times faster than `regex` and matches an ASCII text exactly
+//! as `regex` does (their classes, word boundaries and case folding differ only outside ASCII,
+//! and the patterns are ASCII); any other text is searched with `regex`, the semantics the data
+//! is written for. A pattern that does not compile never matches; [`load_errors`] compiles
+//! every pattern with both engines and reports those that fail, and the tests check that
+//! lookups find exactly what `regex` alone finds.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexBuilder};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+
+use super::causes_raw::{RawCategory, RawCause};
 
 use crate::proto::smtp::EnhancedCode;
 use crate::proto::Protocol;
 
 /// The knowledge base, as shipped.
 const DATA: &str = include_str!("data/causes.toml");
+
+/// The same, as build.rs prepared it.
+const PREPARED: Option<&Prepared> = include!(concat!(env!("OUT_DIR"), "/causes.rs"));
 
 /// How many bytes of a reply's text a lookup searches (cut back to a character boundary).
 pub const MAX_TEXT: usize = 4096;
@@ -58,7 +76,7 @@ pub struct Cause {
     codes: Vec<String>,
     basic: Vec<BasicPattern>,
     enhanced: Vec<EnhancedPattern>,
-    regex: Regex,
+    pattern: TextPattern,
     priority: i64,
     specificity: usize,
     order: usize,
@@ -77,7 +95,7 @@ impl Cause {
 
     /// The pattern searched in the reply text.
     pub fn pattern(&self) -> &str {
-        self.regex.as_str()
+        &self.pattern.source
     }
 
     /// Higher wins when several entries match.
@@ -85,8 +103,14 @@ impl Cause {
         self.priority
     }
 
-    /// Whether the entry's filters match the query.
-    fn matches(&self, q: &Query<'_>, text: &str) -> bool {
+    /// Whether the entry's filters match the query; `text` is the capped text, [`Text`].
+    fn matches(&self, q: &Query<'_>, text: &Text<'_>) -> bool {
+        // The pattern last: it is compiled the first time it is tried.
+        self.codes_match(q) && self.pattern.is_match(text)
+    }
+
+    /// Whether the protocol and code filters match the query.
+    fn codes_match(&self, q: &Query<'_>) -> bool {
         if !self.protocols.contains(&q.protocol) {
             return false;
         }
@@ -113,8 +137,110 @@ impl Cause {
                 return false;
             }
         }
-        self.regex.is_match(text)
+        true
     }
+}
+
+/// The text a lookup searches, with what every entry's check needs of it.
+struct Text<'a> {
+    text: &'a str,
+    /// [`fold`] of the text, for the literals.
+    folded: String,
+    ascii: bool,
+}
+
+impl Text<'_> {
+    fn new(text: &str) -> Text<'_> {
+        Text {
+            text,
+            folded: fold(text),
+            ascii: text.is_ascii(),
+        }
+    }
+}
+
+/// The text with every character that a case-insensitive pattern matches with an ASCII letter
+/// made that lower-case letter: ASCII letters, and the two others that Unicode case folding
+/// makes ASCII letters (the long s and the Kelvin sign). A case-insensitive match of an ASCII
+/// literal folds to the folded literal.
+fn fold(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{17F}' => 's',
+            '\u{212A}' => 'k',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// The text pattern of an entry, compiled on first use: with `regex-lite` for ASCII texts, with
+/// `regex` for the others (see the module documentation). `None` once a compilation failed.
+#[derive(Clone, Debug)]
+struct TextPattern {
+    source: String,
+    /// Folded literals one of which every match contains (from build.rs); `None`: no such list.
+    literals: Option<&'static [&'static str]>,
+    lite: OnceLock<Option<regex_lite::Regex>>,
+    full: OnceLock<Option<regex::Regex>>,
+}
+
+impl TextPattern {
+    fn new(source: String, literals: Option<&'static [&'static str]>) -> TextPattern {
+        TextPattern {
+            source,
+            literals,
+            lite: OnceLock::new(),
+            full: OnceLock::new(),
+        }
+    }
+
+    /// Whether the text may match: it contains one of the literals, or there are none.
+    fn may_match(&self, text: &Text<'_>) -> bool {
+        self.literals
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|l| text.folded.contains(l)))
+    }
+
+    fn is_match(&self, text: &Text<'_>) -> bool {
+        if !self.may_match(text) {
+            return false;
+        }
+        if text.ascii {
+            if let Some(lite) = self.lite() {
+                return lite.is_match(text.text);
+            }
+        }
+        self.full().is_some_and(|full| full.is_match(text.text))
+    }
+
+    fn lite(&self) -> Option<&regex_lite::Regex> {
+        self.lite
+            .get_or_init(|| compile_lite(&self.source).ok())
+            .as_ref()
+    }
+
+    fn full(&self) -> Option<&regex::Regex> {
+        self.full
+            .get_or_init(|| compile_full(&self.source).ok())
+            .as_ref()
+    }
+}
+
+/// The pattern as `regex` compiles it: the semantics of the data.
+fn compile_full(source: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(source)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+/// The pattern as `regex-lite` compiles it, for ASCII texts.
+fn compile_lite(source: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
+    regex_lite::RegexBuilder::new(source)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
 }
 
 /// A category of causes, as defined at the top of the data file.
@@ -139,8 +265,12 @@ pub struct Query<'a> {
 /// Every cause whose filters match, best first (priority, then more specific code filters, then
 /// file order).
 pub fn find(q: &Query<'_>) -> Vec<&'static Cause> {
-    let text = cap(q.text);
-    let mut found: Vec<&'static Cause> = all().iter().filter(|c| c.matches(q, text)).collect();
+    find_in(base(), q)
+}
+
+fn find_in<'b>(base: &'b Base, q: &Query<'_>) -> Vec<&'b Cause> {
+    let text = Text::new(cap(q.text));
+    let mut found: Vec<&Cause> = base.causes.iter().filter(|c| c.matches(q, &text)).collect();
     found.sort_by(|a, b| {
         b.priority
             .cmp(&a.priority)
@@ -155,7 +285,9 @@ pub fn best(q: &Query<'_>) -> Option<&'static Cause> {
     find(q).into_iter().next()
 }
 
-/// Every entry (for tests, and for `mailtalk explain --list-causes` later).
+/// Every entry (for tests, and for `mailtalk explain --list-causes` later). An entry whose
+/// pattern does not compile is among them (patterns are compiled when first needed) but never
+/// matches; [`load_errors`] names it.
 pub fn all() -> &'static [Cause] {
     &base().causes
 }
@@ -167,8 +299,16 @@ pub fn categories() -> &'static [Category] {
 
 /// Problems found when loading (invalid regex, unknown protocol, bad code pattern, duplicate id);
 /// empty when the data is good. Loading never panics: bad entries are skipped and reported here.
+/// The first call compiles every pattern, with `regex` and `regex-lite`, which lookups do only
+/// for the entries they need: this is the check of the whole knowledge base (tests call it).
 pub fn load_errors() -> &'static [String] {
-    &base().errors
+    &checked().errors
+}
+
+/// The knowledge base loaded from the TOML with every pattern compiled.
+fn checked() -> &'static Base {
+    static CHECKED: OnceLock<Base> = OnceLock::new();
+    CHECKED.get_or_init(|| load(DATA, Compile::Now))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,9 +320,24 @@ struct Base {
     errors: Vec<String>,
 }
 
+/// The knowledge base for lookups: as build.rs prepared it, or from the TOML when it could not
+/// (the TOML does not parse, or a table does not fit its fields).
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
-    BASE.get_or_init(|| load(DATA))
+    BASE.get_or_init(|| match PREPARED {
+        Some(p) => load_prepared(p),
+        None => load(DATA, Compile::Lazily),
+    })
+}
+
+/// When loading compiles the text patterns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compile {
+    /// When a lookup first needs them; a pattern that does not compile is not noticed.
+    Lazily,
+    /// At once, with both engines; an entry whose pattern does not compile is skipped and
+    /// reported.
+    Now,
 }
 
 #[derive(Deserialize)]
@@ -194,50 +349,110 @@ struct RawFile {
     cause: Vec<toml::Value>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCategory {
-    id: String,
-    about: String,
+/// The data as build.rs prepared it: the tables of the TOML, and for each cause the literals
+/// of its pattern. All or nothing: when the TOML does not parse, or a table does not fit its
+/// fields, there is none, and the TOML is read instead, which says what is wrong where.
+struct Prepared {
+    categories: &'static [PreparedCategory],
+    causes: &'static [PreparedCause],
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCause {
-    id: String,
-    protocols: Vec<String>,
-    #[serde(default)]
-    codes: Vec<String>,
-    text: String,
-    #[serde(default)]
-    servers: Vec<String>,
-    category: String,
-    #[serde(default)]
+struct PreparedCategory {
+    id: &'static str,
+    about: &'static str,
+}
+
+/// The fields of [`RawCause`], and the literals.
+struct PreparedCause {
+    id: &'static str,
+    protocols: &'static [&'static str],
+    codes: &'static [&'static str],
+    text: &'static str,
+    servers: &'static [&'static str],
+    category: &'static str,
     priority: Option<i64>,
-    title: String,
-    explain: String,
-    #[serde(default)]
-    checks: Vec<String>,
+    title: &'static str,
+    explain: &'static str,
+    checks: &'static [&'static str],
+    literals: Option<&'static [&'static str]>,
+}
+
+fn strings(s: &[&str]) -> Vec<String> {
+    s.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// A table of the TOML as one of the raw types, or what is wrong with it.
+fn parse_table<T: DeserializeOwned>(value: toml::Value) -> Result<T, String> {
+    value.try_into().map_err(|e| one_line(&e))
 }
 
 /// Parses and validates the data; never panics.
-fn load(data: &str) -> Base {
-    let mut errors = Vec::new();
-    let raw: RawFile = match toml::from_str(data) {
-        Ok(raw) => raw,
-        Err(e) => {
-            errors.push(format!("causes.toml does not parse: {e}"));
-            return Base {
-                causes: Vec::new(),
-                categories: Vec::new(),
-                errors,
-            };
-        }
-    };
+fn load(data: &str, compile: Compile) -> Base {
+    match toml::from_str::<RawFile>(data) {
+        Ok(raw) => assemble(
+            raw.category.into_iter().map(parse_table).collect(),
+            raw.cause
+                .into_iter()
+                .enumerate()
+                .map(|(n, v)| {
+                    let name = match v.get("id").and_then(toml::Value::as_str) {
+                        Some(id) => format!("{id:?}"),
+                        None => ordinal(n),
+                    };
+                    let table = parse_table(v).map_err(|e| format!("cause {name}: {e}"));
+                    (table, None)
+                })
+                .collect(),
+            compile,
+        ),
+        Err(e) => Base {
+            causes: Vec::new(),
+            categories: Vec::new(),
+            errors: vec![format!("causes.toml does not parse: {e}")],
+        },
+    }
+}
 
+/// Validates the data as build.rs prepared it.
+fn load_prepared(p: &Prepared) -> Base {
+    let categories = p.categories.iter().map(|c| {
+        Ok(RawCategory {
+            id: c.id.to_string(),
+            about: c.about.to_string(),
+        })
+    });
+    let causes = p.causes.iter().map(|c| {
+        let raw = RawCause {
+            id: c.id.to_string(),
+            protocols: strings(c.protocols),
+            codes: strings(c.codes),
+            text: c.text.to_string(),
+            servers: strings(c.servers),
+            category: c.category.to_string(),
+            priority: c.priority,
+            title: c.title.to_string(),
+            explain: c.explain.to_string(),
+            checks: strings(c.checks),
+        };
+        (Ok(raw), c.literals)
+    });
+    assemble(categories.collect(), causes.collect(), Compile::Lazily)
+}
+
+/// One `[[cause]]` table as read (or what is wrong with it, naming it), and the literals of its
+/// pattern if known.
+type CauseTable = (Result<RawCause, String>, Option<&'static [&'static str]>);
+
+/// Validates the tables of the data; never panics.
+fn assemble(
+    raw_categories: Vec<Result<RawCategory, String>>,
+    raw_causes: Vec<CauseTable>,
+    compile: Compile,
+) -> Base {
+    let mut errors = Vec::new();
     let mut categories: Vec<Category> = Vec::new();
-    for (n, value) in raw.category.into_iter().enumerate() {
-        match value.try_into::<RawCategory>() {
+    for (n, table) in raw_categories.into_iter().enumerate() {
+        match table {
             Ok(c) if !valid_word(&c.id) => {
                 errors.push(format!("category {}: invalid id {:?}", ordinal(n), c.id));
             }
@@ -248,38 +463,29 @@ fn load(data: &str) -> Base {
                 id: c.id,
                 about: c.about,
             }),
-            Err(e) => errors.push(format!("category {}: {}", ordinal(n), one_line(&e))),
+            Err(e) => errors.push(format!("category {}: {e}", ordinal(n))),
         }
     }
 
     let mut causes: Vec<Cause> = Vec::new();
     let mut ids: HashSet<String> = HashSet::new();
-    for (n, value) in raw.cause.into_iter().enumerate() {
-        let name = match value.get("id").and_then(toml::Value::as_str) {
-            Some(id) => format!("{id:?}"),
-            None => ordinal(n),
-        };
-        let rc = match value.try_into::<RawCause>() {
+    for (n, (table, literals)) in raw_causes.into_iter().enumerate() {
+        let rc = match table {
             Ok(rc) => rc,
             Err(e) => {
-                errors.push(format!("cause {name}: {}", one_line(&e)));
+                errors.push(e);
                 continue;
             }
         };
-        let id = rc.id.clone();
-        match build(rc, &categories, n) {
+        match build(rc, &categories, n, literals, compile) {
             Ok(cause) => {
                 if ids.insert(cause.id.clone()) {
                     causes.push(cause);
                 } else {
-                    errors.push(format!("cause {id:?}: duplicate id"));
+                    errors.push(format!("cause {:?}: duplicate id", cause.id));
                 }
             }
-            Err(problems) => {
-                for p in problems {
-                    errors.push(format!("cause {id:?}: {p}"));
-                }
-            }
+            Err(problems) => errors.extend(problems),
         }
     }
     Base {
@@ -290,7 +496,13 @@ fn load(data: &str) -> Base {
 }
 
 /// Turns one raw entry into a [`Cause`], or says everything that is wrong with it.
-fn build(rc: RawCause, categories: &[Category], order: usize) -> Result<Cause, Vec<String>> {
+fn build(
+    rc: RawCause,
+    categories: &[Category],
+    order: usize,
+    literals: Option<&'static [&'static str]>,
+    compile: Compile,
+) -> Result<Cause, Vec<String>> {
     let mut problems = Vec::new();
 
     if !valid_id(&rc.id) {
@@ -326,18 +538,22 @@ fn build(rc: RawCause, categories: &[Category], order: usize) -> Result<Cause, V
         }
     }
 
-    let regex = match RegexBuilder::new(&rc.text)
-        .case_insensitive(true)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-    {
-        Ok(r) => Some(r),
-        Err(e) => {
-            problems.push(format!("invalid regex: {}", one_line(&e)));
-            None
+    let pattern = TextPattern::new(rc.text.clone(), literals);
+    if compile == Compile::Now {
+        // The same builders as lookups use, so that what passes here compiles there.
+        match compile_full(&rc.text) {
+            Ok(r) => {
+                let _ = pattern.full.set(Some(r));
+            }
+            Err(e) => problems.push(format!("invalid regex: {}", one_line(&e))),
         }
-    };
+        match compile_lite(&rc.text) {
+            Ok(r) => {
+                let _ = pattern.lite.set(Some(r));
+            }
+            Err(e) => problems.push(format!("invalid regex (regex-lite): {}", one_line(&e))),
+        }
+    }
     if rc.text.is_empty() {
         problems.push("empty text pattern".to_string());
     }
@@ -365,25 +581,29 @@ fn build(rc: RawCause, categories: &[Category], order: usize) -> Result<Cause, V
         problems.push("text must be printable ASCII".to_string());
     }
 
-    match regex {
-        Some(regex) if problems.is_empty() => Ok(Cause {
-            id: rc.id,
-            category: rc.category,
-            title: rc.title,
-            explain: rc.explain,
-            checks: rc.checks,
-            servers: rc.servers,
-            protocols,
-            codes: rc.codes,
-            basic,
-            enhanced,
-            regex,
-            priority: rc.priority.unwrap_or(DEFAULT_PRIORITY),
-            specificity,
-            order,
-        }),
-        _ => Err(problems),
+    if !problems.is_empty() {
+        let id = &rc.id;
+        return Err(problems
+            .into_iter()
+            .map(|p| format!("cause {id:?}: {p}"))
+            .collect());
     }
+    Ok(Cause {
+        id: rc.id,
+        category: rc.category,
+        title: rc.title,
+        explain: rc.explain,
+        checks: rc.checks,
+        servers: rc.servers,
+        protocols,
+        codes: rc.codes,
+        basic,
+        enhanced,
+        pattern,
+        priority: rc.priority.unwrap_or(DEFAULT_PRIORITY),
+        specificity,
+        order,
+    })
 }
 
 /// "#1", "#2", ... for messages about entries that have no usable id.
@@ -832,7 +1052,7 @@ title = "t"
 explain = "e"
 checks = ["c"]
 "#;
-        let b = load(data);
+        let b = load(data, Compile::Now);
         let ids: Vec<&str> = b.causes.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["a.good"]);
         let all = b.errors.join("\n");
@@ -850,9 +1070,184 @@ checks = ["c"]
         ] {
             assert!(all.contains(want), "missing {want:?} in:\n{all}");
         }
-        let broken = load("[[cause]\nid = ");
+        let broken = load("[[cause]\nid = ", Compile::Lazily);
         assert!(broken.causes.is_empty());
         assert_eq!(broken.errors.len(), 1);
+
+        // Loaded for lookups, the patterns are not compiled yet: the entries whose pattern
+        // does not compile are kept, and never match, whatever the text.
+        let lazy = load(data, Compile::Lazily);
+        let ids: Vec<&str> = lazy.causes.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["a.good", "a.bad-regex", "a.huge"]);
+        for c in &lazy.causes {
+            assert!(c.pattern.lite.get().is_none() && c.pattern.full.get().is_none());
+        }
+        for text in ["(unclosed fine", "(unclosed fine \u{e9}"] {
+            let hits: Vec<&str> = find_in(&lazy, &smtp(text))
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect();
+            assert_eq!(hits, ["a.good"], "{text}");
+        }
+        // `regex-lite` may accept what `regex` refuses (here for its size): the checked load
+        // catches that, so that no shipped pattern is like that.
+        let huge = format!("{} and more", "x".repeat(3000));
+        let _ = find_in(&lazy, &smtp(&huge));
+    }
+
+    fn prepared() -> Base {
+        load_prepared(PREPARED.expect("build.rs prepared the data"))
+    }
+
+    fn compiled(b: &Base) -> (usize, usize) {
+        let lite = b.causes.iter().filter(|c| c.pattern.lite.get().is_some());
+        let full = b.causes.iter().filter(|c| c.pattern.full.get().is_some());
+        (lite.count(), full.count())
+    }
+
+    #[test]
+    fn a_lookup_compiles_only_the_patterns_it_needs() {
+        let b = prepared();
+        assert_eq!(compiled(&b), (0, 0));
+        let q = smtp("550 5.7.1 Relaying denied");
+        let found: Vec<&str> = find_in(&b, &q).iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            found.first(),
+            Some(&"sendmail.relaying-denied"),
+            "{found:?}"
+        );
+        let (lite, full) = compiled(&b);
+        assert!(lite <= 5, "{lite} patterns compiled");
+        assert_eq!(full, 0);
+        // A text that is not ASCII is searched with `regex`, and finds the same.
+        let q = smtp("550 5.7.1 Relaying denied \u{e9}");
+        let again: Vec<&str> = find_in(&b, &q).iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(again, found);
+        let (lite_after, full) = compiled(&b);
+        assert_eq!(lite_after, lite);
+        assert!((1..=5).contains(&full), "{full} patterns compiled");
+    }
+
+    #[test]
+    fn the_prepared_data_is_the_toml() {
+        let p = prepared();
+        let t = checked();
+        assert!(p.errors.is_empty() && t.errors.is_empty(), "{:?}", t.errors);
+        assert_eq!(p.categories, t.categories);
+        assert_eq!(p.causes.len(), t.causes.len());
+        for (a, b) in p.causes.iter().zip(&t.causes) {
+            assert_eq!(
+                (
+                    &a.id,
+                    &a.category,
+                    &a.title,
+                    &a.explain,
+                    &a.checks,
+                    &a.servers
+                ),
+                (
+                    &b.id,
+                    &b.category,
+                    &b.title,
+                    &b.explain,
+                    &b.checks,
+                    &b.servers
+                )
+            );
+            assert_eq!(
+                (&a.protocols, &a.codes, a.pattern(), a.priority),
+                (&b.protocols, &b.codes, b.pattern(), b.priority),
+                "{}",
+                a.id
+            );
+            assert_eq!(
+                (a.specificity, a.order, a.basic.len(), a.enhanced.len()),
+                (b.specificity, b.order, b.basic.len(), b.enhanced.len())
+            );
+        }
+    }
+
+    /// Every character that `(?i)[a-z]` matches folds to the ASCII letter it matches as, and no
+    /// other character folds to an ASCII letter: what makes the literals a safe prefilter.
+    #[test]
+    fn fold_is_the_case_folding_of_ascii_letters() {
+        let all_chars: String = (0..=0x10FFFF_u32).filter_map(char::from_u32).collect();
+        let letters = regex::Regex::new("(?i)[a-z]").unwrap();
+        let mut folding: Vec<char> = Vec::new();
+        for m in letters.find_iter(&all_chars) {
+            let c = m.as_str().chars().next().unwrap();
+            let f = fold(m.as_str());
+            assert_eq!(f.len(), 1, "{c:?}");
+            let exact = regex::Regex::new(&format!("(?i)^{f}$")).unwrap();
+            assert!(exact.is_match(m.as_str()), "{c:?} folds to {f:?}");
+            if !c.is_ascii() {
+                folding.push(c);
+            }
+        }
+        assert_eq!(folding, ['\u{17F}', '\u{212A}']);
+        for c in all_chars.chars() {
+            let f = fold(&c.to_string());
+            if f.bytes().any(|b| b.is_ascii_alphabetic()) {
+                assert!(letters.is_match(&c.to_string()), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_literals_are_folded_and_nearly_every_pattern_has_some() {
+        let p = prepared();
+        let with = p
+            .causes
+            .iter()
+            .filter(|c| c.pattern.literals.is_some())
+            .count();
+        assert!(
+            with * 10 >= p.causes.len() * 9,
+            "{with} of {}",
+            p.causes.len()
+        );
+        for c in &p.causes {
+            for l in c.pattern.literals.unwrap_or_default() {
+                assert!(!l.is_empty() && fold(l) == *l, "{}: {l:?}", c.id);
+            }
+        }
+    }
+
+    /// What a lookup finds with the prefilter and both engines is what `regex` alone finds:
+    /// for every entry and every sample that passes its filters, as sent and in upper case
+    /// (ASCII: `regex-lite` is asked), and in lower case with characters that fold to ASCII
+    /// letters put in (not ASCII: `regex` is asked, and the prefilter must fold them right).
+    #[test]
+    fn the_engines_and_the_prefilter_agree_with_regex() {
+        let p = prepared();
+        let samples = samples();
+        let mut tried = 0;
+        for (fast, slow) in p.causes.iter().zip(&checked().causes) {
+            let full = slow.pattern.full().unwrap();
+            for s in &samples {
+                let q = query(s);
+                if !fast.codes_match(&q) {
+                    continue;
+                }
+                let odd = s
+                    .text
+                    .to_ascii_lowercase()
+                    .replacen('s', "\u{17F}", 2)
+                    .replacen('k', "\u{212A}", 2);
+                for t in [s.text.clone(), s.text.to_ascii_uppercase(), odd] {
+                    let text = Text::new(&t);
+                    let want = full.is_match(&t);
+                    // Where the prefilter says no, neither engine is asked.
+                    if !fast.pattern.may_match(&text) {
+                        assert!(!want, "{}: the prefilter drops {t:?}", fast.id);
+                        continue;
+                    }
+                    assert_eq!(fast.pattern.is_match(&text), want, "{}: {t:?}", fast.id);
+                    tried += 1;
+                }
+            }
+        }
+        assert!(tried > 1_000, "{tried}");
     }
 
     fn smtp(text: &str) -> Query<'_> {

@@ -11,6 +11,7 @@
 
 pub mod caps;
 pub mod causes;
+mod causes_raw;
 mod notes;
 #[rustfmt::skip]
 mod tables;

@@ -114,6 +114,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub maildir: Option<PathBuf>,
 
+    /// Keep no mail: messages are accepted (after every check and fault injection, as
+    /// always), logged and counted, then dropped; IMAP and POP3 show empty mailboxes. Memory
+    /// stays flat whatever the size: only the start of each message is held (for the log's
+    /// subject)
+    #[arg(long, conflicts_with = "maildir")]
+    pub discard: bool,
+
     /// Refuse recipients matching REGEX (case-insensitive) with 550 5.1.1
     #[arg(long, value_name = "REGEX")]
     pub reject_rcpt: Option<String>,

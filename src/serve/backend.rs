@@ -105,6 +105,9 @@ pub struct Shared {
     greylisted: Mutex<HashSet<(IpAddr, String, String)>>,
     rng: Mutex<Rng>,
     ids: AtomicU64,
+    /// Messages accepted, and their bytes, since the start.
+    accepted: AtomicU64,
+    accepted_bytes: AtomicU64,
 }
 
 impl Shared {
@@ -118,7 +121,17 @@ impl Shared {
             greylisted: Mutex::new(HashSet::new()),
             rng: Mutex::new(Rng(seed)),
             ids: AtomicU64::new(1),
+            accepted: AtomicU64::new(0),
+            accepted_bytes: AtomicU64::new(0),
         }
+    }
+
+    /// How many messages were accepted since the start, and their bytes in all.
+    pub fn accepted(&self) -> (u64, u64) {
+        (
+            self.accepted.load(Ordering::Relaxed),
+            self.accepted_bytes.load(Ordering::Relaxed),
+        )
     }
 
     /// Whether an injected temporary failure hits now, and which: 421 (closing) or 451.
@@ -163,6 +176,7 @@ pub struct Delivery {
     subject: Option<String>,
     mailboxes: Vec<String>,
     dropped: Vec<super::store::Dropped>,
+    discarded: bool,
 }
 
 /// The SMTP side of one session.
@@ -190,6 +204,7 @@ impl SmtpBackend {
                 size: d.size,
                 subject: d.subject.as_deref(),
                 mailboxes: &d.mailboxes,
+                discarded: d.discarded,
             });
             for x in &d.dropped {
                 log.info(&format!(
@@ -210,7 +225,8 @@ impl Credentials for SmtpBackend {
     }
 }
 
-/// The decoded Subject of a message, for the log (headers only are parsed).
+/// The decoded Subject of a message, for the log (headers only are parsed; with `--discard`
+/// only the start of the message is there, which holds them).
 fn subject(data: &[u8]) -> Option<String> {
     let parsed = mail_parser::MessageParser::new().parse_headers(data)?;
     parsed.subject().map(str::to_string)
@@ -272,10 +288,15 @@ impl Backend for SmtpBackend {
             return vec![v; n];
         }
         let id = self.shared.next_id();
-        let size = data.len();
+        // With --discard `data` is only the start of the message.
+        let size = usize::try_from(env.size).unwrap_or(usize::MAX);
         let subj = subject(&data);
         match self.shared.store.deliver(&env.rcpts, data) {
             Ok(done) => {
+                self.shared.accepted.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .accepted_bytes
+                    .fetch_add(env.size, Ordering::Relaxed);
                 self.delivered.push(Delivery {
                     id: id.clone(),
                     tls: env.tls,
@@ -285,6 +306,7 @@ impl Backend for SmtpBackend {
                     subject: subj,
                     mailboxes: done.mailboxes,
                     dropped: done.dropped,
+                    discarded: self.shared.store.discards(),
                 });
                 vec![Verdict::Accept(format!("Ok: queued as {id}")); n]
             }

@@ -36,6 +36,7 @@ pub fn start(args: &DemoArgs) -> Result<(Server, Vec<String>), String> {
         max_messages: 1000,
         max_store: 256 * 1024 * 1024,
         maildir: None,
+        discard: false,
         reject_rcpt: None,
         reject_from: None,
         greylist: false,

@@ -29,6 +29,8 @@ pub struct MessageRecord<'a> {
     pub size: usize,
     pub subject: Option<&'a str>,
     pub mailboxes: &'a [String],
+    /// Dropped once accepted (`--discard`).
+    pub discarded: bool,
 }
 
 /// Where the log goes and how it looks.
@@ -174,7 +176,8 @@ impl Log {
             self.write_json(
                 json!({"time": now(), "event": "message", "session": m.session,
                 "id": m.id, "client": peer_text(m.client), "tls": m.tls, "from": m.from,
-                "to": m.to, "size": m.size, "subject": m.subject, "mailboxes": m.mailboxes}),
+                "to": m.to, "size": m.size, "subject": m.subject, "mailboxes": m.mailboxes,
+                "discarded": m.discarded}),
             );
             return;
         }
@@ -205,6 +208,9 @@ impl Log {
             line.push(Role::Plain, ", subject \"");
             line.push(Role::Argument, s);
             line.push(Role::Plain, "\"");
+        }
+        if m.discarded {
+            line.push(Role::Plain, ", discarded");
         }
         self.write_line(Some(m.session), line);
     }

@@ -45,6 +45,8 @@ const MAX_COMMANDS: u32 = 10_000;
 const MAX_ERRORS: u32 = 20;
 /// Recipients per message.
 const MAX_RCPTS: usize = 1000;
+/// With `--discard`, the start of each message that is held (for the Subject in the log).
+const DISCARD_KEEP: u64 = 64 * 1024;
 /// IMAP: largest literal and command.
 const MAX_LITERAL: u64 = 64 * 1024;
 const MAX_COMMAND: usize = 256 * 1024;
@@ -251,12 +253,16 @@ impl Server {
                 (tls, Some(path))
             }
         };
-        let store = store::Store::new(
-            args.catch_all,
-            args.max_messages,
-            args.max_store,
-            args.maildir.clone(),
-        )?;
+        let store = if args.discard {
+            store::Store::discarding(args.catch_all)
+        } else {
+            store::Store::new(
+                args.catch_all,
+                args.max_messages,
+                args.max_store,
+                args.maildir.clone(),
+            )?
+        };
         let log = log::Log::new(log_out, args.json, args.log_sessions, color);
         let shared = Arc::new(Shared::new(store, log, users, faults));
         let tls = Arc::new(tls);
@@ -318,6 +324,7 @@ impl Server {
         let settings = Arc::new(Settings {
             hostname: args.hostname.clone(),
             max_size: args.max_size,
+            keep: if args.discard { DISCARD_KEEP } else { u64::MAX },
             require_tls: args.require_tls,
             require_auth: args.require_auth,
             allow_plaintext_auth: args.allow_plaintext_auth,
@@ -413,6 +420,8 @@ impl Server {
 struct Settings {
     hostname: String,
     max_size: u64,
+    /// Of each message, the bytes held (all but with `--discard`).
+    keep: u64,
     require_tls: bool,
     require_auth: bool,
     allow_plaintext_auth: bool,
@@ -547,6 +556,7 @@ fn serve_one(
                 lmtp: l.kind == Kind::Lmtp,
                 starttls: !l.tls,
                 max_size: s.max_size,
+                keep: s.keep,
                 max_rcpts: MAX_RCPTS,
                 max_commands: MAX_COMMANDS,
                 max_errors: MAX_ERRORS,
@@ -644,6 +654,9 @@ pub fn run(args: &ServeArgs, color: bool) -> i32 {
         )),
     }
     log.info(&match &args.maildir {
+        _ if args.discard => "mail is not kept (--discard): messages are accepted, logged and \
+                              counted, then dropped; mailboxes stay empty"
+            .to_string(),
         Some(d) => format!("mail is kept in Maildir under {}", d.display()),
         None => format!(
             "mail is kept in memory (at most {} messages and {} bytes, the oldest dropped \
@@ -669,6 +682,13 @@ pub fn run(args: &ServeArgs, color: bool) -> i32 {
     server.shared.log.info(log_stop);
     let shared = Arc::clone(&server.shared);
     server.stop();
+    if args.discard {
+        let (n, bytes) = shared.accepted();
+        let s = if n == 1 { "" } else { "s" };
+        shared.log.info(&format!(
+            "{n} message{s} ({bytes} bytes) accepted and discarded"
+        ));
+    }
     shared.log.info("stopped");
     0
 }

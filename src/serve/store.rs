@@ -1,6 +1,7 @@
 //! Where the embedded server keeps mail: one mailbox per recipient address (or one for
 //! everybody with `--catch-all`), in memory (bounded by `--max-messages`, oldest dropped first)
-//! or in Maildir (`--maildir DIR`, kept across restarts and readable by other tools).
+//! or in Maildir (`--maildir DIR`, kept across restarts and readable by other tools), or
+//! nowhere (`--discard`: every mailbox stays empty).
 //!
 //! A message is held once: every mailbox that received it shares the same bytes.
 
@@ -99,6 +100,8 @@ pub struct Store {
     uid_validity: u32,
     /// Keeps other servers off the Maildir while this one runs.
     _lock: Option<RootLock>,
+    /// `--discard`: messages are not kept.
+    discard: bool,
     /// Changes (under the lock, after the change) whenever any mailbox changes.
     generation: AtomicU64,
 }
@@ -168,6 +171,7 @@ impl Store {
             maildir,
             uid_validity: new_uid_validity(),
             _lock: lock,
+            discard: false,
             generation: AtomicU64::new(0),
         };
         if let Some(dir) = &store.maildir {
@@ -204,6 +208,27 @@ impl Store {
             inner.arrivals = arrivals.into();
         }
         Ok(store)
+    }
+
+    /// A store that keeps nothing (`--discard`): [`Store::deliver`] says which mailboxes a
+    /// message was for, and they stay empty.
+    pub fn discarding(catch_all: bool) -> Store {
+        Store {
+            inner: Mutex::new(Inner::default()),
+            catch_all,
+            max_messages: 1,
+            max_bytes: 0,
+            maildir: None,
+            uid_validity: new_uid_validity(),
+            _lock: None,
+            discard: true,
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether messages are dropped instead of kept (`--discard`).
+    pub fn discards(&self) -> bool {
+        self.discard
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -247,13 +272,20 @@ impl Store {
 
     /// Stores `data` for each recipient (one mailbox per distinct address, or the catch-all
     /// one). Fails only when Maildir cannot be written.
+    /// A discarding store keeps nothing, and says which mailboxes it would have gone to.
     pub fn deliver(&self, rcpts: &[String], data: Vec<u8>) -> Result<Delivered, String> {
-        let mut data = data;
-        data.shrink_to_fit();
-        let data: Arc<Vec<u8>> = Arc::new(data);
         let mut names: Vec<String> = rcpts.iter().map(|r| key(self.catch_all, r)).collect();
         names.sort();
         names.dedup();
+        if self.discard {
+            return Ok(Delivered {
+                mailboxes: names,
+                dropped: Vec::new(),
+            });
+        }
+        let mut data = data;
+        data.shrink_to_fit();
+        let data: Arc<Vec<u8>> = Arc::new(data);
         // Maildir: every copy is written and flushed before the store is locked, so a big
         // message to many recipients does not hold up every other session; under the lock
         // each only gets its UID and is renamed into new/.
@@ -472,6 +504,7 @@ mod tests {
     #[test]
     fn one_mailbox_per_address_and_held_once() {
         let s = Store::new(false, 100, u64::MAX, None).unwrap();
+        assert!(!s.discards());
         let d = s
             .deliver(
                 &["Alice@Example.test".into(), "bob@example.test".into()],
@@ -484,6 +517,20 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(s.messages("alice@example.test").len(), 1);
         assert!(s.messages("carol@example.test").is_empty());
+    }
+
+    #[test]
+    fn a_discarding_store_keeps_nothing() {
+        let s = Store::discarding(false);
+        assert!(s.discards());
+        let d = s
+            .deliver(&["B@x.test".into(), "a@x.test".into()], b"hi\r\n".to_vec())
+            .unwrap();
+        assert_eq!(d.mailboxes, vec!["a@x.test", "b@x.test"]);
+        assert!(d.dropped.is_empty());
+        assert!(s.is_empty() && s.all().is_empty() && s.messages("a@x.test").is_empty());
+        assert_eq!(s.state("a@x.test").1, 1);
+        assert_eq!(s.generation(), 0);
     }
 
     #[test]

@@ -1051,6 +1051,7 @@ mod big;
 mod content;
 mod count;
 mod demo;
+mod discard;
 mod faults;
 mod hostile;
 mod mailboxes;

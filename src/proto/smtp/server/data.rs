@@ -1,7 +1,8 @@
 //! Message data as the server receives it: DATA (lines to `CRLF . CRLF`, unstuffed) and BDAT
 //! chunks (counted bytes). Both keep every byte as sent (after unstuffing), flag what mail
-//! software treats differently ([`DataFlag`]), hold at most the size limit, and log the first
-//! lines of each message.
+//! software treats differently ([`DataFlag`]), hold at most the size limit (or only the
+//! beginning of the message, see [`Receiver::keeping`]), and log the first lines of each
+//! message.
 //!
 //! Lines end at CRLF only: a bare LF or a bare CR is content (flagged), and only `CRLF . CRLF`
 //! ends DATA. Line numbers in flags count those CRLF lines from 1.
@@ -79,6 +80,8 @@ pub struct Receiver {
     /// Message bytes received (unstuffed), kept or not.
     size: u64,
     max_size: u64,
+    /// At most this many bytes are held; the rest is only counted.
+    keep: u64,
     /// More than `max_size` arrived: `data` was dropped, the rest is only counted.
     too_big: bool,
     /// 8-bit bytes were announced (BODY=8BITMIME or SMTPUTF8): not flagged.
@@ -139,7 +142,8 @@ impl DataLog {
 /// A message received in full.
 #[derive(Debug)]
 pub struct Received {
-    /// `None` when it was larger than the limit (and dropped).
+    /// `None` when it was larger than the limit (and dropped); else the message, or its first
+    /// bytes (see [`Receiver::keeping`]).
     pub data: Option<Vec<u8>>,
     pub size: u64,
     pub flags: Vec<(DataFlag, u64, u64)>,
@@ -151,6 +155,7 @@ impl Receiver {
             data: Vec::new(),
             size: 0,
             max_size,
+            keep: u64::MAX,
             too_big: false,
             eight_bit_ok,
             tally: Tally::default(),
@@ -161,6 +166,13 @@ impl Receiver {
                 ..DataLog::default()
             },
         }
+    }
+
+    /// Holds only the first `keep` bytes of the message (the rest is counted and checked
+    /// against the size limit as before): for a server that does not store messages.
+    pub fn keeping(mut self, keep: u64) -> Receiver {
+        self.keep = keep;
+        self
     }
 
     /// Bytes received so far (also those dropped past the limit).
@@ -174,7 +186,8 @@ impl Receiver {
     }
 
     /// Keeps message bytes, unless the message is over the limit: then everything held is
-    /// dropped and the rest only counted. Never holds more than the limit.
+    /// dropped and the rest only counted. Never holds more than the limit, nor more than
+    /// `keep` bytes (past those the bytes are only counted).
     fn keep(&mut self, bytes: &[u8]) {
         self.size = self.size.saturating_add(len64(bytes.len()));
         if self.too_big {
@@ -185,10 +198,16 @@ impl Receiver {
             self.data = Vec::new();
             return;
         }
+        let held = usize::try_from(self.keep).unwrap_or(usize::MAX);
+        let room = held.saturating_sub(self.data.len());
+        let bytes = bytes.get(..room.min(bytes.len())).unwrap_or(bytes);
+        if bytes.is_empty() {
+            return;
+        }
         let want = self.data.len().saturating_add(bytes.len());
         if want > self.data.capacity() {
             // Grow by doubling, but never past the limit.
-            let cap = usize::try_from(self.max_size).unwrap_or(usize::MAX);
+            let cap = usize::try_from(self.max_size.min(self.keep)).unwrap_or(usize::MAX);
             let target = self.data.capacity().saturating_mul(2).max(want).min(cap);
             self.data
                 .reserve_exact(target.saturating_sub(self.data.len()));
@@ -505,6 +524,32 @@ mod tests {
         assert_eq!(r.data.unwrap(), b"12345678\r\n");
         let (_, r, _) = receive(&[b"123456789\r\n.\r\n"], 10);
         assert_eq!(r.data, None);
+    }
+
+    #[test]
+    fn keeping_holds_only_the_beginning_and_counts_the_rest() {
+        let mut input = LineBuffer::default();
+        let mut reader = DataReader::default();
+        let mut rx = Receiver::new(1 << 30, false, false).keeping(25);
+        let mut events = Vec::new();
+        input.push(b"Subject: kept\r\n\r\n");
+        for _ in 0..10_000 {
+            input.push(b"0123456789\r\n..x\r\n");
+            assert!(!reader.read(&mut input, &mut rx, &mut events));
+            assert!(rx.held() <= 25);
+        }
+        input.push(b".\r\n");
+        assert!(reader.read(&mut input, &mut rx, &mut events));
+        let r = rx.finish(&mut events);
+        assert_eq!(r.data.unwrap(), b"Subject: kept\r\n\r\n01234567");
+        assert_eq!(r.size, 17 + 10_000 * 16);
+        // The size limit still applies to the whole message, also with BDAT.
+        let mut rx = Receiver::new(100, false, false).keeping(10);
+        rx.chunk(&[b'y'; 100], &mut events);
+        assert_eq!(rx.held(), 10);
+        rx.chunk(b"z", &mut events);
+        let r = rx.finish(&mut events);
+        assert_eq!((r.data, r.size), (None, 101));
     }
 
     #[test]

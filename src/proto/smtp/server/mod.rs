@@ -149,6 +149,10 @@ pub struct Config {
     pub starttls: bool,
     /// The largest message, advertised in SIZE; a larger MAIL SIZE= or message: 552 5.3.4.
     pub max_size: u64,
+    /// Of each message, at most this many bytes (its beginning) are held and handed to the
+    /// backend; the rest is only counted (and checked against `max_size`). `u64::MAX`: all.
+    /// [`Envelope::size`] is the whole size either way.
+    pub keep: u64,
     /// Recipients per message; more: 452 4.5.3.
     pub max_rcpts: usize,
     /// Commands per session; the next one gets 421 4.7.0 and the session ends.
@@ -175,6 +179,7 @@ impl Default for Config {
             lmtp: false,
             starttls: false,
             max_size: 10 * 1024 * 1024,
+            keep: u64::MAX,
             max_rcpts: 100,
             max_commands: 1000,
             max_errors: 10,
@@ -196,7 +201,9 @@ pub trait Backend: Credentials {
     /// `RCPT TO`: one recipient of the transaction of `from`.
     fn rcpt(&mut self, from: &str, to: &str, params: &[Param]) -> Verdict;
     /// The message was received in full (unstuffed, exactly as sent otherwise): store it.
-    /// One verdict per recipient in order (LMTP replies each; SMTP replies with the first).
+    /// `data` is the whole message, or its first [`Config::keep`] bytes (then
+    /// [`Envelope::size`] is larger). One verdict per recipient in order (LMTP replies each;
+    /// SMTP replies with the first).
     fn deliver(&mut self, envelope: &Envelope, data: Vec<u8>) -> Vec<Verdict>;
 }
 
@@ -219,6 +226,8 @@ pub struct Envelope {
     pub flags: Vec<(DataFlag, u64, u64)>,
     /// Sent with BDAT (else DATA).
     pub bdat: bool,
+    /// The message's size in bytes (unstuffed), also of what [`Config::keep`] left out.
+    pub size: u64,
 }
 
 /// The backend's answer.
@@ -1012,7 +1021,7 @@ impl Server {
         if txn.rx.is_some() {
             return self.refuse(out, bad(503, "5.5.1", "Error: DATA after BDAT"));
         }
-        txn.rx = Some(Receiver::new(max, txn.eight_bit, log));
+        txn.rx = Some(Receiver::new(max, txn.eight_bit, log).keeping(self.config.keep));
         self.mode = Mode::Data(DataReader::default());
         self.reply_lines(out, 354, None, &[b"End data with <CR><LF>.<CR><LF>"]);
         self.events.push(ServerEvent::Phase(Phase::Data));
@@ -1046,11 +1055,10 @@ impl Server {
                 match so_far.checked_add(size) {
                     Some(total) if total <= self.config.max_size => {
                         if txn.rx.is_none() {
-                            txn.rx = Some(Receiver::new(
-                                self.config.max_size,
-                                txn.eight_bit,
-                                self.config.log,
-                            ));
+                            txn.rx = Some(
+                                Receiver::new(self.config.max_size, txn.eight_bit, self.config.log)
+                                    .keeping(self.config.keep),
+                            );
                         }
                         Fate::Keep
                     }
@@ -1193,6 +1201,7 @@ impl Server {
                     auth_user: self.auth_user.clone(),
                     flags: received.flags,
                     bdat: txn.chunks > 0,
+                    size: received.size,
                 };
                 backend.deliver(&envelope, data)
             }

@@ -255,6 +255,7 @@ fn a_whole_session() {
             auth_user: None,
             flags: vec![],
             bdat: false,
+            size: 27,
         }
     );
     assert_eq!(
