@@ -298,6 +298,9 @@ for proto in imap pop3; do
   else p=$store_pop; url="pop3://127.0.0.1:$p/1"; fi
   bench "e.$proto.stdout" "mailtalk $proto, output to a file" "$runs" "$work/$proto.in" "$work/out" \
     "$bin" "$proto://127.0.0.1:$p"
+  # Input from a pipe may bring a :save later, so the content is also kept for it.
+  bench "e.$proto.pipe" "mailtalk $proto, input from a pipe (kept for :save)" "$runs" /dev/null \
+    "$work/out" sh -c 'cat "$1" | "$2" "$3"' sh "$work/$proto.in" "$bin" "$proto://127.0.0.1:$p"
   if [ "$has_output" = 1 ]; then
     bench "e.$proto.output" "mailtalk $proto --output FILE" "$runs" "$work/$proto.in" "$work/out" \
       "$bin" "$proto://127.0.0.1:$p" --output "$work/body.out"
@@ -311,6 +314,7 @@ done
 echo "== f. 1000 messages in one session (median of $runs runs)"
 for _ in $(seq 1000); do echo ":send --from a@bench.test --to b@bench.test --data @$work/m1000.eml"; done \
   >"$work/send1000.in"
+sed 's/^:send /:send --pipeline /' "$work/send1000.in" >"$work/send1000p.in"
 echo ":send --count 1000 --from a@bench.test --to b@bench.test --data @$work/m1000.eml" >"$work/count.in"
 echo ":send --count 1 --from a@bench.test --to b@bench.test --data @$work/m1000.eml" >"$work/count1.in"
 has_count=0
@@ -321,6 +325,8 @@ for s in "${sinks[@]}"; do
   p=$(port_of "$s"); n=$(sink_name "$s")
   bench "f.lines.$s" "mailtalk, 1000 :send lines -> $n" "$runs" "$work/send1000.in" /dev/null \
     "$bin" "smtp://127.0.0.1:$p"
+  bench "f.plines.$s" "mailtalk, 1000 :send --pipeline lines -> $n" "$runs" "$work/send1000p.in" \
+    /dev/null "$bin" "smtp://127.0.0.1:$p"
   if [ "$has_count" = 1 ]; then
     bench "f.count.$s" "mailtalk, :send --count 1000 -> $n" "$runs" "$work/count.in" /dev/null \
       "$bin" "smtp://127.0.0.1:$p"
@@ -376,12 +382,15 @@ for k in b.data.discard b.bdat.discard c.10 c.100 c.1000 d.mailtalk.starttls d.m
   limit "peak RSS: ${L[$k]:-$k}" "$v" "$(fmt_mem "$m")" 16.0001 "<= 16 MiB"
 done
 row "IMAP FETCH to stdout vs curl" e.imap.stdout e.imap.curl 1.5
+row "IMAP FETCH, input from a pipe, vs curl" e.imap.pipe e.imap.curl 1.5
 row "IMAP FETCH --output vs curl" e.imap.output e.imap.curl 1.0
 row "POP3 RETR to stdout vs curl" e.pop3.stdout e.pop3.curl 1.5
+row "POP3 RETR, input from a pipe, vs curl" e.pop3.pipe e.pop3.curl 1.5
 row "POP3 RETR --output vs curl" e.pop3.output e.pop3.curl 1.0
 for s in "${sinks[@]}"; do
   n=$(sink_name "$s")
   row "1000 messages, :send lines vs smtp-source ($n)" "f.lines.$s" "f.source.$s" 0.6
+  row "1000 messages, :send --pipeline lines vs smtp-source ($n)" "f.plines.$s" "f.source.$s" 0.6
   row "1000 messages, --count vs smtp-source ($n)" "f.count.$s" "f.source.$s" 0.6
 done
 for k in g.version g.explain; do
