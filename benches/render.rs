@@ -9,6 +9,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mailtalk::proto::{LineKind, Protocol};
+use mailtalk::render::bulk::paint_data;
 use mailtalk::render::{escape, lexer, Line, Theme};
 
 fn total(lines: &[Vec<u8>]) -> u64 {
@@ -206,5 +207,52 @@ fn painting(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lexer_server, lexer_client, escaping, painting);
+/// Content lines painted in bulk (a literal or a body on the way to the screen): 1 MiB of
+/// ASCII text lines, of 8-bit text lines, and of lines that need escaping.
+fn bulk(c: &mut Criterion) {
+    let mut typical = Vec::new();
+    let mut i = 0usize;
+    while typical.len() < 1 << 20 {
+        typical.extend_from_slice(
+            &b"Lorem ipsum dolor sit amet, consectetur adipiscing elit"[..20 + i % 36],
+        );
+        typical.extend_from_slice(b"\r\n");
+        i += 1;
+    }
+    let mut odd = Vec::new();
+    while odd.len() < 1 << 20 {
+        odd.extend_from_slice("caf\u{e9} \x1b[2J tab\there\r\n".as_bytes());
+    }
+    let mut utf8 = Vec::new();
+    while utf8.len() < 1 << 20 {
+        utf8.extend_from_slice(
+            "Gr\u{fc}\u{df}e aus K\u{f6}ln, caf\u{e9}, \u{4e2d}\u{6587}\r\n".as_bytes(),
+        );
+    }
+    let mut g = c.benchmark_group("bulk/paint_data");
+    for (name, content) in [("typical", &typical), ("utf8", &utf8), ("escaped", &odd)] {
+        g.throughput(Throughput::Bytes(content.len() as u64));
+        for colour in [false, true] {
+            let theme = Theme::new(colour);
+            let mut out = Vec::with_capacity(content.len() * 2);
+            g.bench_function(format!("{name}/{colour}"), |b| {
+                b.iter(|| {
+                    out.clear();
+                    paint_data(&theme, "S# ", black_box(content), &mut out);
+                    out.len()
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    lexer_server,
+    lexer_client,
+    escaping,
+    painting,
+    bulk
+);
 criterion_main!(benches);

@@ -6,20 +6,39 @@ use super::lexer::Spans;
 use super::{Role, Theme};
 use crate::proto::{data_lines, Ending};
 
-/// Whether a line needs nothing made visible: printable ASCII only.
+/// Whether a line needs nothing made visible.
 fn plain(line: &[u8]) -> bool {
-    // A fold without early exit, so that it runs over wide words.
-    line.iter()
-        .fold(true, |ok, &b| ok & (b' '..=b'~').contains(&b))
+    super::escape::shown_as_is(line)
 }
 
 /// Appends the lines of `content`, each after `lead` (already painted) and with a `\n`: the
 /// text made visible in [`Role::Data`], a bare LF marked as on every other line.
 pub fn paint_data(theme: &Theme, lead: &str, content: &[u8], out: &mut Vec<u8>) {
     out.reserve(content.len().saturating_add(content.len() / 8));
+    if clean(content) {
+        // Every line is shown as it is and ends with CRLF (the last maybe with nothing).
+        for (line, _) in data_lines(content) {
+            out.extend_from_slice(lead.as_bytes());
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        return;
+    }
     for (line, ending) in data_lines(content) {
         paint_data_line(theme, lead, line, ending, out);
     }
+}
+
+/// Whether every line of `content` is shown as it is and ends with CRLF (or, the last one,
+/// with nothing): checked over the whole block at once, in wide runs.
+fn clean(content: &[u8]) -> bool {
+    if !super::escape::shown_as_is_but_line_ends(content) {
+        return false;
+    }
+    // Each LF after a CR, and no other CR: every CR is the first half of a CRLF.
+    let lf = memchr::memchr_iter(b'\n', content).count();
+    let cr = memchr::memchr_iter(b'\r', content).count();
+    lf == cr && !crate::proto::has_bare_lf(content)
 }
 
 /// One content line, as in [`paint_data`].
@@ -49,8 +68,7 @@ mod tests {
         let mut out = Vec::new();
         paint_data(&t, "S: ", b"ab\r\n\r\nc\x1bd\nlast", &mut out);
         assert_eq!(out, b"S: ab\nS: \nS: c\\x1bd\\n\nS: last\n");
-        assert!(
-            plain(b"") && plain(b" ~") && !plain(b"\t") && !plain(b"\x7f") && !plain(b"\xc3\xa9")
-        );
+        assert!(plain(b"") && plain(b" ~") && plain(b"\t") && plain(b"\xc3\xa9"));
+        assert!(!plain(b"\x7f") && !plain(b"\xc3") && !plain(b"\x1b"));
     }
 }

@@ -56,6 +56,54 @@ pub fn visible_string(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether `bytes` are shown as they are (the opposite of [`needs_escape`], the same answer):
+/// fast for the common cases, printable ASCII first, then valid UTF-8 without a character to
+/// escape, each checked in wide runs.
+pub fn shown_as_is(bytes: &[u8]) -> bool {
+    as_is(bytes, false)
+}
+
+/// Like [`shown_as_is`], but CR and LF are let through: for many lines at once, whose line
+/// endings the caller checks itself.
+pub fn shown_as_is_but_line_ends(bytes: &[u8]) -> bool {
+    as_is(bytes, true)
+}
+
+fn as_is(bytes: &[u8], line_ends: bool) -> bool {
+    // Bitwise, without branches, so that the folds below run over wide words.
+    let let_through = |b: u8| (b == b'\t') | (line_ends & ((b == b'\r') | (b == b'\n')));
+    // Folds without early exit, so that they run over wide words.
+    let ascii = bytes.iter().fold(true, |ok, &b| {
+        ok & ((b' '..=b'~').contains(&b) | let_through(b))
+    });
+    if ascii {
+        return true;
+    }
+    let controls = bytes.iter().fold(false, |any, &b| {
+        any | (((b < b' ') & !let_through(b)) | (b == 0x7f))
+    });
+    if controls {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    // Every character to escape beyond ASCII starts with one of these bytes (U+0080..U+009F:
+    // C2; U+061C: D8; U+200B..U+2069: E2; U+FEFF: EF): only those are decoded.
+    let starts =
+        memchr::memchr3_iter(0xc2, 0xd8, 0xe2, bytes).chain(memchr::memchr_iter(0xef, bytes));
+    for i in starts {
+        if text
+            .get(i..)
+            .and_then(|t| t.chars().next())
+            .is_some_and(char_needs_escape)
+        {
+            return false;
+        }
+    }
+    true
+}
+
 /// Whether `bytes` would be changed by [`visible_string`].
 pub fn needs_escape(bytes: &[u8]) -> bool {
     let mut found = false;
@@ -158,6 +206,28 @@ fn walk<'a>(bytes: &'a [u8], mut emit: impl FnMut(Segment<'a>)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn shown_as_is_is_the_opposite_of_needs_escape(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            text in "\\PC{0,24}",
+        ) {
+            proptest::prop_assert_eq!(shown_as_is(&bytes), !needs_escape(&bytes));
+            proptest::prop_assert_eq!(shown_as_is(text.as_bytes()), !needs_escape(text.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn shown_as_is_in_examples() {
+        for t in ["", "plain", "tab\there", "caf\u{e9}", "\u{4e2d}\u{6587}"] {
+            assert!(shown_as_is(t.as_bytes()), "{t:?}");
+        }
+        for t in ["\x1b[2J", "a\rb", "\u{202e}x", "\u{85}", "\x7f"] {
+            assert!(!shown_as_is(t.as_bytes()), "{t:?}");
+        }
+        assert!(!shown_as_is(b"bad \xff"));
+    }
 
     fn p(text: &str, escaped: bool) -> Piece {
         Piece {

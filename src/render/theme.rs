@@ -241,7 +241,7 @@ impl Theme {
 
     fn paint_into(&self, out: &mut String, role: Role, text: &str) {
         let safe;
-        let text = if escape::needs_escape(text.as_bytes()) {
+        let text = if !escape::shown_as_is(text.as_bytes()) {
             safe = escape::visible_string(text.as_bytes());
             safe.as_str()
         } else {
