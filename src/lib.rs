@@ -16,7 +16,8 @@
 //!    [`script`]: the input language (expectations, variables, script files).
 //! 6. [`explain`]: what codes and reply texts mean (data tables). [`message`]: the streamed
 //!    message the send macro builds. [`render`]: spans with roles, escaping, the colour theme.
-//!    [`target`]: the TARGET argument.
+//!    [`target`]: the TARGET argument. [`check`]: DANE, MTA-STS and TLS-RPT judged on what
+//!    was looked up.
 //! 7. [`proto`]: sans-I/O protocols, each grammar once, client and server side.
 //! 8. [`net`]: TCP, TLS and STARTTLS transport with deadlines.
 //! 9. [`secret`], [`excerpt`]: the secret type; quoting the peer's text in messages.
@@ -35,6 +36,7 @@
 )]
 
 pub mod batch;
+pub mod check;
 pub mod cli;
 pub mod controller;
 pub mod engine;

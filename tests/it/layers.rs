@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["controller"],
     &["output"],
     &["engine", "script"],
-    &["explain", "message", "render", "target"],
+    &["check", "explain", "message", "render", "target"],
     &["proto"],
     &["net"],
     &["secret", "excerpt"],
