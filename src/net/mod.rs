@@ -6,10 +6,12 @@
 //!
 //! Modules, from the bottom: [`conn`] (a TCP stream whose every read and write has a deadline),
 //! [`tls`] (the handshake and certificate summaries), [`transport`] (resolving, connecting,
-//! and the stream a session runs over), [`accept`] (the server side of TLS, for `serve`).
+//! and the stream a session runs over), [`accept`] (the server side of TLS, for `serve`),
+//! [`dns`] (MX, address, TLSA and TXT lookups for mail routing and its checks).
 
 mod accept;
 mod conn;
+pub mod dns;
 mod tls;
 mod transport;
 
