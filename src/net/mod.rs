@@ -7,11 +7,13 @@
 //! Modules, from the bottom: [`conn`] (a TCP stream whose every read and write has a deadline),
 //! [`tls`] (the handshake and certificate summaries), [`transport`] (resolving, connecting,
 //! and the stream a session runs over), [`accept`] (the server side of TLS, for `serve`),
-//! [`dns`] (MX, address, TLSA and TXT lookups for mail routing and its checks).
+//! [`dns`] (MX, address, TLSA and TXT lookups for mail routing and its checks), [`https`] (one
+//! verified HTTPS GET, for the MTA-STS policy).
 
 mod accept;
 mod conn;
 pub mod dns;
+pub mod https;
 mod tls;
 mod transport;
 
