@@ -16,6 +16,9 @@ _mailtalk() {
             ",$1")
                 cmd="mailtalk"
                 ;;
+            mailtalk,check)
+                cmd="mailtalk__subcmd__check"
+                ;;
             mailtalk,demo)
                 cmd="mailtalk__subcmd__demo"
                 ;;
@@ -27,6 +30,9 @@ _mailtalk() {
                 ;;
             mailtalk,serve)
                 cmd="mailtalk__subcmd__serve"
+                ;;
+            mailtalk__subcmd__help,check)
+                cmd="mailtalk__subcmd__help__subcmd__check"
                 ;;
             mailtalk__subcmd__help,demo)
                 cmd="mailtalk__subcmd__help__subcmd__demo"
@@ -47,7 +53,7 @@ _mailtalk() {
 
     case "${cmd}" in
         mailtalk)
-            opts="-p -k -t -4 -6 -o -h -V --protocol --tls --starttls --insecure --ca-file --sni --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo help"
+            opts="-p -k -t -4 -6 -o -h -V --protocol --tls --starttls --insecure --ca-file --sni --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +190,48 @@ _mailtalk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mailtalk__subcmd__check)
+            opts="-t -h --resolver --port --policy-port --ca-file --timeout --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resolver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mailtalk__subcmd__demo)
             opts="-h --tui --server-log --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -233,8 +281,22 @@ _mailtalk() {
             return 0
             ;;
         mailtalk__subcmd__help)
-            opts="explain serve demo help"
+            opts="explain serve demo check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtalk__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

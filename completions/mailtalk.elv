@@ -77,6 +77,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand explain 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
             cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
             cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
+            cand check 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;explain'= {
@@ -131,10 +132,23 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'mailtalk;check'= {
+            cand --resolver 'DNS server to ask (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf)'
+            cand --port 'Port the MX hosts are reached on (25; another one for tests)'
+            cand --policy-port 'Port the MTA-STS policy is fetched from (443; another one for tests)'
+            cand --ca-file 'Extra trust anchors (PEM) for the MX certificates and the MTA-STS policy host'
+            cand -t 'Seconds allowed for each lookup, connection and reply'
+            cand --timeout 'Seconds allowed for each lookup, connection and reply'
+            cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
+            cand --json 'JSON instead of the table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'mailtalk;help'= {
             cand explain 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
             cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
             cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
+            cand check 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;help;explain'= {
@@ -142,6 +156,8 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
         &'mailtalk;help;serve'= {
         }
         &'mailtalk;help;demo'= {
+        }
+        &'mailtalk;help;check'= {
         }
         &'mailtalk;help;help'= {
         }

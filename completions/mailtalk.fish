@@ -89,6 +89,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -s V -l version -d 'Prin
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "explain" -d 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "serve" -d 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "demo" -d 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "check" -d 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand explain" -s p -l protocol -d 'Protocol of a pasted reply line (guessed when not given)' -r -f -a "smtp\t''
 lmtp\t''
@@ -147,7 +148,18 @@ always\t''
 never\t''"
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -l tui -d 'The full-screen view, with the server\'s inbox (F9 or :inbox)'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand demo" -s h -l help -d 'Print help'
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "explain" -d 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "serve" -d 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "demo" -d 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -l resolver -d 'DNS server to ask (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -l port -d 'Port the MX hosts are reached on (25; another one for tests)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -l policy-port -d 'Port the MTA-STS policy is fetched from (443; another one for tests)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -l ca-file -d 'Extra trust anchors (PEM) for the MX certificates and the MTA-STS policy host' -r -F
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -s t -l timeout -d 'Seconds allowed for each lookup, connection and reply' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -l json -d 'JSON instead of the table'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -s h -l help -d 'Print help'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo check help" -f -a "explain" -d 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo check help" -f -a "serve" -d 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo check help" -f -a "demo" -d 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo check help" -f -a "check" -d 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand help; and not __fish_seen_subcommand_from explain serve demo check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -189,6 +189,12 @@ progress are told (421, BYE, -ERR).")]
     /// Try mailtalk with nothing installed: the embedded server on free loopback ports, and a
     /// session connected to its SMTP side, with a short guide
     Demo(crate::serve::args::DemoArgs),
+
+    /// Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and
+    /// the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the
+    /// MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails,
+    /// 5 when the lookups fail
+    Check(crate::inspect::CheckArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -42,6 +42,7 @@ pub mod controller;
 pub mod engine;
 pub mod excerpt;
 pub mod explain;
+pub mod inspect;
 pub mod message;
 pub mod net;
 pub mod output;

@@ -140,6 +140,9 @@ fn run() -> i32 {
     if let Some(Command::Serve(args)) = &cli.command {
         return mailtalk::serve::run(args, use_color(cli.color));
     }
+    if let Some(Command::Check(args)) = &cli.command {
+        return mailtalk::inspect::run(args);
+    }
     if let Some(Command::Demo(args)) = &cli.command {
         return demo(&cli, args);
     }

@@ -90,6 +90,8 @@ pub struct CertSummary {
     pub key: String,
     /// SHA-256 of the DER, upper-case hex pairs separated by `:`.
     pub sha256: String,
+    /// The certificate itself (DER), for checks that match it (DANE).
+    pub der: Vec<u8>,
 }
 
 /// What a completed TLS handshake negotiated.

@@ -521,6 +521,7 @@ impl CertSummary {
             days_left: days_left(cert),
             key: key_text(cert),
             sha256: fingerprint(cert),
+            der: cert.to_der().unwrap_or_default(),
         }
     }
 }

@@ -543,6 +543,7 @@ mod tests {
                 days_left: Some(-3),
                 key: "EC P-256".into(),
                 sha256: "AA:BB".into(),
+                der: Vec::new(),
             }],
         };
         let v = parse(&event_json(&ev(

@@ -389,6 +389,7 @@ mod tests {
             days_left: Some(42),
             key: "EC P-256".into(),
             sha256: "AA:BB".into(),
+            der: Vec::new(),
         }
     }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["tui"],
-    &["repl", "batch", "serve"],
+    &["repl", "batch", "serve", "inspect"],
     &["controller"],
     &["output"],
     &["engine", "script"],

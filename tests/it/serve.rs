@@ -1048,6 +1048,7 @@ fn serve_refuses_bad_flags_before_listening() {
 
 mod auth;
 mod big;
+mod check;
 mod content;
 mod count;
 mod demo;

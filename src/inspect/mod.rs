@@ -1,0 +1,513 @@
+//! `mailtalk check DOMAIN`: what a sending MTA would find on the way to DOMAIN. The MX records
+//! (implicit and null MX included), then for each MX: its addresses, a connection to port 25,
+//! EHLO, STARTTLS, the certificate checked for the MX name, its DANE TLSA records matched
+//! against the chain it presented (with the resolver's DNSSEC word on them); the domain's
+//! MTA-STS record and policy (fetched over verified HTTPS) with whether each MX is one it names,
+//! and its TLS-RPT record. A table, or JSON; an exit status a monitoring job can use.
+//!
+//! The lookups go to `--resolver` (or the system's first name server); the judging is in
+//! [`crate::check`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::check::{dane, mtasts, tlsrpt};
+use crate::engine::{Options, Session};
+use crate::net::dns::{MxHosts, Resolver};
+use crate::net::{Family, TlsInfo, TlsOptions};
+use crate::target::{self, TlsMode};
+
+/// Every MX passed every check that applies.
+pub const OK: i32 = 0;
+/// At least one MX failed a check a sender would act on (no STARTTLS, a certificate that does
+/// not verify where MTA-STS enforces, DANE records that do not match, an MX the policy does not
+/// name), or the domain takes no mail.
+pub const FAILED: i32 = 4;
+/// The lookups themselves failed (no answer from the resolver, a SERVFAIL).
+pub const LOOKUP: i32 = 5;
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// The domain mail is sent to
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+    /// DNS server to ask (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf)
+    #[arg(long, value_name = "ADDR")]
+    pub resolver: Option<String>,
+    /// Port the MX hosts are reached on (25; another one for tests)
+    #[arg(long, default_value_t = 25)]
+    pub port: u16,
+    /// Port the MTA-STS policy is fetched from (443; another one for tests)
+    #[arg(long, default_value_t = 443)]
+    pub policy_port: u16,
+    /// Extra trust anchors (PEM) for the MX certificates and the MTA-STS policy host
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds allowed for each lookup, connection and reply
+    #[arg(short = 't', long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// JSON instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What was found for one MX.
+#[derive(Debug)]
+struct MxReport {
+    preference: u16,
+    host: String,
+    addresses: Vec<IpAddr>,
+    starttls: Result<(), String>,
+    tls: Option<TlsInfo>,
+    tlsa: Vec<dane::Tlsa>,
+    tlsa_dnssec: bool,
+    dane: Option<dane::Verdict>,
+    sts_allows: Option<bool>,
+    problems: Vec<String>,
+}
+
+/// The MTA-STS state of the domain.
+#[derive(Debug)]
+enum Sts {
+    None,
+    Policy { id: String, policy: mtasts::Policy },
+    Broken(String),
+}
+
+fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    s.parse::<SocketAddr>()
+        .map_err(|_| format!("--resolver {s:?} is not an IP address or IP:PORT"))
+}
+
+/// Runs the check; returns the exit status.
+pub fn run(args: &CheckArgs) -> i32 {
+    match check(args) {
+        Ok(code) => code,
+        Err((code, e)) => {
+            eprintln!(
+                "mailtalk check: {}",
+                crate::render::escape::visible_string(e.as_bytes())
+            );
+            code
+        }
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<i32, (i32, String)> {
+    let usage = |e: String| (2, e);
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86_400.0) {
+        return Err(usage(
+            "--timeout must be a number of seconds above 0".into(),
+        ));
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let server = args
+        .resolver
+        .as_deref()
+        .map(parse_resolver)
+        .transpose()
+        .map_err(usage)?;
+    let domain = args.domain.trim_end_matches('.').to_ascii_lowercase();
+    let dns = Resolver::new(server, timeout).map_err(|e| (LOOKUP, e.to_string()))?;
+    let lookup = |e: crate::net::dns::DnsError| (LOOKUP, e.to_string());
+    let (mx, mx_dnssec) = dns.mx(&domain).map_err(lookup)?;
+    let hosts: Vec<(u16, String)> = match mx {
+        MxHosts::Hosts(h) => h,
+        MxHosts::Implicit => vec![(0, domain.clone())],
+        MxHosts::Null => {
+            return Ok(say(
+                args,
+                &domain,
+                "null MX (RFC 7505): the domain says it accepts no mail",
+                mx_dnssec,
+            ))
+        }
+        MxHosts::NoDomain => {
+            return Ok(say(
+                args,
+                &domain,
+                "the domain does not exist (NXDOMAIN)",
+                mx_dnssec,
+            ))
+        }
+    };
+    let implicit = hosts.len() == 1 && hosts.iter().all(|(_, h)| h == &domain);
+    let sts = mta_sts(args, &dns, &domain, timeout);
+    let rpt = match dns.txt(&format!("_smtp._tls.{domain}")) {
+        Ok((txts, _)) => tlsrpt::record(&txts),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut reports = Vec::new();
+    for (preference, host) in hosts {
+        reports.push(check_mx(args, &dns, preference, &host, &sts, timeout));
+    }
+    let failed = reports.iter().any(|r| !r.problems.is_empty());
+    if args.json {
+        print_json(&domain, implicit, mx_dnssec, &sts, &rpt, &reports);
+    } else {
+        print_table(&domain, implicit, mx_dnssec, &sts, &rpt, &reports);
+    }
+    Ok(if failed { FAILED } else { OK })
+}
+
+/// A domain with no MX to check: said, and the exit status for it.
+fn say(args: &CheckArgs, domain: &str, what: &str, dnssec: bool) -> i32 {
+    if args.json {
+        println!(
+            "{}",
+            json!({ "domain": domain, "mx": [], "dnssec": dnssec, "verdict": what })
+        );
+    } else {
+        println!("{domain}: {what}");
+    }
+    FAILED
+}
+
+fn mta_sts(args: &CheckArgs, dns: &Resolver, domain: &str, timeout: Duration) -> Sts {
+    let record = match dns.txt(&format!("_mta-sts.{domain}")) {
+        Ok((txts, _)) => mtasts::record(&txts),
+        Err(e) => return Sts::Broken(e.to_string()),
+    };
+    let id = match record {
+        Ok(None) => return Sts::None,
+        Ok(Some(r)) => r.id,
+        Err(e) => return Sts::Broken(e),
+    };
+    let host = format!("mta-sts.{domain}");
+    let addr = match dns.addresses(&host) {
+        Ok(a) => match a.first() {
+            Some(ip) => SocketAddr::new(*ip, args.policy_port),
+            None => return Sts::Broken(format!("{host} has no address")),
+        },
+        Err(e) => return Sts::Broken(e.to_string()),
+    };
+    let got = crate::net::https::get(
+        &host,
+        addr,
+        "/.well-known/mta-sts.txt",
+        mtasts::MAX_POLICY,
+        timeout,
+        args.ca_file.clone(),
+    );
+    let r = match got {
+        Ok(r) => r,
+        Err(e) => return Sts::Broken(format!("fetching the policy: {e}")),
+    };
+    if r.status != 200 {
+        return Sts::Broken(format!("the policy URL answered HTTP {}", r.status));
+    }
+    let plain = r.content_type.as_deref().is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/plain"))
+    });
+    if !plain {
+        return Sts::Broken(format!(
+            "the policy's Content-Type is {:?}, not text/plain (RFC 8461 §3.3)",
+            r.content_type.unwrap_or_default()
+        ));
+    }
+    match mtasts::policy(&r.body) {
+        Ok(policy) => Sts::Policy { id, policy },
+        Err(e) => Sts::Broken(e),
+    }
+}
+
+fn check_mx(
+    args: &CheckArgs,
+    dns: &Resolver,
+    preference: u16,
+    host: &str,
+    sts: &Sts,
+    timeout: Duration,
+) -> MxReport {
+    let mut r = MxReport {
+        preference,
+        host: host.to_string(),
+        addresses: Vec::new(),
+        starttls: Err("not tried".into()),
+        tls: None,
+        tlsa: Vec::new(),
+        tlsa_dnssec: false,
+        dane: None,
+        sts_allows: None,
+        problems: Vec::new(),
+    };
+    let enforce = matches!(sts, Sts::Policy { policy, .. } if policy.mode == mtasts::Mode::Enforce);
+    if let Sts::Policy { policy, .. } = sts {
+        let allows = policy.allows(host);
+        r.sts_allows = Some(allows);
+        if !allows && policy.mode != mtasts::Mode::None {
+            r.problems.push(format!(
+                "not an MX the MTA-STS policy names ({})",
+                policy.mode.name()
+            ));
+        }
+    }
+    match dns.tlsa(args.port, host) {
+        Ok((records, dnssec)) => {
+            r.tlsa = records
+                .iter()
+                .filter_map(|d| dane::Tlsa::from_rdata(d))
+                .collect();
+            r.tlsa_dnssec = dnssec;
+        }
+        Err(e) => r.problems.push(format!("TLSA lookup: {e}")),
+    }
+    match dns.addresses(host) {
+        Ok(a) => r.addresses = a,
+        Err(e) => {
+            r.problems.push(format!("address lookup: {e}"));
+            return r;
+        }
+    }
+    let Some(ip) = r.addresses.first().copied() else {
+        r.problems.push("no address".into());
+        return r;
+    };
+    let url = match ip {
+        IpAddr::V4(v4) => format!("smtp://{v4}:{}", args.port),
+        IpAddr::V6(v6) => format!("smtp://[{v6}]:{}", args.port),
+    };
+    let target = match target::parse(&url, None, false) {
+        Ok(mut t) => {
+            t.tls = TlsMode::StartTls;
+            t
+        }
+        Err(e) => {
+            r.problems.push(e.to_string());
+            return r;
+        }
+    };
+    let opts = Options {
+        target,
+        tls: TlsOptions {
+            // The chain is wanted also when it does not verify (DANE-EE needs no PKIX);
+            // whether it verified is judged below.
+            insecure: true,
+            ca_file: args.ca_file.clone(),
+            sni: Some(host.to_string()),
+        },
+        timeout,
+        family: Family::Any,
+        ehlo: gethostname::gethostname()
+            .into_string()
+            .ok()
+            .filter(|h| h.contains('.'))
+            .unwrap_or_else(|| "localhost".into()),
+        timing: false,
+        allow_plaintext_auth: false,
+    };
+    match Session::connect(opts, &mut |_| {}) {
+        Ok(mut s) => {
+            r.starttls = Ok(());
+            r.tls = s.tls_info().cloned();
+            let _ = s.quit(&mut |_| {});
+        }
+        Err(e) => {
+            r.starttls = Err(e.to_string());
+            r.problems.push(format!("STARTTLS: {e}"));
+        }
+    }
+    if let Some(tls) = &r.tls {
+        let chain: Vec<openssl::x509::X509> = tls
+            .chain
+            .iter()
+            .filter_map(|c| openssl::x509::X509::from_der(&c.der).ok())
+            .collect();
+        let verdict = dane::check(&r.tlsa, &chain);
+        let dane_applies = r.tlsa_dnssec && verdict != dane::Verdict::NoUsableRecords;
+        if dane_applies && verdict == dane::Verdict::NoMatch {
+            r.problems
+                .push("DANE: no usable TLSA record matches the chain".into());
+        }
+        if !dane_applies && !cert_valid(tls) && enforce {
+            r.problems.push(format!(
+                "the certificate does not verify for {host} and MTA-STS enforces: {}",
+                tls.verify_error.as_deref().unwrap_or("")
+            ));
+        }
+        r.dane = Some(verdict);
+    }
+    r
+}
+
+/// Whether the chain and the MX name verified. The session ran without stopping on a failure
+/// (the chain is wanted anyway), so every failure was noted: none means it verified.
+fn cert_valid(tls: &TlsInfo) -> bool {
+    tls.verify_error.is_none()
+}
+
+fn dane_text(r: &MxReport) -> String {
+    match (&r.dane, r.tlsa.is_empty()) {
+        (_, true) => "no TLSA".into(),
+        (None, false) => format!("{} TLSA, not tried", r.tlsa.len()),
+        (Some(dane::Verdict::NoUsableRecords), false) => "TLSA unusable".into(),
+        (Some(dane::Verdict::Matched { record, position }), false) => format!(
+            "match: {} at depth {position}{}",
+            r.tlsa
+                .get(*record)
+                .map(|t| t.to_string().chars().take(16).collect::<String>())
+                .unwrap_or_default(),
+            if r.tlsa_dnssec {
+                ""
+            } else {
+                " (not DNSSEC: ignored)"
+            }
+        ),
+        (Some(dane::Verdict::NoMatch), false) => format!(
+            "NO MATCH{}",
+            if r.tlsa_dnssec {
+                ""
+            } else {
+                " (not DNSSEC: ignored)"
+            }
+        ),
+    }
+}
+
+fn print_table(
+    domain: &str,
+    implicit: bool,
+    mx_dnssec: bool,
+    sts: &Sts,
+    rpt: &Result<Option<tlsrpt::Record>, String>,
+    reports: &[MxReport],
+) {
+    let v = |s: &str| crate::render::escape::visible_string(s.as_bytes());
+    println!(
+        "{domain}: {} MX{} (DNSSEC {})",
+        reports.len(),
+        if implicit {
+            " (implicit: the domain itself)"
+        } else {
+            ""
+        },
+        if mx_dnssec {
+            "validated by the resolver"
+        } else {
+            "not validated"
+        }
+    );
+    match sts {
+        Sts::None => println!("MTA-STS: no record"),
+        Sts::Policy { id, policy } => println!(
+            "MTA-STS: id {}, mode {}, max_age {}, mx {}",
+            v(id),
+            policy.mode.name(),
+            policy.max_age,
+            v(&policy.mx.join(" "))
+        ),
+        Sts::Broken(e) => println!("MTA-STS: broken: {}", v(e)),
+    }
+    match rpt {
+        Ok(Some(r)) => println!("TLS-RPT: {}", v(&r.rua.join(", "))),
+        Ok(None) => println!("TLS-RPT: no record"),
+        Err(e) => println!("TLS-RPT: broken: {}", v(e)),
+    }
+    println!(
+        "{:>4}  {:<28} {:<16} {:<9} {:<24} {:<34} {:<9} verdict",
+        "pref", "MX", "address", "STARTTLS", "certificate", "DANE", "MTA-STS"
+    );
+    for r in reports {
+        let cert = match &r.tls {
+            None => "-".to_string(),
+            Some(t) if cert_valid(t) => format!("valid ({})", t.version),
+            Some(t) => format!(
+                "INVALID: {}",
+                t.verify_error
+                    .as_deref()
+                    .unwrap_or("?")
+                    .chars()
+                    .take(15)
+                    .collect::<String>()
+            ),
+        };
+        println!(
+            "{:>4}  {:<28} {:<16} {:<9} {:<24} {:<34} {:<9} {}",
+            r.preference,
+            v(&r.host),
+            r.addresses
+                .first()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
+            if r.starttls.is_ok() { "yes" } else { "NO" },
+            cert,
+            dane_text(r),
+            match r.sts_allows {
+                None => "-",
+                Some(true) => "listed",
+                Some(false) => "NOT LISTED",
+            },
+            if r.problems.is_empty() {
+                "ok".to_string()
+            } else {
+                format!("FAIL: {}", v(&r.problems.join("; ")))
+            }
+        );
+    }
+}
+
+fn print_json(
+    domain: &str,
+    implicit: bool,
+    mx_dnssec: bool,
+    sts: &Sts,
+    rpt: &Result<Option<tlsrpt::Record>, String>,
+    reports: &[MxReport],
+) {
+    let mx: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "preference": r.preference,
+                "host": r.host,
+                "addresses": r.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                "starttls": r.starttls.is_ok(),
+                "starttls_error": r.starttls.as_ref().err(),
+                "tls_version": r.tls.as_ref().map(|t| t.version.clone()),
+                "certificate_valid": r.tls.as_ref().map(cert_valid),
+                "certificate_error": r.tls.as_ref().and_then(|t| t.verify_error.clone()),
+                "tlsa": r.tlsa.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                "tlsa_dnssec": r.tlsa_dnssec,
+                "dane": match &r.dane {
+                    None => json!(null),
+                    Some(dane::Verdict::NoUsableRecords) => json!("no-usable-records"),
+                    Some(dane::Verdict::NoMatch) => json!("no-match"),
+                    Some(dane::Verdict::Matched { record, position }) =>
+                        json!({ "matched": record, "depth": position }),
+                },
+                "mta_sts_listed": r.sts_allows,
+                "problems": r.problems,
+                "ok": r.problems.is_empty(),
+            })
+        })
+        .collect();
+    let sts = match sts {
+        Sts::None => json!(null),
+        Sts::Policy { id, policy } => json!({
+            "id": id, "mode": policy.mode.name(), "mx": policy.mx, "max_age": policy.max_age,
+        }),
+        Sts::Broken(e) => json!({ "error": e }),
+    };
+    let rpt = match rpt {
+        Ok(Some(r)) => json!({ "rua": r.rua }),
+        Ok(None) => json!(null),
+        Err(e) => json!({ "error": e }),
+    };
+    println!(
+        "{}",
+        json!({
+            "domain": domain, "implicit_mx": implicit, "dnssec": mx_dnssec,
+            "mta_sts": sts, "tls_rpt": rpt, "mx": mx,
+            "ok": reports.iter().all(|r| r.problems.is_empty()),
+        })
+    );
+}

@@ -1,0 +1,315 @@
+//! `mailtalk check` against a world on loopback: a DNS server of the test's own (MX, A, TLSA,
+//! TXT, with the AD bit a validating resolver would set), the embedded server as the MX with a
+//! certificate for its name, and an HTTPS server with the MTA-STS policy.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{tlsa, A, MX, TLSA, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use openssl::hash::{hash, MessageDigest};
+use openssl::pkey::PKey;
+use openssl::ssl::{SslAcceptor, SslMethod};
+use openssl::x509::X509;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+use super::Serve;
+
+/// The zone: (name, record data), answered with the AD bit set.
+type Zone = Arc<Mutex<Vec<(String, RData)>>>;
+
+fn dns(zone: Zone) -> u16 {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 4096];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let Ok(q) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let query = q.queries()[0].clone();
+            let qname = query.name().to_ascii().to_ascii_lowercase();
+            let zone = zone.lock().unwrap();
+            let known = zone.iter().any(|(n, _)| *n == qname);
+            let answers: Vec<Record> = zone
+                .iter()
+                .filter(|(n, d)| *n == qname && d.record_type() == query.query_type())
+                .map(|(_, d)| Record::from_rdata(query.name().clone(), 60, d.clone()))
+                .collect();
+            let mut m = Message::new();
+            m.set_id(q.id())
+                .set_message_type(MessageType::Response)
+                .set_op_code(OpCode::Query)
+                .set_authentic_data(true)
+                .set_response_code(if known {
+                    ResponseCode::NoError
+                } else {
+                    ResponseCode::NXDomain
+                });
+            m.add_query(query);
+            m.add_answers(answers);
+            let _ = sock.send_to(&m.to_vec().unwrap(), from);
+        }
+    });
+    port
+}
+
+struct Pki {
+    dir: tempfile::TempDir,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "check test CA");
+        let ca = params.self_signed(&key).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        Pki {
+            dir,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A certificate for `name`: the PEM files' paths and the SHA-256 of its public key.
+    fn leaf(&self, name: &str) -> (String, String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let crt = self.dir.path().join(format!("{name}.crt"));
+        let pem = self.dir.path().join(format!("{name}.key"));
+        std::fs::write(&crt, cert.pem()).unwrap();
+        std::fs::write(&pem, key.serialize_pem()).unwrap();
+        let x = X509::from_der(cert.der()).unwrap();
+        let spki = x.public_key().unwrap().public_key_to_der().unwrap();
+        let digest = hex::encode(hash(MessageDigest::sha256(), &spki).unwrap());
+        (
+            crt.to_string_lossy().into_owned(),
+            pem.to_string_lossy().into_owned(),
+            digest,
+        )
+    }
+
+    fn ca(&self) -> String {
+        self.dir
+            .path()
+            .join("ca.pem")
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// An HTTPS server answering every request with `policy` as text/plain.
+fn policy_server(pki: &Pki, policy: &'static str) -> u16 {
+    let (crt, key, _) = pki.leaf("mta-sts.example.test");
+    let mut acc = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    acc.set_certificate(&X509::from_pem(&std::fs::read(crt).unwrap()).unwrap())
+        .unwrap();
+    acc.set_private_key(&PKey::private_key_from_pem(&std::fs::read(key).unwrap()).unwrap())
+        .unwrap();
+    let acc = acc.build();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { break };
+            let Ok(mut s) = acc.accept(tcp) else { continue };
+            let mut req = Vec::new();
+            let mut b = [0u8; 1];
+            while !req.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
+                req.push(b[0]);
+            }
+            let _ = s.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n{policy}").as_bytes(),
+            );
+            let _ = s.shutdown();
+        }
+    });
+    port
+}
+
+fn name(s: &str) -> Name {
+    Name::from_str(s).unwrap()
+}
+
+fn txt(s: &str) -> RData {
+    RData::TXT(TXT::new(vec![s.to_string()]))
+}
+
+fn spki_tlsa(hexdigest: &str) -> RData {
+    RData::TLSA(TLSA::new(
+        tlsa::CertUsage::DaneEe,
+        tlsa::Selector::Spki,
+        tlsa::Matching::Sha256,
+        hex::decode(hexdigest).unwrap(),
+    ))
+}
+
+fn check(args: &[&str]) -> crate::support::Output {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    crate::support::mailtalk(&all, b"")
+}
+
+#[test]
+fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
+    let pki = Pki::new();
+    let (crt, key, spki) = pki.leaf("mx.example.test");
+    let s = Serve::start(&[
+        "--tls-cert",
+        &crt,
+        "--tls-key",
+        &key,
+        "--hostname",
+        "mx.example.test",
+    ]);
+    let smtp = s.port("smtp");
+    let https = policy_server(
+        &pki,
+        "version: STSv1\r\nmode: enforce\r\nmx: *.example.test\r\nmax_age: 86400\r\n",
+    );
+    let zone: Zone = Arc::new(Mutex::new(vec![
+        (
+            "example.test.".into(),
+            RData::MX(MX::new(10, name("mx.example.test."))),
+        ),
+        ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 1))),
+        (format!("_{smtp}._tcp.mx.example.test."), spki_tlsa(&spki)),
+        ("_mta-sts.example.test.".into(), txt("v=STSv1; id=20261202")),
+        (
+            "mta-sts.example.test.".into(),
+            RData::A(A::new(127, 0, 0, 1)),
+        ),
+        (
+            "_smtp._tls.example.test.".into(),
+            txt("v=TLSRPTv1; rua=mailto:tls@example.test"),
+        ),
+        ("null.test.".into(), RData::MX(MX::new(0, Name::root()))),
+    ]));
+    let dns_port = dns(zone.clone());
+    let resolver = format!("127.0.0.1:{dns_port}");
+    let (smtp_s, https_s) = (smtp.to_string(), https.to_string());
+    let ca = pki.ca();
+    let base = [
+        "--resolver",
+        &resolver,
+        "--port",
+        &smtp_s,
+        "--policy-port",
+        &https_s,
+        "--ca-file",
+        &ca,
+        "--timeout",
+        "100",
+    ];
+    let run = |domain: &str, json: bool| {
+        let mut a = vec![domain];
+        a.extend_from_slice(&base);
+        if json {
+            a.push("--json");
+        }
+        check(&a)
+    };
+
+    let o = run("example.test", false);
+    let out = o.stdout_str();
+    println!("{out}");
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert!(
+        out.contains("example.test: 1 MX (DNSSEC validated by the resolver)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MTA-STS: id 20261202, mode enforce, max_age 86400, mx *.example.test"),
+        "{out}"
+    );
+    assert!(out.contains("TLS-RPT: mailto:tls@example.test"), "{out}");
+    let row = out.lines().find(|l| l.contains("mx.example.test")).unwrap();
+    for want in [
+        "127.0.0.1",
+        "yes",
+        "valid (TLSv1.3)",
+        "match: 3 1 1",
+        "depth 0",
+        "listed",
+        "ok",
+    ] {
+        assert!(row.contains(want), "{want:?} in {row}");
+    }
+
+    // JSON says the same, for a monitoring job.
+    let o = run("example.test", true);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["mx"][0]["dane"]["depth"], 0);
+    assert_eq!(v["mta_sts"]["mode"], "enforce");
+
+    // A TLSA record that matches nothing: the MX fails, exit 4.
+    {
+        let mut z = zone.lock().unwrap();
+        z.retain(|(n, _)| !n.starts_with('_') || !n.contains("._tcp."));
+        z.push((
+            format!("_{smtp}._tcp.mx.example.test."),
+            spki_tlsa(&"00".repeat(32)),
+        ));
+    }
+    let o = run("example.test", false);
+    assert_eq!(o.code, Some(4), "{o:?}");
+    assert!(o.stdout_str().contains("NO MATCH"), "{}", o.stdout_str());
+    assert!(o
+        .stdout_str()
+        .contains("FAIL: DANE: no usable TLSA record matches the chain"));
+
+    // An MX the policy does not name, whose certificate is for another name, with MTA-STS
+    // enforcing and no DANE to stand in: both said, exit 4.
+    {
+        let mut z = zone.lock().unwrap();
+        z.retain(|(n, d)| !(n == "example.test." && d.record_type() == RecordType::MX));
+        z.push((
+            "example.test.".into(),
+            RData::MX(MX::new(5, name("mx.elsewhere.test."))),
+        ));
+        z.push(("mx.elsewhere.test.".into(), RData::A(A::new(127, 0, 0, 1))));
+    }
+    let o = run("example.test", false);
+    assert_eq!(o.code, Some(4), "{o:?}");
+    let row = o
+        .stdout_str()
+        .lines()
+        .find(|l| l.contains("mx.elsewhere.test"))
+        .unwrap()
+        .to_string();
+    for want in [
+        "INVALID",
+        "no TLSA",
+        "NOT LISTED",
+        "not an MX the MTA-STS policy names (enforce)",
+        "does not verify for mx.elsewhere.test",
+    ] {
+        assert!(row.contains(want), "{want:?} in {row}");
+    }
+
+    // A null MX takes no mail; a name that does not exist is said so.
+    let o = run("null.test", false);
+    assert_eq!(o.code, Some(4));
+    assert!(
+        o.stdout_str().contains("null MX (RFC 7505)"),
+        "{}",
+        o.stdout_str()
+    );
+    let o = run("gone.test", false);
+    assert!(
+        o.stdout_str().contains("does not exist"),
+        "{}",
+        o.stdout_str()
+    );
+}
