@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use crate::controller::args::{AuthArgs, QuitAfter, SendArgs};
 use crate::controller::{exit, meta};
+use crate::net::TlsVersion;
 use crate::proto::Protocol;
 
 #[derive(Parser, Debug, Clone)]
@@ -66,6 +67,39 @@ pub struct Cli {
     /// Server name to send in SNI and to verify the certificate against (default: the host)
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
+
+    /// Client certificate for TLS (PEM; the chain may follow it, and the key may be in the same
+    /// file)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key of --cert (PEM), when it is not in the certificate file
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Oldest TLS version to offer: 1.0, 1.1, 1.2 or 1.3 (OpenSSL offers 1.0 and 1.1 only at
+    /// security level 0: add --ciphers 'DEFAULT:@SECLEVEL=0')
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub tls_min: Option<TlsVersionArg>,
+
+    /// Newest TLS version to offer: 1.0, 1.1, 1.2 or 1.3
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub tls_max: Option<TlsVersionArg>,
+
+    /// Ciphers to offer for TLS 1.2 and older, as an OpenSSL cipher list
+    /// (`ECDHE+AESGCM:!aNULL`, `DEFAULT:@SECLEVEL=0`)
+    #[arg(long, value_name = "LIST")]
+    pub ciphers: Option<String>,
+
+    /// Ciphersuites to offer for TLS 1.3, colon-separated
+    /// (`TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256`)
+    #[arg(long, value_name = "LIST")]
+    pub ciphersuites: Option<String>,
+
+    /// Application protocols to offer with ALPN, most wanted first (`smtp`, `imap`, `pop3`);
+    /// the one the server chose is shown with the TLS details
+    #[arg(long, value_name = "PROTO[,PROTO]", value_delimiter = ',')]
+    pub alpn: Vec<String>,
 
     /// Seconds allowed for connecting, the TLS handshake and each reply
     #[arg(short = 't', long, value_name = "SECS", default_value_t = 30.0)]
@@ -206,6 +240,30 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::Lmtp => Protocol::Lmtp,
             ProtocolArg::Imap => Protocol::Imap,
             ProtocolArg::Pop3 => Protocol::Pop3,
+        }
+    }
+}
+
+/// A TLS version as given on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersionArg {
+    #[value(name = "1.0")]
+    V1_0,
+    #[value(name = "1.1")]
+    V1_1,
+    #[value(name = "1.2")]
+    V1_2,
+    #[value(name = "1.3")]
+    V1_3,
+}
+
+impl From<TlsVersionArg> for TlsVersion {
+    fn from(v: TlsVersionArg) -> TlsVersion {
+        match v {
+            TlsVersionArg::V1_0 => TlsVersion::V1_0,
+            TlsVersionArg::V1_1 => TlsVersion::V1_1,
+            TlsVersionArg::V1_2 => TlsVersion::V1_2,
+            TlsVersionArg::V1_3 => TlsVersion::V1_3,
         }
     }
 }
@@ -384,6 +442,11 @@ are never written to it
 .TP
 \fBMAILTALK_PASSWORD\fR
 the password or token for \fB\-\-auth\fR and \fB:auth\fR
+.TP
+\fBSSLKEYLOGFILE\fR
+append the TLS secrets of every session to this file (created mode 0600) in the NSS key log
+format, for Wireshark to decrypt a capture; the transcript says so. Anyone who can read the
+file can decrypt the sessions: remove it when done
 .TP
 \fBNO_COLOR\fR, \fBCLICOLOR_FORCE\fR
 turn colours off or force them on when \fB\-\-color auto\fR

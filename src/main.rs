@@ -222,6 +222,33 @@ impl mailtalk::controller::Screen for Kept {
     }
 }
 
+/// Why the TLS options cannot be used (checked before connecting), if they cannot.
+fn tls_options_problem(tls: &TlsOptions) -> Option<String> {
+    if let (Some(min), Some(max)) = (tls.min_version, tls.max_version) {
+        if min > max {
+            return Some(format!(
+                "--tls-min {} is newer than --tls-max {}",
+                min.number(),
+                max.number()
+            ));
+        }
+    }
+    let wanted = tls.cert.is_some()
+        || tls.ciphers.is_some()
+        || tls.ciphersuites.is_some()
+        || !tls.alpn.is_empty()
+        || tls.keylog.is_some()
+        || tls.min_version.is_some()
+        || tls.max_version.is_some();
+    if !wanted {
+        return None;
+    }
+    tls.check().err().map(|e| match e {
+        mailtalk::net::NetError::Tls(t) => t.text,
+        other => other.to_string(),
+    })
+}
+
 /// `extra`: the demo's inbox, banner and guide, for the full-screen view.
 fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     let mut target = match target::parse(raw_target, cli.protocol.map(Into::into), cli.tls) {
@@ -256,6 +283,17 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
             insecure: cli.insecure,
             ca_file: cli.ca_file.clone(),
             sni: cli.sni.clone(),
+            cert: cli.cert.clone(),
+            key: cli.key.clone(),
+            min_version: cli.tls_min.map(Into::into),
+            max_version: cli.tls_max.map(Into::into),
+            ciphers: cli.ciphers.clone(),
+            ciphersuites: cli.ciphersuites.clone(),
+            alpn: cli.alpn.clone(),
+            keylog: std::env::var_os("SSLKEYLOGFILE")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from),
+            security_level: None,
         },
         timeout: Duration::from_secs_f64(cli.timeout),
         family: if cli.ipv4 {
@@ -279,6 +317,9 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         }
     }
     if let Err(e) = mailtalk::controller::macros::method(cli.auth.auth.as_deref()) {
+        return usage(e);
+    }
+    if let Some(e) = tls_options_problem(&opts.tls) {
         return usage(e);
     }
     let theme = Theme::new(use_color(cli.color) && !cli.json);

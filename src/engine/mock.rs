@@ -107,6 +107,7 @@ impl Stream for MockStream {
         self.link.changed.notify_all();
         drop(s);
         let info = TlsInfo {
+            alpn: None,
             version: "TLSv1.3".into(),
             cipher: "MOCK".into(),
             sni: Some(host.to_string()),

@@ -545,6 +545,13 @@ impl Session {
         let deadline = deadline_after(self.opts.timeout);
         let host = self.opts.target.host.clone();
         let tls = self.opts.tls.clone();
+        if let Some(path) = &tls.keylog {
+            sink(self.event(EventKind::Warning(format!(
+                "SSLKEYLOGFILE is set: the secrets of this TLS session are written to {}; \
+                 anyone who reads that file can decrypt the session",
+                path.display()
+            ))));
+        }
         let started = Instant::now();
         let info = self.stream()?.start_tls(&host, &tls, deadline)?;
         let took = started.elapsed();

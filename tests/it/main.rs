@@ -31,4 +31,5 @@ mod serve;
 mod smtp;
 mod terminal;
 mod tls;
+mod tls_client;
 mod tui;
