@@ -63,6 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--starttls', '--starttls', [CompletionResultType]::ParameterName, 'Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the session before anything else is sent')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)')
+            [CompletionResult]::new('--tls-info', '--tls-info', [CompletionResultType]::ParameterName, 'Report which TLS versions the server accepts, with the cipher of each: one connection per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS), at OpenSSL security level 0 so that old versions can be offered, certificates not checked; then exit (0 when one was accepted, 4 when none was)')
             [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
             [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
             [CompletionResult]::new('--no-history', '--no-history', [CompletionResultType]::ParameterName, 'Do not read or write the history file')

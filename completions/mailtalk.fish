@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -80,6 +80,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l generate -d 'Write sh
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls -d 'Implicit TLS for a TARGET without scheme (like smtps, imaps, pop3s)'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l starttls -d 'Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the session before anything else is sent'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s k -l insecure -d 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls-info -d 'Report which TLS versions the server accepts, with the cipher of each: one connection per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS), at OpenSSL security level 0 so that old versions can be offered, certificates not checked; then exit (0 when one was accepted, 4 when none was)'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 4 -d 'Use IPv4 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 6 -d 'Use IPv6 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-history -d 'Do not read or write the history file'

@@ -101,6 +101,13 @@ pub struct Cli {
     #[arg(long, value_name = "PROTO[,PROTO]", value_delimiter = ',')]
     pub alpn: Vec<String>,
 
+    /// Report which TLS versions the server accepts, with the cipher of each: one connection
+    /// per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS),
+    /// at OpenSSL security level 0 so that old versions can be offered, certificates not
+    /// checked; then exit (0 when one was accepted, 4 when none was)
+    #[arg(long, conflicts_with_all = ["json", "tui", "script", "tls_min", "tls_max"])]
+    pub tls_info: bool,
+
     /// Seconds allowed for connecting, the TLS handshake and each reply
     #[arg(short = 't', long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,

@@ -222,6 +222,66 @@ impl mailtalk::controller::Screen for Kept {
     }
 }
 
+/// `--tls-info`: a line per TLS version, then the exit status.
+fn tls_info(opts: &Options, theme: &Theme) -> i32 {
+    use mailtalk::engine::probe::{self, Outcome};
+    let t = &opts.target;
+    let how = if t.tls == TlsMode::Implicit {
+        "implicit TLS"
+    } else {
+        "STARTTLS"
+    };
+    println!(
+        "{}",
+        theme.paint_one(
+            Role::Meta,
+            &format!(
+                "** TLS versions of {}:{} ({}, {how}; each version offered alone, at OpenSSL \
+                 security level 0, certificates not checked)",
+                t.host, t.port, t.protocol
+            )
+        )
+    );
+    let found = match probe::tls_versions(opts) {
+        Ok(found) => found,
+        Err(e) => {
+            let text = format!("!! error: {e}");
+            println!(
+                "{}",
+                theme.paint_one(Role::Error, &visible_string(text.as_bytes()))
+            );
+            if let Some(h) = exit::hint(&e, opts) {
+                println!("{}", theme.paint_one(Role::Info, &format!("** {h}")));
+            }
+            return exit::code(&e);
+        }
+    };
+    let mut accepted = false;
+    for p in &found {
+        let (role, text) = match &p.outcome {
+            Outcome::Accepted { cipher } => {
+                accepted = true;
+                (Role::Info, format!("accepted, cipher {cipher}"))
+            }
+            Outcome::Refused(why) => (Role::Info, format!("refused ({why})")),
+            Outcome::NotOffered(why) => (
+                Role::Warning,
+                format!("not tried: the local OpenSSL cannot offer it ({why})"),
+            ),
+        };
+        let line = format!("**   {}: {text}", p.version);
+        println!(
+            "{}",
+            theme.paint_one(role, &visible_string(line.as_bytes()))
+        );
+    }
+    if accepted {
+        exit::OK
+    } else {
+        exit::TLS
+    }
+}
+
 /// Why the TLS options cannot be used (checked before connecting), if they cannot.
 fn tls_options_problem(tls: &TlsOptions) -> Option<String> {
     if let (Some(min), Some(max)) = (tls.min_version, tls.max_version) {
@@ -359,6 +419,9 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     };
     let mut screen = Terminal::new(theme.clone());
 
+    if cli.tls_info {
+        return tls_info(&opts, &theme);
+    }
     if cli.send.wants_send() {
         if !protocol.is_smtp() {
             return usage(format!(

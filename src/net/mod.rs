@@ -14,6 +14,7 @@ mod tls;
 mod transport;
 
 pub use accept::ServerTls;
+pub use tls::{can_offer, PROBE_CIPHERS};
 pub use transport::{is_loopback_host, Transport};
 
 use std::fmt;

@@ -267,6 +267,52 @@ pub(super) fn connector(opts: &TlsOptions) -> Result<SslConnector, NetError> {
     Ok(builder.build())
 }
 
+/// The cipher list of `--tls-info` probes: everything the library has, at security level 0.
+pub const PROBE_CIPHERS: &str = "ALL:@SECLEVEL=0";
+
+/// Whether the local library can offer `version` at all (at security level 0 with every
+/// cipher): a ClientHello of that version alone is built, without any network. `Err` says
+/// why not.
+pub fn can_offer(version: TlsVersion) -> Result<(), String> {
+    let opts = TlsOptions {
+        insecure: true,
+        min_version: Some(version),
+        max_version: Some(version),
+        ciphers: Some(PROBE_CIPHERS.into()),
+        security_level: Some(0),
+        ..TlsOptions::default()
+    };
+    let connector = connector(&opts).map_err(|e| e.to_string())?;
+    let mut config = connector.configure().map_err(|e| stack_text(&e))?;
+    config.set_verify_hostname(false);
+    let ssl = config.into_ssl("localhost").map_err(|e| stack_text(&e))?;
+    match ssl.connect(Nowhere) {
+        // The ClientHello was written; the handshake waits for an answer that never comes.
+        Ok(_) | Err(HandshakeError::WouldBlock(_)) => Ok(()),
+        Err(HandshakeError::SetupFailure(e)) => Err(stack_text(&e)),
+        Err(HandshakeError::Failure(mid)) => Err(ssl_error_text(mid.error())),
+    }
+}
+
+/// A stream that takes every byte and never has one to read.
+struct Nowhere;
+
+impl io::Read for Nowhere {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(io::ErrorKind::WouldBlock, "nothing"))
+    }
+}
+
+impl io::Write for Nowhere {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Opens (creating it mode 0600) the key log for appending.
 fn open_keylog(path: &std::path::Path) -> io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
@@ -857,6 +903,12 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::path::PathBuf;
+
+    #[test]
+    fn current_versions_can_be_offered() {
+        assert_eq!(can_offer(TlsVersion::V1_2), Ok(()));
+        assert_eq!(can_offer(TlsVersion::V1_3), Ok(()));
+    }
 
     #[test]
     fn alpn_names_are_length_prefixed_and_bounded() {

@@ -18,7 +18,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use openssl::pkey::PKey;
-use openssl::ssl::{NameType, SslAcceptor, SslMethod, SslStream, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    NameType, SslAcceptor, SslMethod, SslOptions, SslStream, SslVerifyMode, SslVersion,
+};
 use openssl::x509::X509;
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -204,6 +206,8 @@ pub struct TlsConfig {
     pub legacy: bool,
     /// ALPN protocols the server accepts, in its order of preference.
     pub alpn: Vec<String>,
+    /// The TLS 1.3 ciphersuites accepted (default: OpenSSL's).
+    pub ciphersuites: Option<String>,
 }
 
 fn acceptor(cert: &ServerCert, sni: Arc<Mutex<Option<String>>>) -> SslAcceptor {
@@ -217,8 +221,12 @@ fn acceptor_with(
 ) -> SslAcceptor {
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
     if config.legacy {
+        b.clear_options(SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1);
         b.set_security_level(0);
         b.set_cipher_list("ALL:@SECLEVEL=0").unwrap();
+    }
+    if let Some(suites) = &config.ciphersuites {
+        b.set_ciphersuites(suites).unwrap();
     }
     if config.min.is_some() || config.legacy {
         b.set_min_proto_version(config.min).unwrap();

@@ -281,3 +281,218 @@ fn the_key_log_matches_the_session_and_is_private() {
     let mode = std::fs::metadata(&keylog).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "key log mode {mode:o}");
 }
+
+/// An implicit-TLS IMAP server for the four `--tls-info` probes, set up by `config`.
+fn imaps_probed(certs: &TestCerts, config: TlsConfig) -> Server {
+    Server::start_multi(Mode::Plain, &certs.good, 4, move |c, _| {
+        if c.start_tls_with(&config) {
+            imap_like(c, false);
+        }
+    })
+}
+
+fn versions_established(logs: &[Log]) -> Vec<String> {
+    logs.iter().filter_map(|l| l.tls_version.clone()).collect()
+}
+
+/// The line of `version`, which must say accepted, refused, or that the local library cannot
+/// offer it (old versions may be compiled out).
+#[track_caller]
+fn version_line(out: &Output, version: &str) -> String {
+    let prefix = format!("**   TLS {version}: ");
+    let lines = out.with_prefix(&prefix);
+    assert_eq!(lines.len(), 1, "no single line for {version}\n{out:?}");
+    lines[0].clone()
+}
+
+#[test]
+fn tls_info_reports_each_version_a_server_limited_to_tls_1_2_accepts() {
+    let certs = TestCerts::new();
+    let s = imaps_probed(
+        &certs,
+        TlsConfig {
+            max: Some(SslVersion::TLS1_2),
+            ..TlsConfig::default()
+        },
+    );
+    let url = s.url("imaps");
+    let out = mailtalk(
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--tls-info",
+            &url,
+        ],
+        b"",
+    );
+    let logs = s.join_all();
+    out.assert_code(EXIT_OK);
+    assert_eq!(versions_established(&logs), ["TLSv1.2"], "{out:?}");
+    assert!(
+        version_line(&out, "1.2").starts_with("accepted, cipher ECDHE-"),
+        "{out:?}"
+    );
+    assert!(
+        version_line(&out, "1.3").starts_with("refused ("),
+        "{out:?}"
+    );
+    for old in ["1.0", "1.1"] {
+        let line = version_line(&out, old);
+        assert!(
+            line.starts_with("refused (") || line.starts_with("not tried: the local OpenSSL"),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn tls_info_offers_old_versions_at_security_level_0() {
+    let certs = TestCerts::new();
+    let s = imaps_probed(
+        &certs,
+        TlsConfig {
+            legacy: true,
+            min: Some(SslVersion::TLS1_1),
+            max: Some(SslVersion::TLS1_1),
+            ..TlsConfig::default()
+        },
+    );
+    let url = s.url("imaps");
+    let out = mailtalk(
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--tls-info",
+            &url,
+        ],
+        b"",
+    );
+    let logs = s.join_all();
+    let line = version_line(&out, "1.1");
+    if line.starts_with("not tried: the local OpenSSL cannot offer it") {
+        // A library built without TLS 1.1: nothing was accepted.
+        out.assert_code(EXIT_TLS);
+        assert!(versions_established(&logs).is_empty());
+        return;
+    }
+    out.assert_code(EXIT_OK);
+    assert!(line.starts_with("accepted, cipher "), "{out:?}");
+    assert_eq!(versions_established(&logs), ["TLSv1.1"], "{out:?}");
+    assert!(
+        version_line(&out, "1.2").starts_with("refused ("),
+        "{out:?}"
+    );
+    assert!(
+        version_line(&out, "1.3").starts_with("refused ("),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn tls_info_uses_starttls_for_a_plaintext_target() {
+    let certs = TestCerts::new();
+    let s = Server::start_multi(Mode::Plain, &certs.good, 4, |c, _| {
+        smtp_like(c, false, true)
+    });
+    let url = s.url("smtp");
+    let out = mailtalk(
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--tls-info",
+            &url,
+        ],
+        b"",
+    );
+    let logs = s.join_all();
+    out.assert_code(EXIT_OK);
+    out.assert_contains("(smtp, STARTTLS;");
+    assert_eq!(
+        versions_established(&logs),
+        ["TLSv1.2", "TLSv1.3"],
+        "{out:?}"
+    );
+    assert!(
+        version_line(&out, "1.3").starts_with("accepted, cipher TLS_"),
+        "{out:?}"
+    );
+    for log in &logs {
+        assert!(
+            log.plain_str().contains("STARTTLS\r\n") || !log.connected,
+            "{log:?}"
+        );
+    }
+
+    // --ciphersuites applies to the TLS 1.3 probe.
+    let s = imaps_probed(
+        &certs,
+        TlsConfig {
+            min: Some(SslVersion::TLS1_3),
+            ..TlsConfig::default()
+        },
+    );
+    let url = s.url("imaps");
+    let out = mailtalk(
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--tls-info",
+            "--ciphersuites",
+            "TLS_AES_128_GCM_SHA256",
+            &url,
+        ],
+        b"",
+    );
+    s.join_all();
+    out.assert_code(EXIT_OK);
+    assert!(
+        version_line(&out, "1.3").starts_with("accepted, cipher TLS_AES_128_GCM_SHA256"),
+        "{out:?}"
+    );
+    assert!(
+        version_line(&out, "1.2").starts_with("refused ("),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn tls_info_fails_when_no_version_is_accepted() {
+    let certs = TestCerts::new();
+    // TLS 1.3 only, and not with the one suite the client offers.
+    let s = imaps_probed(
+        &certs,
+        TlsConfig {
+            min: Some(SslVersion::TLS1_3),
+            ciphersuites: Some("TLS_AES_256_GCM_SHA384".into()),
+            ..TlsConfig::default()
+        },
+    );
+    let url = s.url("imaps");
+    let out = mailtalk(
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--tls-info",
+            "--ciphersuites",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            &url,
+        ],
+        b"",
+    );
+    let logs = s.join_all();
+    out.assert_code(EXIT_TLS);
+    assert!(versions_established(&logs).is_empty(), "{logs:?}");
+    for v in ["1.2", "1.3"] {
+        assert!(version_line(&out, v).starts_with("refused ("), "{out:?}");
+    }
+}
