@@ -108,6 +108,21 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["json", "tui", "script", "tls_min", "tls_max"])]
     pub tls_info: bool,
 
+    /// Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves
+    /// the target's name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port
+    /// 8080). The password is never shown
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Send a HAProxy PROXY protocol header (v1 text or v2 binary) before anything else, as a
+    /// load balancer in front of the server would
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub proxy_protocol: Option<ProxyProtocolArg>,
+
+    /// The client address the PROXY header claims (default: the real local address)
+    #[arg(long, value_name = "ADDR:PORT", requires = "proxy_protocol")]
+    pub proxy_source: Option<std::net::SocketAddr>,
+
     /// Seconds allowed for connecting, the TLS handshake and each reply
     #[arg(short = 't', long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
@@ -249,6 +264,13 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::Pop3 => Protocol::Pop3,
         }
     }
+}
+
+/// `--proxy-protocol` versions.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyProtocolArg {
+    V1,
+    V2,
 }
 
 /// A TLS version as given on the command line.

@@ -14,11 +14,11 @@ use std::time::Duration;
 use clap::Parser;
 
 use mailtalk::batch::{self, Input, Terminal};
-use mailtalk::cli::{Cli, ColorWhen, Command};
+use mailtalk::cli::{Cli, ColorWhen, Command, ProxyProtocolArg};
 use mailtalk::controller::args::{AuthOptions, SendOptions};
 use mailtalk::controller::{exit, Controller, Settings};
 use mailtalk::engine::Options;
-use mailtalk::net::{Family, TlsOptions};
+use mailtalk::net::{Family, Proxy, ProxyHeader, ProxyHeaderVersion, Route, TlsOptions};
 use mailtalk::output::record::Recorder;
 use mailtalk::output::transcript::Transcript;
 use mailtalk::output::Output;
@@ -337,6 +337,10 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         return usage(format!("--ehlo: {e}"));
     }
     let protocol = target.protocol;
+    let proxy = match cli.proxy.as_deref().map(Proxy::parse).transpose() {
+        Ok(p) => p,
+        Err(e) => return usage(format!("--proxy: {e}")),
+    };
     let opts = Options {
         target,
         tls: TlsOptions {
@@ -366,6 +370,16 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         ehlo,
         timing: cli.timing,
         allow_plaintext_auth: cli.auth.allow_plaintext_auth,
+        route: Route {
+            proxy,
+            header: cli.proxy_protocol.map(|v| ProxyHeader {
+                version: match v {
+                    ProxyProtocolArg::V1 => ProxyHeaderVersion::V1,
+                    ProxyProtocolArg::V2 => ProxyHeaderVersion::V2,
+                },
+                source: cli.proxy_source,
+            }),
+        },
     };
     // What can be refused locally is refused before a file is created or a connection made.
     for (what, value) in [

@@ -355,6 +355,7 @@ pub fn options(protocol: Protocol, timeout: Duration) -> Options {
         ehlo: "client.test".into(),
         timing: false,
         allow_plaintext_auth: false,
+        route: crate::net::Route::default(),
     }
 }
 

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::event::{Event, EventKind, Progress, Security, Sink};
-use crate::net::{deadline_after, Family, NetError, Step, Stream, TlsInfo, TlsOptions, Transport};
+use crate::net::{
+    deadline_after, Family, NetError, Route, Step, Stream, TlsInfo, TlsOptions, Transport,
+};
 use crate::proto::{
     self, classify, Capabilities, CommandError, DataBlock, InputMode, LineContext, Machine,
     Outcome, ProtoError, Protocol, Reply,
@@ -35,6 +37,8 @@ pub struct Options {
     /// Send cleartext credentials over a connection without TLS to a host that is not on
     /// loopback (`--allow-plaintext-auth`).
     pub allow_plaintext_auth: bool,
+    /// Through a proxy, with a PROXY protocol header (`--proxy`, `--proxy-protocol`).
+    pub route: Route,
 }
 
 /// What a session measured (`:stats`).
@@ -146,11 +150,12 @@ impl Session {
         let connect_started = Instant::now();
         let transport = {
             let mut log = |s: String| info(sink, s);
-            Transport::connect(
+            Transport::connect_via(
                 &opts.target.host,
                 opts.target.port,
                 opts.family,
                 opts.timeout,
+                &opts.route,
                 &mut log,
             )?
         };

@@ -10,10 +10,12 @@
 
 mod accept;
 mod conn;
+mod proxy;
 mod tls;
 mod transport;
 
 pub use accept::ServerTls;
+pub use proxy::{proxy_header, Proxy, ProxyHeader, ProxyHeaderVersion, ProxyKind};
 pub use tls::{can_offer, PROBE_CIPHERS};
 pub use transport::{is_loopback_host, Transport};
 
@@ -226,6 +228,8 @@ pub enum Step {
     /// Waiting for a reply.
     Reply,
     Send,
+    /// Asking the proxy for the connection.
+    Proxy,
 }
 
 impl fmt::Display for Step {
@@ -240,6 +244,7 @@ impl fmt::Display for Step {
             Step::Greeting { .. } => f.write_str("waiting for the greeting"),
             Step::Reply => f.write_str("waiting for a reply"),
             Step::Send => f.write_str("sending"),
+            Step::Proxy => f.write_str("waiting for the proxy"),
         }
     }
 }
@@ -366,6 +371,17 @@ pub enum NetError {
     /// The connection is already closed.
     #[error("the connection is closed")]
     Closed,
+    /// The proxy refused, or did not speak its protocol.
+    #[error("proxy: {0}")]
+    Proxy(String),
+}
+
+/// How the connection to the server is made: directly or through a proxy, and with a PROXY
+/// protocol header first or not.
+#[derive(Clone, Debug, Default)]
+pub struct Route {
+    pub proxy: Option<Proxy>,
+    pub header: Option<ProxyHeader>,
 }
 
 fn attempts_text(attempts: &[Attempt]) -> String {

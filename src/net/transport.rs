@@ -64,6 +64,51 @@ impl Transport {
         connect_first(&addrs, timeout, log)
     }
 
+    /// Like [`Transport::connect`], through `route`: to the proxy first, which is asked for
+    /// `host`:`port` (a SOCKS5 proxy resolves the name itself), and then the PROXY protocol
+    /// header when asked for. The whole proxy exchange is bounded by `timeout`.
+    pub fn connect_via(
+        host: &str,
+        port: u16,
+        family: Family,
+        timeout: Duration,
+        route: &super::Route,
+        log: &mut dyn FnMut(String),
+    ) -> Result<Transport, NetError> {
+        let mut transport = match &route.proxy {
+            None => Transport::connect(host, port, family, timeout, log)?,
+            Some(proxy) => {
+                let addrs = resolve(&proxy.host, proxy.port, family, timeout)?;
+                log(format!("through the proxy {proxy}"));
+                let mut t = connect_first(&addrs, timeout, log)?;
+                let deadline = super::deadline_after(timeout);
+                if let Inner::Plain(conn) = &mut t.inner {
+                    super::proxy::negotiate(conn, proxy, host, port, deadline)?;
+                }
+                log(format!("the proxy connected to {host}:{port}"));
+                t
+            }
+        };
+        if let Some(header) = &route.header {
+            let tcp = transport.tcp().ok_or(NetError::Closed)?;
+            let source = match header.source {
+                Some(s) => s,
+                None => tcp.local_addr().map_err(NetError::Io)?,
+            };
+            let destination = tcp.peer_addr().map_err(NetError::Io)?;
+            let bytes = super::proxy::proxy_header(header.version, source, destination)?;
+            transport.write_all(&bytes, super::deadline_after(timeout))?;
+            log(format!(
+                "PROXY protocol {} header sent: source {source}, destination {destination}",
+                match header.version {
+                    super::ProxyHeaderVersion::V1 => "v1",
+                    super::ProxyHeaderVersion::V2 => "v2",
+                }
+            ));
+        }
+        Ok(transport)
+    }
+
     /// Wraps an already connected socket (sets TCP_NODELAY).
     pub fn from_tcp(tcp: TcpStream) -> Transport {
         // Without NODELAY a command may wait for a delayed ACK; failing to set it is harmless.
