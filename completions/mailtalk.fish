@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info proxy= proxy-protocol= proxy-source= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info pipe= proxy= proxy-protocol= proxy-source= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -43,6 +43,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls-max -d 'Newest TL
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ciphers -d 'Ciphers to offer for TLS 1.2 and older, as an OpenSSL cipher list (`ECDHE+AESGCM:!aNULL`, `DEFAULT:@SECLEVEL=0`)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ciphersuites -d 'Ciphersuites to offer for TLS 1.3, colon-separated (`TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256`)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l alpn -d 'Application protocols to offer with ALPN, most wanted first (`smtp`, `imap`, `pop3`); the one the server chose is shown with the TLS details' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l pipe -d 'Talk to a command instead of a server: run it with `sh -c` and speak over its standard input and output (`sendmail -bs`, `dovecot --exec-mail imap`); it is ended when the session ends' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy -d 'Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves the target\'s name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port 8080). The password is never shown' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy-protocol -d 'Send a HAProxy PROXY protocol header (v1 text or v2 binary) before anything else, as a load balancer in front of the server would' -r -f -a "v1\t''
 v2\t''"

@@ -39,8 +39,10 @@ pub struct Cli {
 
     /// Where to connect: SCHEME://HOST[:PORT] with scheme smtp (25), submission (587, STARTTLS
     /// required), smtps (465), lmtp (24), imap (143), imaps (993), pop3 (110) or pop3s (995);
-    /// or HOST[:PORT] with --protocol. IPv6 literals go in brackets: smtp://[::1]:25
-    #[arg(value_name = "TARGET", required_unless_present = "generate")]
+    /// or HOST[:PORT] with --protocol. IPv6 literals go in brackets: smtp://[::1]:25. A unix
+    /// socket: SCHEME+unix:PATH (lmtp+unix:/run/dovecot/lmtp), or unix:PATH with --protocol.
+    /// With --pipe, the TARGET may be left out (the protocol is --protocol, default smtp)
+    #[arg(value_name = "TARGET", required_unless_present_any = ["generate", "pipe"])]
     pub target: Option<String>,
 
     /// Protocol for a TARGET without scheme
@@ -107,6 +109,12 @@ pub struct Cli {
     /// checked; then exit (0 when one was accepted, 4 when none was)
     #[arg(long, conflicts_with_all = ["json", "tui", "script", "tls_min", "tls_max"])]
     pub tls_info: bool,
+
+    /// Talk to a command instead of a server: run it with `sh -c` and speak over its standard
+    /// input and output (`sendmail -bs`, `dovecot --exec-mail imap`); it is ended when the
+    /// session ends
+    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["proxy", "proxy_protocol"])]
+    pub pipe: Option<String>,
 
     /// Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves
     /// the target's name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port

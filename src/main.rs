@@ -18,7 +18,7 @@ use mailtalk::cli::{Cli, ColorWhen, Command, ProxyProtocolArg};
 use mailtalk::controller::args::{AuthOptions, SendOptions};
 use mailtalk::controller::{exit, Controller, Settings};
 use mailtalk::engine::Options;
-use mailtalk::net::{Family, Proxy, ProxyHeader, ProxyHeaderVersion, Route, TlsOptions};
+use mailtalk::net::{Endpoint, Family, Proxy, ProxyHeader, ProxyHeaderVersion, Route, TlsOptions};
 use mailtalk::output::record::Recorder;
 use mailtalk::output::transcript::Transcript;
 use mailtalk::output::Output;
@@ -143,8 +143,10 @@ fn run() -> i32 {
     if let Some(Command::Demo(args)) = &cli.command {
         return demo(&cli, args);
     }
-    let Some(raw_target) = cli.target.clone() else {
-        return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)");
+    let raw_target = match (cli.target.clone(), &cli.pipe) {
+        (Some(t), _) => t,
+        (None, Some(_)) => "localhost".to_string(),
+        (None, None) => return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)"),
     };
     client(&cli, &raw_target, None)
 }
@@ -311,7 +313,28 @@ fn tls_options_problem(tls: &TlsOptions) -> Option<String> {
 
 /// `extra`: the demo's inbox, banner and guide, for the full-screen view.
 fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
-    let mut target = match target::parse(raw_target, cli.protocol.map(Into::into), cli.tls) {
+    let mut endpoint = match &cli.pipe {
+        Some(command) => Endpoint::Pipe(command.clone()),
+        None => Endpoint::Tcp,
+    };
+    let mut protocol_arg = cli.protocol.map(Into::into);
+    if cli.pipe.is_some() && cli.target.is_none() && protocol_arg.is_none() {
+        protocol_arg = Some(mailtalk::proto::Protocol::Smtp);
+    }
+    let parsed = match target::split_unix(raw_target) {
+        Some((scheme, path)) => {
+            if cli.pipe.is_some() {
+                return usage("--pipe does not go with a unix socket TARGET");
+            }
+            endpoint = Endpoint::Unix(std::path::PathBuf::from(path));
+            match scheme {
+                Some(scheme) => target::parse(&format!("{scheme}://localhost"), None, false),
+                None => target::parse("localhost", protocol_arg, cli.tls),
+            }
+        }
+        None => target::parse(raw_target, protocol_arg, cli.tls),
+    };
+    let mut target = match parsed {
         Ok(t) => t,
         Err(e) => return usage(e),
     };
@@ -371,6 +394,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         timing: cli.timing,
         allow_plaintext_auth: cli.auth.allow_plaintext_auth,
         route: Route {
+            endpoint,
             proxy,
             header: cli.proxy_protocol.map(|v| ProxyHeader {
                 version: match v {

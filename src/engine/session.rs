@@ -202,7 +202,11 @@ impl Session {
             at: start.elapsed(),
             protocol,
             security: Security::Plain,
-            kind: EventKind::Info(format!("connected to {peer} ({protocol}, {how})")),
+            kind: EventKind::Info(if peer.is_empty() {
+                format!("connected ({protocol}, {how})")
+            } else {
+                format!("connected to {peer} ({protocol}, {how})")
+            }),
         });
         let mut session = Session {
             machine: proto::machine(protocol),

@@ -10,6 +10,7 @@
 
 mod accept;
 mod conn;
+mod pipe;
 mod proxy;
 mod tls;
 mod transport;
@@ -371,6 +372,13 @@ pub enum NetError {
     /// The connection is already closed.
     #[error("the connection is closed")]
     Closed,
+    /// A unix socket could not be connected to, or a command not started.
+    #[error("cannot {what}: {}", io_text(.source))]
+    Local {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
     /// The proxy refused, or did not speak its protocol.
     #[error("proxy: {0}")]
     Proxy(String),
@@ -380,8 +388,22 @@ pub enum NetError {
 /// protocol header first or not.
 #[derive(Clone, Debug, Default)]
 pub struct Route {
+    /// TCP to the target's host and port, a unix socket, or a command's pipes.
+    pub endpoint: Endpoint,
     pub proxy: Option<Proxy>,
     pub header: Option<ProxyHeader>,
+}
+
+/// What the session talks to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Endpoint {
+    /// TCP to the target's host and port.
+    #[default]
+    Tcp,
+    /// A unix domain socket (`smtp+unix:/path`).
+    Unix(PathBuf),
+    /// A command run with `sh -c`, spoken to over its standard input and output (`--pipe`).
+    Pipe(String),
 }
 
 fn attempts_text(attempts: &[Attempt]) -> String {

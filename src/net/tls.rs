@@ -1,7 +1,7 @@
 //! TLS client handshake with OpenSSL, verification reasons in words, and certificate summaries.
 
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -58,7 +58,7 @@ pub(super) fn handshake(
     opts: &TlsOptions,
     deadline: Instant,
 ) -> Result<(SslStream<Conn>, TlsInfo), NetError> {
-    nothing_unread(conn.tcp())?;
+    nothing_unread(&mut conn)?;
 
     let verify_name = clean_name(opts.sni.as_deref().unwrap_or(host)).to_string();
     let is_ip = verify_name.parse::<IpAddr>().is_ok();
@@ -429,12 +429,9 @@ pub(super) fn write_some(stream: &mut SslStream<Conn>, data: &[u8]) -> Result<us
 
 /// Fails when the server has sent bytes before the client's first handshake message: nothing
 /// legitimate does that, so they are injected plain text (after STARTTLS) or a plain-text port.
-fn nothing_unread(tcp: &TcpStream) -> Result<(), NetError> {
+fn nothing_unread(conn: &mut Conn) -> Result<(), NetError> {
     let mut probe = [0u8; 64];
-    tcp.set_nonblocking(true).map_err(NetError::Io)?;
-    let peeked = tcp.peek(&mut probe);
-    tcp.set_nonblocking(false).map_err(NetError::Io)?;
-    match peeked {
+    match conn.peek_now(&mut probe) {
         Ok(0) => Err(NetError::Tls(TlsError::new(
             TlsProblem::Closed,
             "the server closed the connection before the TLS handshake",

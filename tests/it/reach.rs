@@ -359,3 +359,127 @@ fn bad_proxy_options_are_usage_errors() {
     let out = mailtalk(&["--proxy-source", "1.2.3.4:5", "smtp://127.0.0.1:9"], b"");
     out.assert_code(EXIT_USAGE);
 }
+
+/// A one-connection SMTP server on a unix socket: the lines it received.
+fn unix_smtp(path: &std::path::Path) -> JoinHandle<Vec<String>> {
+    use std::io::BufRead;
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut out = stream.try_clone().unwrap();
+        out.write_all(b"220 unix.test ESMTP\r\n").unwrap();
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let quit = line.starts_with("QUIT");
+            lines.push(line);
+            let reply: &[u8] = if quit { b"221 bye\r\n" } else { b"250 ok\r\n" };
+            if out.write_all(reply).is_err() || quit {
+                break;
+            }
+        }
+        lines
+    })
+}
+
+#[test]
+fn a_unix_socket_target_takes_its_protocol_from_the_scheme_or_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, form) in ["smtp+unix:", "unix:"].iter().enumerate() {
+        let path = dir.path().join(format!("s{i}.sock"));
+        let server = unix_smtp(&path);
+        let target = format!("{form}{}", path.display());
+        let args: Vec<&str> = if *form == "unix:" {
+            vec!["--protocol", "smtp"]
+        } else {
+            vec![]
+        };
+        let out = run(&args, &target);
+        let lines = server.join().unwrap();
+        out.assert_code(EXIT_OK);
+        assert_eq!(lines, ["EHLO me.test", "QUIT"], "{out:?}");
+        out.assert_line("S: 220 unix.test ESMTP");
+        out.assert_line(&format!(
+            "** connecting to the unix socket {}",
+            path.display()
+        ));
+    }
+    let out = run(
+        &[],
+        &format!("smtp+unix:{}", dir.path().join("none").display()),
+    );
+    out.assert_code(EXIT_CONNECT);
+    assert_said(&out, "cannot connect to the unix socket");
+    // Without a protocol.
+    let out = run(&[], "unix:/nowhere");
+    out.assert_code(EXIT_USAGE);
+}
+
+#[test]
+fn pipe_talks_to_a_command_over_its_standard_input_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let got = dir.path().join("got");
+    let script = dir.path().join("smtp.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "printf '220 pipe.test ESMTP\\r\\n'\n\
+             while IFS= read -r line; do\n\
+               printf '%s\\n' \"$line\" >> '{}'\n\
+               case \"$line\" in\n\
+                 QUIT*) printf '221 bye\\r\\n'; exit 0;;\n\
+                 *) printf '250 ok\\r\\n';;\n\
+               esac\n\
+             done\n",
+            got.display()
+        ),
+    )
+    .unwrap();
+    let command = format!("sh '{}'", script.display());
+    let out = mailtalk(
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--pipe",
+            &command,
+        ],
+        &input(&["EHLO me.test", "NOOP"]),
+    );
+    out.assert_code(EXIT_OK);
+    out.assert_in_order(&[
+        "S: 220 pipe.test ESMTP",
+        "C: EHLO me.test",
+        "S: 250 ok",
+        "C: NOOP",
+        "S: 250 ok",
+        "C: QUIT",
+        "S: 221 bye",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&got).unwrap(),
+        "EHLO me.test\r\nNOOP\r\nQUIT\r\n"
+    );
+}
+
+#[test]
+fn a_silent_pipe_times_out_and_its_command_is_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let command = format!("echo $$ > '{}'; exec sleep 1000", pidfile.display());
+    let out = mailtalk(
+        &["--color", "never", "--timeout", "1", "--pipe", &command],
+        &input(&["NOOP"]),
+    );
+    out.assert_timed_out("greeting");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let pid = pid.trim();
+    // Killed and reaped: no such process any more.
+    let alive = std::process::Command::new("kill")
+        .args(["-0", pid])
+        .status()
+        .unwrap()
+        .success();
+    assert!(!alive, "the command {pid} still runs");
+}
