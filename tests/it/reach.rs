@@ -483,3 +483,37 @@ fn a_silent_pipe_times_out_and_its_command_is_ended() {
         .success();
     assert!(!alive, "the command {pid} still runs");
 }
+
+#[test]
+fn implicit_tls_over_a_unix_socket() {
+    use std::os::unix::net::UnixListener;
+    let certs = TestCerts::new();
+    let s = Server::start(Mode::ImplicitTls, &certs.good, |c| {
+        smtp_like(c, false, false)
+    });
+    let upstream = s.port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tls.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    // The socket relays to the TLS server.
+    let relay = std::thread::spawn(move || {
+        let (client, _) = listener.accept().unwrap();
+        let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+        let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let up = std::thread::spawn(move || {
+            std::io::copy(&mut c2, &mut s2).ok();
+            s2.shutdown(Shutdown::Write).ok();
+        });
+        let (mut c, mut s) = (client, server);
+        std::io::copy(&mut s, &mut c).ok();
+        c.shutdown(Shutdown::Write).ok();
+        up.join().ok();
+    });
+    let target = format!("smtps+unix:{}", path.display());
+    let out = run(&["--ca-file", certs.ca()], &target);
+    relay.join().unwrap();
+    let log = s.join_for(&out);
+    out.assert_code(EXIT_OK);
+    assert!(log.tls_established);
+    out.assert_line("C# EHLO me.test");
+}
