@@ -176,7 +176,7 @@ impl Write for Conn {
                 u.set_write_timeout(left)?;
                 u.write(buf)
             }
-            Io::Pipe(p) => p.write(buf),
+            Io::Pipe(p) => p.write(buf, left),
         }
     }
 

@@ -1,10 +1,11 @@
 //! `--pipe COMMAND`: a child process (`sh -c COMMAND`) spoken to over its standard input and
-//! output, like `sendmail -bs`. Its output is read by a thread into a bounded channel, so that
-//! reads keep their deadlines; the child is ended and reaped when the session closes.
+//! output, like `sendmail -bs`. Its output is read by a thread into a bounded channel, and its
+//! input written by another from one, so that reads and writes keep their deadlines; the child
+//! is ended and reaped when the session closes.
 
 use std::io::{self, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 /// Bytes read from the child at a time.
@@ -16,7 +17,11 @@ const EXIT_WAIT: Duration = Duration::from_millis(500);
 
 pub(crate) struct Pipe {
     child: Child,
-    stdin: Option<ChildStdin>,
+    /// Chunks for the writer thread, which writes them to the child's standard input (so that
+    /// a child that stops reading cannot hold a write past its deadline); `None` once closed.
+    input: Option<SyncSender<Vec<u8>>>,
+    /// The writer thread's last error (the child closed its input).
+    write_error: Receiver<io::Error>,
     chunks: Receiver<io::Result<Vec<u8>>>,
     /// The chunk being handed out, and how much of it went.
     current: Vec<u8>,
@@ -37,7 +42,10 @@ impl Pipe {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
-        let stdin = child.stdin.take();
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| io::Error::other("the child has no standard input"))?;
         let mut stdout = child
             .stdout
             .take()
@@ -69,14 +77,31 @@ impl Pipe {
                     }
                 }
             });
-        if let Err(e) = spawned {
+        let (input, queued) = mpsc::sync_channel::<Vec<u8>>(CHUNKS);
+        let (error_tx, write_error) = mpsc::channel();
+        let writer = spawned.and_then(|_| {
+            std::thread::Builder::new()
+                .name("pipe-writer".into())
+                .spawn(move || {
+                    // Ends when the pipe is closed (the sender dropped) and everything queued
+                    // went out; dropping stdin then ends the child's input.
+                    for chunk in queued {
+                        if let Err(e) = stdin.write_all(&chunk).and_then(|()| stdin.flush()) {
+                            let _ = error_tx.send(e);
+                            return;
+                        }
+                    }
+                })
+        });
+        if let Err(e) = writer {
             let _ = child.kill();
             let _ = child.wait();
             return Err(e);
         }
         Ok(Pipe {
             child,
-            stdin,
+            input: Some(input),
+            write_error,
             chunks: rx,
             current: Vec::new(),
             at: 0,
@@ -129,20 +154,41 @@ impl Pipe {
         Ok(n)
     }
 
-    /// Writes to the child's standard input (a blocking write: a child that stops reading
-    /// while the pipe is full holds it).
-    pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.stdin {
-            Some(s) => s.write(buf),
-            None => Err(io::Error::from(io::ErrorKind::BrokenPipe)),
+    /// Hands up to a chunk of `buf` to the writer thread, waiting `wait` at most for room
+    /// (`WouldBlock` after that: nothing of `buf` was taken). Bytes taken are written.
+    pub(crate) fn write(&mut self, buf: &[u8], wait: Option<Duration>) -> io::Result<usize> {
+        if let Ok(e) = self.write_error.try_recv() {
+            return Err(e);
+        }
+        let Some(input) = &self.input else {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        };
+        let n = buf.len().min(CHUNK);
+        let mut chunk = buf.get(..n).unwrap_or_default().to_vec();
+        let until = wait.and_then(|w| Instant::now().checked_add(w));
+        loop {
+            match input.try_send(chunk) {
+                Ok(()) => return Ok(n),
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(self
+                        .write_error
+                        .try_recv()
+                        .unwrap_or_else(|_| io::Error::from(io::ErrorKind::BrokenPipe)))
+                }
+                Err(TrySendError::Full(back)) => {
+                    if self.nonblocking || until.is_some_and(|u| Instant::now() >= u) {
+                        return Err(would_block());
+                    }
+                    chunk = back;
+                    // The writer thread makes room as the child reads.
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
         }
     }
 
     pub(crate) fn flush(&mut self) -> io::Result<()> {
-        match &mut self.stdin {
-            Some(s) => s.flush(),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     /// Ends the child's input, gives it a moment to exit, then kills it; reaps it either way.
@@ -151,7 +197,8 @@ impl Pipe {
             return;
         }
         self.closed = true;
-        self.stdin = None;
+        // The writer thread writes what is queued, then ends the child's input.
+        self.input = None;
         let until = Instant::now().checked_add(EXIT_WAIT);
         loop {
             match self.child.try_wait() {

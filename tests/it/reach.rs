@@ -517,3 +517,38 @@ fn implicit_tls_over_a_unix_socket() {
     assert!(log.tls_established);
     out.assert_line("C# EHLO me.test");
 }
+
+#[test]
+fn a_pipe_that_stops_reading_cannot_hold_a_send_past_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    // Answers four commands, then reads nothing more.
+    let command = format!(
+        "printf '220 hi\\r\\n'; for i in 1 2 3 4; do read l; \
+         if [ $i = 4 ]; then printf '354 go\\r\\n'; else printf '250 ok\\r\\n'; fi; done; \
+         echo $$ > '{}'; exec sleep 1000",
+        pidfile.display()
+    );
+    let mut lines = vec![
+        "EHLO me.test",
+        "MAIL FROM:<a@b.test>",
+        "RCPT TO:<c@d.test>",
+        "DATA",
+    ];
+    let long = "x".repeat(998);
+    // Far more than the pipe and the queue hold.
+    lines.extend(std::iter::repeat_n(long.as_str(), 2000));
+    lines.push(".");
+    let out = mailtalk(
+        &["--color", "never", "--timeout", "1", "--pipe", &command],
+        &input(&lines),
+    );
+    out.assert_timed_out("send");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let alive = std::process::Command::new("kill")
+        .args(["-0", pid.trim()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(!alive, "the command still runs");
+}
