@@ -44,7 +44,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ciphers -d 'Ciphers t
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ciphersuites -d 'Ciphersuites to offer for TLS 1.3, colon-separated (`TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256`)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l alpn -d 'Application protocols to offer with ALPN, most wanted first (`smtp`, `imap`, `pop3`); the one the server chose is shown with the TLS details' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l pipe -d 'Talk to a command instead of a server: run it with `sh -c` and speak over its standard input and output (`sendmail -bs`, `dovecot --exec-mail imap`); it is ended when the session ends' -r
-complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy -d 'Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves the target\'s name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port 8080). The password is never shown' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy -d 'Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves the target\'s name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port 8080). The password is never shown; without one in the URL it comes from MAILTALK_PROXY_PASSWORD' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy-protocol -d 'Send a HAProxy PROXY protocol header (v1 text or v2 binary) before anything else, as a load balancer in front of the server would' -r -f -a "v1\t''
 v2\t''"
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy-source -d 'The client address the PROXY header claims (default: the real local address)' -r

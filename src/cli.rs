@@ -118,7 +118,8 @@ pub struct Cli {
 
     /// Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves
     /// the target's name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port
-    /// 8080). The password is never shown
+    /// 8080). The password is never shown; without one in the URL it comes from
+    /// MAILTALK_PROXY_PASSWORD
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
 
@@ -479,6 +480,9 @@ are never written to it
 .TP
 \fBMAILTALK_PASSWORD\fR
 the password or token for \fB\-\-auth\fR and \fB:auth\fR
+.TP
+\fBMAILTALK_PROXY_PASSWORD\fR
+the password for a \fB\-\-proxy\fR URL that names a user and no password
 .TP
 \fBSSLKEYLOGFILE\fR
 append the TLS secrets of every session to this file (created mode 0600) in the NSS key log

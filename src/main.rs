@@ -360,10 +360,20 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         return usage(format!("--ehlo: {e}"));
     }
     let protocol = target.protocol;
-    let proxy = match cli.proxy.as_deref().map(Proxy::parse).transpose() {
+    let mut proxy = match cli.proxy.as_deref().map(Proxy::parse).transpose() {
         Ok(p) => p,
         Err(e) => return usage(format!("--proxy: {e}")),
     };
+    // A user without a password in the URL: the password from the environment, so that it
+    // need not be on the command line.
+    if let Some(p) = proxy
+        .as_mut()
+        .filter(|p| p.user.is_some() && p.password.is_none())
+    {
+        p.password = std::env::var("MAILTALK_PROXY_PASSWORD")
+            .ok()
+            .map(mailtalk::secret::Secret::new);
+    }
     let opts = Options {
         target,
         tls: TlsOptions {

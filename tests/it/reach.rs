@@ -552,3 +552,32 @@ fn a_pipe_that_stops_reading_cannot_hold_a_send_past_the_timeout() {
         .success();
     assert!(!alive, "the command still runs");
 }
+
+#[test]
+fn the_proxy_password_may_come_from_the_environment() {
+    let certs = TestCerts::new();
+    let s = smtp_server(&certs);
+    let port = s.port();
+    let proxy = socks5(port, Some(("alice", "from-env")));
+    let proxy_url = format!("socks5://alice@127.0.0.1:{}", proxy.port);
+    let home = tempfile::tempdir().unwrap();
+    let target = format!("smtp://127.0.0.1:{port}");
+    let out = mailtalk_env(
+        home.path(),
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--proxy",
+            &proxy_url,
+            &target,
+        ],
+        &input(&["EHLO me.test"]),
+        &[("MAILTALK_PROXY_PASSWORD", "from-env")],
+    );
+    proxy.join();
+    s.join_for(&out);
+    out.assert_code(EXIT_OK);
+    out.assert_nowhere("from-env");
+}
