@@ -398,6 +398,7 @@ pub struct Conn {
     cert: ServerCert,
     sni: Arc<Mutex<Option<String>>>,
     log: Arc<Mutex<Log>>,
+    tls_config: TlsConfig,
 }
 
 impl Conn {
@@ -415,7 +416,14 @@ impl Conn {
             cert,
             sni,
             log,
+            tls_config: TlsConfig::default(),
         }
+    }
+
+    /// How later handshakes ([`Conn::start_tls`], also the STARTTLS of the scripted servers)
+    /// are set up.
+    pub fn set_tls_config(&mut self, config: TlsConfig) {
+        self.tls_config = config;
     }
 
     /// Whether the connection is inside TLS now.
@@ -614,7 +622,8 @@ impl Conn {
     /// server's certificate. Returns whether it succeeded; on failure the
     /// connection is closed and the error is in the log.
     pub fn start_tls(&mut self) -> bool {
-        self.start_tls_with(&TlsConfig::default())
+        let config = self.tls_config.clone();
+        self.start_tls_with(&config)
     }
 
     /// Like [`Conn::start_tls`], set up by `config`; the log gets the client certificate's

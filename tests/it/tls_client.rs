@@ -84,6 +84,37 @@ fn the_key_may_be_in_the_certificate_file() {
 }
 
 #[test]
+fn the_client_certificate_is_sent_after_starttls() {
+    let certs = TestCerts::new();
+    let config = requiring_client_cert(&certs);
+    let s = Server::start(Mode::Plain, &certs.good, move |c| {
+        c.set_tls_config(config);
+        smtp_like(c, false, true);
+    });
+    let url = s.url("smtp");
+    let both = certs.client_combined.to_str().unwrap();
+    let out = mailtalk(
+        &[
+            "--color",
+            "never",
+            "--timeout",
+            NO_TIMEOUT,
+            "--ca-file",
+            certs.ca(),
+            "--starttls",
+            "--cert",
+            both,
+            &url,
+        ],
+        &input(&["NOOP"]),
+    );
+    let log = s.join_for(&out);
+    out.assert_code(EXIT_OK);
+    assert_eq!(log.client_subject.as_deref(), Some("CN=client.test"));
+    out.assert_line("C# NOOP");
+}
+
+#[test]
 fn a_key_that_is_not_the_certificates_is_a_usage_error() {
     let certs = TestCerts::new();
     let cert = certs.client.cert_file.to_str().unwrap();
