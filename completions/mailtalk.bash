@@ -53,7 +53,7 @@ _mailtalk() {
 
     case "${cmd}" in
         mailtalk)
-            opts="-p -k -t -4 -6 -o -h -V --protocol --tls --starttls --insecure --ca-file --sni --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo check help"
+            opts="-p -k -t -4 -6 -o -h -V --protocol --tls --starttls --insecure --ca-file --sni --cert --key --tls-min --tls-max --ciphers --ciphersuites --alpn --tls-info --pipe --proxy --proxy-protocol --proxy-source --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -72,6 +72,50 @@ _mailtalk() {
                     return 0
                     ;;
                 --sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.0 1.1 1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-max)
+                    COMPREPLY=($(compgen -W "1.0 1.1 1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --ciphers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ciphersuites)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pipe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-protocol)
+                    COMPREPLY=($(compgen -W "v1 v2" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy-source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

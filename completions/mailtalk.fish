@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n p/protocol= tls starttls k/insecure ca-file= sni= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info pipe= proxy= proxy-protocol= proxy-source= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -30,6 +30,24 @@ imap\t''
 pop3\t''"
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ca-file -d 'Extra trust anchors (PEM file) for certificate verification' -r -F
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l sni -d 'Server name to send in SNI and to verify the certificate against (default: the host)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l cert -d 'Client certificate for TLS (PEM; the chain may follow it, and the key may be in the same file)' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l key -d 'Private key of --cert (PEM), when it is not in the certificate file' -r -F
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls-min -d 'Oldest TLS version to offer: 1.0, 1.1, 1.2 or 1.3 (OpenSSL offers 1.0 and 1.1 only at security level 0: add --ciphers \'DEFAULT:@SECLEVEL=0\')' -r -f -a "1.0\t''
+1.1\t''
+1.2\t''
+1.3\t''"
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls-max -d 'Newest TLS version to offer: 1.0, 1.1, 1.2 or 1.3' -r -f -a "1.0\t''
+1.1\t''
+1.2\t''
+1.3\t''"
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ciphers -d 'Ciphers to offer for TLS 1.2 and older, as an OpenSSL cipher list (`ECDHE+AESGCM:!aNULL`, `DEFAULT:@SECLEVEL=0`)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ciphersuites -d 'Ciphersuites to offer for TLS 1.3, colon-separated (`TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256`)' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l alpn -d 'Application protocols to offer with ALPN, most wanted first (`smtp`, `imap`, `pop3`); the one the server chose is shown with the TLS details' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l pipe -d 'Talk to a command instead of a server: run it with `sh -c` and speak over its standard input and output (`sendmail -bs`, `dovecot --exec-mail imap`); it is ended when the session ends' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy -d 'Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves the target\'s name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port 8080). The password is never shown; without one in the URL it comes from MAILTALK_PROXY_PASSWORD' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy-protocol -d 'Send a HAProxy PROXY protocol header (v1 text or v2 binary) before anything else, as a load balancer in front of the server would' -r -f -a "v1\t''
+v2\t''"
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l proxy-source -d 'The client address the PROXY header claims (default: the real local address)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s t -l timeout -d 'Seconds allowed for connecting, the TLS handshake and each reply' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l ehlo -d 'Name to send with EHLO/LHLO when mailtalk sends it itself (--starttls)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
@@ -67,6 +85,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l generate -d 'Write sh
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls -d 'Implicit TLS for a TARGET without scheme (like smtps, imaps, pop3s)'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l starttls -d 'Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the session before anything else is sent'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s k -l insecure -d 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls-info -d 'Report which TLS versions the server accepts, with the cipher of each: one connection per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS), at OpenSSL security level 0 so that old versions can be offered, certificates not checked; then exit (0 when one was accepted, 4 when none was)'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 4 -d 'Use IPv4 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 6 -d 'Use IPv6 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-history -d 'Do not read or write the history file'

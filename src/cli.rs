@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use crate::controller::args::{AuthArgs, QuitAfter, SendArgs};
 use crate::controller::{exit, meta};
+use crate::net::TlsVersion;
 use crate::proto::Protocol;
 
 #[derive(Parser, Debug, Clone)]
@@ -38,8 +39,10 @@ pub struct Cli {
 
     /// Where to connect: SCHEME://HOST[:PORT] with scheme smtp (25), submission (587, STARTTLS
     /// required), smtps (465), lmtp (24), imap (143), imaps (993), pop3 (110) or pop3s (995);
-    /// or HOST[:PORT] with --protocol. IPv6 literals go in brackets: smtp://[::1]:25
-    #[arg(value_name = "TARGET", required_unless_present = "generate")]
+    /// or HOST[:PORT] with --protocol. IPv6 literals go in brackets: smtp://[::1]:25. A unix
+    /// socket: SCHEME+unix:PATH (lmtp+unix:/run/dovecot/lmtp), or unix:PATH with --protocol.
+    /// With --pipe, the TARGET may be left out (the protocol is --protocol, default smtp)
+    #[arg(value_name = "TARGET", required_unless_present_any = ["generate", "pipe"])]
     pub target: Option<String>,
 
     /// Protocol for a TARGET without scheme
@@ -66,6 +69,68 @@ pub struct Cli {
     /// Server name to send in SNI and to verify the certificate against (default: the host)
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
+
+    /// Client certificate for TLS (PEM; the chain may follow it, and the key may be in the same
+    /// file)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key of --cert (PEM), when it is not in the certificate file
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Oldest TLS version to offer: 1.0, 1.1, 1.2 or 1.3 (OpenSSL offers 1.0 and 1.1 only at
+    /// security level 0: add --ciphers 'DEFAULT:@SECLEVEL=0')
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub tls_min: Option<TlsVersionArg>,
+
+    /// Newest TLS version to offer: 1.0, 1.1, 1.2 or 1.3
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub tls_max: Option<TlsVersionArg>,
+
+    /// Ciphers to offer for TLS 1.2 and older, as an OpenSSL cipher list
+    /// (`ECDHE+AESGCM:!aNULL`, `DEFAULT:@SECLEVEL=0`)
+    #[arg(long, value_name = "LIST")]
+    pub ciphers: Option<String>,
+
+    /// Ciphersuites to offer for TLS 1.3, colon-separated
+    /// (`TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256`)
+    #[arg(long, value_name = "LIST")]
+    pub ciphersuites: Option<String>,
+
+    /// Application protocols to offer with ALPN, most wanted first (`smtp`, `imap`, `pop3`);
+    /// the one the server chose is shown with the TLS details
+    #[arg(long, value_name = "PROTO[,PROTO]", value_delimiter = ',')]
+    pub alpn: Vec<String>,
+
+    /// Report which TLS versions the server accepts, with the cipher of each: one connection
+    /// per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS),
+    /// at OpenSSL security level 0 so that old versions can be offered, certificates not
+    /// checked; then exit (0 when one was accepted, 4 when none was)
+    #[arg(long, conflicts_with_all = ["json", "tui", "script", "tls_min", "tls_max"])]
+    pub tls_info: bool,
+
+    /// Talk to a command instead of a server: run it with `sh -c` and speak over its standard
+    /// input and output (`sendmail -bs`, `dovecot --exec-mail imap`); it is ended when the
+    /// session ends
+    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["proxy", "proxy_protocol"])]
+    pub pipe: Option<String>,
+
+    /// Connect through a proxy: socks5://[USER:PASS@]HOST[:PORT] (SOCKS5, the proxy resolves
+    /// the target's name; port 1080) or http://[USER:PASS@]HOST[:PORT] (HTTP CONNECT; port
+    /// 8080). The password is never shown; without one in the URL it comes from
+    /// MAILTALK_PROXY_PASSWORD
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Send a HAProxy PROXY protocol header (v1 text or v2 binary) before anything else, as a
+    /// load balancer in front of the server would
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub proxy_protocol: Option<ProxyProtocolArg>,
+
+    /// The client address the PROXY header claims (default: the real local address)
+    #[arg(long, value_name = "ADDR:PORT", requires = "proxy_protocol")]
+    pub proxy_source: Option<std::net::SocketAddr>,
 
     /// Seconds allowed for connecting, the TLS handshake and each reply
     #[arg(short = 't', long, value_name = "SECS", default_value_t = 30.0)]
@@ -212,6 +277,37 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::Lmtp => Protocol::Lmtp,
             ProtocolArg::Imap => Protocol::Imap,
             ProtocolArg::Pop3 => Protocol::Pop3,
+        }
+    }
+}
+
+/// `--proxy-protocol` versions.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyProtocolArg {
+    V1,
+    V2,
+}
+
+/// A TLS version as given on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersionArg {
+    #[value(name = "1.0")]
+    V1_0,
+    #[value(name = "1.1")]
+    V1_1,
+    #[value(name = "1.2")]
+    V1_2,
+    #[value(name = "1.3")]
+    V1_3,
+}
+
+impl From<TlsVersionArg> for TlsVersion {
+    fn from(v: TlsVersionArg) -> TlsVersion {
+        match v {
+            TlsVersionArg::V1_0 => TlsVersion::V1_0,
+            TlsVersionArg::V1_1 => TlsVersion::V1_1,
+            TlsVersionArg::V1_2 => TlsVersion::V1_2,
+            TlsVersionArg::V1_3 => TlsVersion::V1_3,
         }
     }
 }
@@ -390,6 +486,14 @@ are never written to it
 .TP
 \fBMAILTALK_PASSWORD\fR
 the password or token for \fB\-\-auth\fR and \fB:auth\fR
+.TP
+\fBMAILTALK_PROXY_PASSWORD\fR
+the password for a \fB\-\-proxy\fR URL that names a user and no password
+.TP
+\fBSSLKEYLOGFILE\fR
+append the TLS secrets of every session to this file (created mode 0600) in the NSS key log
+format, for Wireshark to decrypt a capture; the transcript says so. Anyone who can read the
+file can decrypt the sessions: remove it when done
 .TP
 \fBNO_COLOR\fR, \fBCLICOLOR_FORCE\fR
 turn colours off or force them on when \fB\-\-color auto\fR

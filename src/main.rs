@@ -14,11 +14,11 @@ use std::time::Duration;
 use clap::Parser;
 
 use mailtalk::batch::{self, Input, Terminal};
-use mailtalk::cli::{Cli, ColorWhen, Command};
+use mailtalk::cli::{Cli, ColorWhen, Command, ProxyProtocolArg};
 use mailtalk::controller::args::{AuthOptions, SendOptions};
 use mailtalk::controller::{exit, Controller, Settings};
 use mailtalk::engine::Options;
-use mailtalk::net::{Family, TlsOptions};
+use mailtalk::net::{Endpoint, Family, Proxy, ProxyHeader, ProxyHeaderVersion, Route, TlsOptions};
 use mailtalk::output::record::Recorder;
 use mailtalk::output::transcript::Transcript;
 use mailtalk::output::Output;
@@ -146,8 +146,10 @@ fn run() -> i32 {
     if let Some(Command::Demo(args)) = &cli.command {
         return demo(&cli, args);
     }
-    let Some(raw_target) = cli.target.clone() else {
-        return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)");
+    let raw_target = match (cli.target.clone(), &cli.pipe) {
+        (Some(t), _) => t,
+        (None, Some(_)) => "localhost".to_string(),
+        (None, None) => return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)"),
     };
     client(&cli, &raw_target, None)
 }
@@ -225,9 +227,117 @@ impl mailtalk::controller::Screen for Kept {
     }
 }
 
+/// `--tls-info`: a line per TLS version, then the exit status.
+fn tls_info(opts: &Options, theme: &Theme) -> i32 {
+    use mailtalk::engine::probe::{self, Outcome};
+    let t = &opts.target;
+    let how = if t.tls == TlsMode::Implicit {
+        "implicit TLS"
+    } else {
+        "STARTTLS"
+    };
+    println!(
+        "{}",
+        theme.paint_one(
+            Role::Meta,
+            &format!(
+                "** TLS versions of {}:{} ({}, {how}; each version offered alone, at OpenSSL \
+                 security level 0, certificates not checked)",
+                t.host, t.port, t.protocol
+            )
+        )
+    );
+    let found = match probe::tls_versions(opts) {
+        Ok(found) => found,
+        Err(e) => {
+            let text = format!("!! error: {e}");
+            println!(
+                "{}",
+                theme.paint_one(Role::Error, &visible_string(text.as_bytes()))
+            );
+            if let Some(h) = exit::hint(&e, opts) {
+                println!("{}", theme.paint_one(Role::Info, &format!("** {h}")));
+            }
+            return exit::code(&e);
+        }
+    };
+    let mut accepted = false;
+    for p in &found {
+        let (role, text) = match &p.outcome {
+            Outcome::Accepted { cipher } => {
+                accepted = true;
+                (Role::Info, format!("accepted, cipher {cipher}"))
+            }
+            Outcome::Refused(why) => (Role::Info, format!("refused ({why})")),
+            Outcome::NotOffered(why) => (
+                Role::Warning,
+                format!("not tried: the local OpenSSL cannot offer it ({why})"),
+            ),
+        };
+        let line = format!("**   {}: {text}", p.version);
+        println!(
+            "{}",
+            theme.paint_one(role, &visible_string(line.as_bytes()))
+        );
+    }
+    if accepted {
+        exit::OK
+    } else {
+        exit::TLS
+    }
+}
+
+/// Why the TLS options cannot be used (checked before connecting), if they cannot.
+fn tls_options_problem(tls: &TlsOptions) -> Option<String> {
+    if let (Some(min), Some(max)) = (tls.min_version, tls.max_version) {
+        if min > max {
+            return Some(format!(
+                "--tls-min {} is newer than --tls-max {}",
+                min.number(),
+                max.number()
+            ));
+        }
+    }
+    let wanted = tls.cert.is_some()
+        || tls.ciphers.is_some()
+        || tls.ciphersuites.is_some()
+        || !tls.alpn.is_empty()
+        || tls.keylog.is_some()
+        || tls.min_version.is_some()
+        || tls.max_version.is_some();
+    if !wanted {
+        return None;
+    }
+    tls.check().err().map(|e| match e {
+        mailtalk::net::NetError::Tls(t) => t.text,
+        other => other.to_string(),
+    })
+}
+
 /// `extra`: the demo's inbox, banner and guide, for the full-screen view.
 fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
-    let mut target = match target::parse(raw_target, cli.protocol.map(Into::into), cli.tls) {
+    let mut endpoint = match &cli.pipe {
+        Some(command) => Endpoint::Pipe(command.clone()),
+        None => Endpoint::Tcp,
+    };
+    let mut protocol_arg = cli.protocol.map(Into::into);
+    if cli.pipe.is_some() && cli.target.is_none() && protocol_arg.is_none() {
+        protocol_arg = Some(mailtalk::proto::Protocol::Smtp);
+    }
+    let parsed = match target::split_unix(raw_target) {
+        Some((scheme, path)) => {
+            if cli.pipe.is_some() {
+                return usage("--pipe does not go with a unix socket TARGET");
+            }
+            endpoint = Endpoint::Unix(std::path::PathBuf::from(path));
+            match scheme {
+                Some(scheme) => target::parse(&format!("{scheme}://localhost"), None, false),
+                None => target::parse("localhost", protocol_arg, cli.tls),
+            }
+        }
+        None => target::parse(raw_target, protocol_arg, cli.tls),
+    };
+    let mut target = match parsed {
         Ok(t) => t,
         Err(e) => return usage(e),
     };
@@ -253,12 +363,37 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         return usage(format!("--ehlo: {e}"));
     }
     let protocol = target.protocol;
+    let mut proxy = match cli.proxy.as_deref().map(Proxy::parse).transpose() {
+        Ok(p) => p,
+        Err(e) => return usage(format!("--proxy: {e}")),
+    };
+    // A user without a password in the URL: the password from the environment, so that it
+    // need not be on the command line.
+    if let Some(p) = proxy
+        .as_mut()
+        .filter(|p| p.user.is_some() && p.password.is_none())
+    {
+        p.password = std::env::var("MAILTALK_PROXY_PASSWORD")
+            .ok()
+            .map(mailtalk::secret::Secret::new);
+    }
     let opts = Options {
         target,
         tls: TlsOptions {
             insecure: cli.insecure,
             ca_file: cli.ca_file.clone(),
             sni: cli.sni.clone(),
+            cert: cli.cert.clone(),
+            key: cli.key.clone(),
+            min_version: cli.tls_min.map(Into::into),
+            max_version: cli.tls_max.map(Into::into),
+            ciphers: cli.ciphers.clone(),
+            ciphersuites: cli.ciphersuites.clone(),
+            alpn: cli.alpn.clone(),
+            keylog: std::env::var_os("SSLKEYLOGFILE")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from),
+            security_level: None,
         },
         timeout: Duration::from_secs_f64(cli.timeout),
         family: if cli.ipv4 {
@@ -271,6 +406,17 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         ehlo,
         timing: cli.timing,
         allow_plaintext_auth: cli.auth.allow_plaintext_auth,
+        route: Route {
+            endpoint,
+            proxy,
+            header: cli.proxy_protocol.map(|v| ProxyHeader {
+                version: match v {
+                    ProxyProtocolArg::V1 => ProxyHeaderVersion::V1,
+                    ProxyProtocolArg::V2 => ProxyHeaderVersion::V2,
+                },
+                source: cli.proxy_source,
+            }),
+        },
     };
     // What can be refused locally is refused before a file is created or a connection made.
     for (what, value) in [
@@ -282,6 +428,9 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         }
     }
     if let Err(e) = mailtalk::controller::macros::method(cli.auth.auth.as_deref()) {
+        return usage(e);
+    }
+    if let Some(e) = tls_options_problem(&opts.tls) {
         return usage(e);
     }
     let theme = Theme::new(use_color(cli.color) && !cli.json);
@@ -321,6 +470,9 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     };
     let mut screen = Terminal::new(theme.clone());
 
+    if cli.tls_info {
+        return tls_info(&opts, &theme);
+    }
     if cli.send.wants_send() {
         if !protocol.is_smtp() {
             return usage(format!(

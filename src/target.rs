@@ -92,6 +92,22 @@ pub fn default_port(protocol: Protocol, implicit_tls: bool) -> u16 {
         .unwrap_or(25)
 }
 
+/// A unix-socket target: `SCHEME+unix:/path` (`smtp+unix:/run/mail.sock`,
+/// `lmtp+unix:/var/spool/postfix/private/dovecot-lmtp`, `imaps+unix:…`), or `unix:/path` with
+/// `--protocol`. The scheme (if any) and the path; `None` when `input` is not one.
+pub fn split_unix(input: &str) -> Option<(Option<&str>, &str)> {
+    let (head, path) = input.split_once(':')?;
+    if path.is_empty() || path.starts_with("//") {
+        return None;
+    }
+    if head.eq_ignore_ascii_case("unix") {
+        return Some((None, path));
+    }
+    let (scheme, unix) = head.split_once('+')?;
+    unix.eq_ignore_ascii_case("unix")
+        .then_some((Some(scheme), path))
+}
+
 /// Parses a TARGET. `protocol` and `implicit_tls` come from `--protocol` / `--tls` and are used
 /// when the target has no scheme.
 pub fn parse(
@@ -166,6 +182,22 @@ fn split_host_port(s: &str, input: &str) -> Result<(String, Option<u16>), Target
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_targets_split() {
+        assert_eq!(
+            split_unix("smtp+unix:/run/s.sock"),
+            Some((Some("smtp"), "/run/s.sock"))
+        );
+        assert_eq!(
+            split_unix("LMTP+UNIX:rel/sock"),
+            Some((Some("LMTP"), "rel/sock"))
+        );
+        assert_eq!(split_unix("unix:/x"), Some((None, "/x")));
+        assert_eq!(split_unix("smtp://h:25"), None);
+        assert_eq!(split_unix("h:25"), None);
+        assert_eq!(split_unix("unix:"), None);
+    }
 
     #[test]
     fn targets_written_back() {

@@ -209,6 +209,7 @@ mod tests {
             ehlo: "c.test".into(),
             timing: false,
             allow_plaintext_auth: false,
+            route: crate::net::Route::default(),
         }
     }
 

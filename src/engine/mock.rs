@@ -107,6 +107,7 @@ impl Stream for MockStream {
         self.link.changed.notify_all();
         drop(s);
         let info = TlsInfo {
+            alpn: None,
             version: "TLSv1.3".into(),
             cipher: "MOCK".into(),
             sni: Some(host.to_string()),
@@ -354,6 +355,7 @@ pub fn options(protocol: Protocol, timeout: Duration) -> Options {
         ehlo: "client.test".into(),
         timing: false,
         allow_plaintext_auth: false,
+        route: crate::net::Route::default(),
     }
 }
 

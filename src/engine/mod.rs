@@ -4,6 +4,7 @@
 pub mod event;
 #[cfg(test)]
 pub mod mock;
+pub mod probe;
 pub mod session;
 
 pub use event::{DeliveryReport, Event, EventKind, ExpectReport, Progress, Security, Sink};

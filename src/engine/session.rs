@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::event::{Event, EventKind, Progress, Security, Sink};
-use crate::net::{deadline_after, Family, NetError, Step, Stream, TlsInfo, TlsOptions, Transport};
+use crate::net::{
+    deadline_after, Family, NetError, Route, Step, Stream, TlsInfo, TlsOptions, Transport,
+};
 use crate::proto::{
     self, classify, Capabilities, CommandError, DataBlock, InputMode, LineContext, Machine,
     Outcome, ProtoError, Protocol, Reply,
@@ -35,6 +37,8 @@ pub struct Options {
     /// Send cleartext credentials over a connection without TLS to a host that is not on
     /// loopback (`--allow-plaintext-auth`).
     pub allow_plaintext_auth: bool,
+    /// Through a proxy, with a PROXY protocol header (`--proxy`, `--proxy-protocol`).
+    pub route: Route,
 }
 
 /// What a session measured (`:stats`).
@@ -146,11 +150,12 @@ impl Session {
         let connect_started = Instant::now();
         let transport = {
             let mut log = |s: String| info(sink, s);
-            Transport::connect(
+            Transport::connect_via(
                 &opts.target.host,
                 opts.target.port,
                 opts.family,
                 opts.timeout,
+                &opts.route,
                 &mut log,
             )?
         };
@@ -197,7 +202,11 @@ impl Session {
             at: start.elapsed(),
             protocol,
             security: Security::Plain,
-            kind: EventKind::Info(format!("connected to {peer} ({protocol}, {how})")),
+            kind: EventKind::Info(if peer.is_empty() {
+                format!("connected ({protocol}, {how})")
+            } else {
+                format!("connected to {peer} ({protocol}, {how})")
+            }),
         });
         let mut session = Session {
             machine: proto::machine(protocol),
@@ -545,6 +554,13 @@ impl Session {
         let deadline = deadline_after(self.opts.timeout);
         let host = self.opts.target.host.clone();
         let tls = self.opts.tls.clone();
+        if let Some(path) = &tls.keylog {
+            sink(self.event(EventKind::Warning(format!(
+                "SSLKEYLOGFILE is set: the secrets of this TLS session are written to {}; \
+                 anyone who reads that file can decrypt the session",
+                path.display()
+            ))));
+        }
         let started = Instant::now();
         let info = self.stream()?.start_tls(&host, &tls, deadline)?;
         let took = started.elapsed();

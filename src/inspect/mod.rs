@@ -294,6 +294,7 @@ fn check_mx(
             insecure: true,
             ca_file: args.ca_file.clone(),
             sni: Some(host.to_string()),
+            ..TlsOptions::default()
         },
         timeout,
         family: Family::Any,
@@ -304,6 +305,7 @@ fn check_mx(
             .unwrap_or_else(|| "localhost".into()),
         timing: false,
         allow_plaintext_auth: false,
+        route: crate::net::Route::default(),
     };
     match Session::connect(opts, &mut |_| {}) {
         Ok(mut s) => {

@@ -175,6 +175,7 @@ pub(super) fn accept(
         verified: false,
         verify_error: None,
         chain: Vec::new(),
+        alpn: None,
     };
     Ok((stream, info))
 }

@@ -42,6 +42,7 @@ pub fn get(
         insecure: false,
         ca_file,
         sni: None,
+        ..TlsOptions::default()
     };
     let tls = t
         .start_tls(host, &opts, deadline)

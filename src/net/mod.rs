@@ -14,10 +14,14 @@ mod accept;
 mod conn;
 pub mod dns;
 pub mod https;
+mod pipe;
+mod proxy;
 mod tls;
 mod transport;
 
 pub use accept::ServerTls;
+pub use proxy::{proxy_header, Proxy, ProxyHeader, ProxyHeaderVersion, ProxyKind};
+pub use tls::{can_offer, PROBE_CIPHERS};
 pub use transport::{is_loopback_host, Transport};
 
 use std::fmt;
@@ -111,6 +115,9 @@ pub struct TlsInfo {
     pub verify_error: Option<String>,
     /// The chain the peer sent, leaf first.
     pub chain: Vec<CertSummary>,
+    /// The application protocol the server chose from `--alpn` (exactly as sent, it may hold
+    /// any byte: shown escaped), if any.
+    pub alpn: Option<String>,
 }
 
 impl TlsInfo {
@@ -129,7 +136,52 @@ pub enum Family {
     V6,
 }
 
-/// How a TLS handshake checks the server.
+/// A TLS protocol version, for `--tls-min`, `--tls-max` and `--tls-info`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    V1_0,
+    V1_1,
+    V1_2,
+    V1_3,
+}
+
+impl TlsVersion {
+    /// Every version, oldest first.
+    pub const ALL: [TlsVersion; 4] = [
+        TlsVersion::V1_0,
+        TlsVersion::V1_1,
+        TlsVersion::V1_2,
+        TlsVersion::V1_3,
+    ];
+
+    /// `1.2`.
+    pub fn number(self) -> &'static str {
+        match self {
+            TlsVersion::V1_0 => "1.0",
+            TlsVersion::V1_1 => "1.1",
+            TlsVersion::V1_2 => "1.2",
+            TlsVersion::V1_3 => "1.3",
+        }
+    }
+
+    /// `TLSv1.2`, as OpenSSL names the negotiated version.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::V1_0 => "TLSv1",
+            TlsVersion::V1_1 => "TLSv1.1",
+            TlsVersion::V1_2 => "TLSv1.2",
+            TlsVersion::V1_3 => "TLSv1.3",
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TLS {}", self.number())
+    }
+}
+
+/// How a TLS handshake checks the server, and what the client offers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsOptions {
     /// Go on even when the chain or the host name does not verify (the reason is still reported
@@ -139,6 +191,33 @@ pub struct TlsOptions {
     pub ca_file: Option<PathBuf>,
     /// Server name sent in the handshake and checked against the certificate, instead of the host.
     pub sni: Option<String>,
+    /// Client certificate (PEM; may hold the chain after it, and the key).
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM); `None`: it is in the certificate file.
+    pub key: Option<PathBuf>,
+    /// Oldest TLS version offered (default: the library's).
+    pub min_version: Option<TlsVersion>,
+    /// Newest TLS version offered (default: the library's).
+    pub max_version: Option<TlsVersion>,
+    /// OpenSSL cipher list for TLS 1.2 and older (`ECDHE+AESGCM`, may set `@SECLEVEL=N`).
+    pub ciphers: Option<String>,
+    /// OpenSSL TLS 1.3 ciphersuites (`TLS_AES_128_GCM_SHA256:…`).
+    pub ciphersuites: Option<String>,
+    /// Application protocols offered with ALPN, in order of preference.
+    pub alpn: Vec<String>,
+    /// Append the session's secrets to this file in the NSS key log format (SSLKEYLOGFILE).
+    pub keylog: Option<PathBuf>,
+    /// OpenSSL security level to use instead of the configured one (`--tls-info` sets 0 to
+    /// be able to offer old versions).
+    pub security_level: Option<u32>,
+}
+
+impl TlsOptions {
+    /// Checks what can be checked without a peer: the certificate and key load and match, the
+    /// cipher lists and ALPN names are accepted, the key log file can be opened.
+    pub fn check(&self) -> Result<(), NetError> {
+        tls::connector(self).map(|_| ())
+    }
 }
 
 /// What timed out.
@@ -156,6 +235,8 @@ pub enum Step {
     /// Waiting for a reply.
     Reply,
     Send,
+    /// Asking the proxy for the connection.
+    Proxy,
 }
 
 impl fmt::Display for Step {
@@ -170,6 +251,7 @@ impl fmt::Display for Step {
             Step::Greeting { .. } => f.write_str("waiting for the greeting"),
             Step::Reply => f.write_str("waiting for a reply"),
             Step::Send => f.write_str("sending"),
+            Step::Proxy => f.write_str("waiting for the proxy"),
         }
     }
 }
@@ -219,6 +301,13 @@ pub enum TlsProblem {
     CaFile,
     /// The connection already uses TLS.
     AlreadyTls,
+    /// A local setting could not be used: the client certificate or key, a cipher list, ALPN
+    /// names, the key log file.
+    Config,
+    /// The server wants a client certificate (`--cert`) and none, or one it refused, was sent.
+    ClientCertificate,
+    /// No TLS version both sides allow (`--tls-min`, `--tls-max`, or the library's limits).
+    Version,
     Other,
 }
 
@@ -289,6 +378,38 @@ pub enum NetError {
     /// The connection is already closed.
     #[error("the connection is closed")]
     Closed,
+    /// A unix socket could not be connected to, or a command not started.
+    #[error("cannot {what}: {}", io_text(.source))]
+    Local {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The proxy refused, or did not speak its protocol.
+    #[error("proxy: {0}")]
+    Proxy(String),
+}
+
+/// How the connection to the server is made: directly or through a proxy, and with a PROXY
+/// protocol header first or not.
+#[derive(Clone, Debug, Default)]
+pub struct Route {
+    /// TCP to the target's host and port, a unix socket, or a command's pipes.
+    pub endpoint: Endpoint,
+    pub proxy: Option<Proxy>,
+    pub header: Option<ProxyHeader>,
+}
+
+/// What the session talks to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Endpoint {
+    /// TCP to the target's host and port.
+    #[default]
+    Tcp,
+    /// A unix domain socket (`smtp+unix:/path`).
+    Unix(PathBuf),
+    /// A command run with `sh -c`, spoken to over its standard input and output (`--pipe`).
+    Pipe(String),
 }
 
 fn attempts_text(attempts: &[Attempt]) -> String {

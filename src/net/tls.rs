@@ -1,7 +1,7 @@
 //! TLS client handshake with OpenSSL, verification reasons in words, and certificate summaries.
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -10,13 +10,16 @@ use openssl::error::ErrorStack;
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::Id;
-use openssl::ssl::{ErrorCode, HandshakeError, SslConnector, SslMethod, SslStream, SslVerifyMode};
+use openssl::ssl::{
+    ErrorCode, HandshakeError, SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode,
+    SslVersion,
+};
 use openssl::x509::{X509NameRef, X509Ref, X509StoreContextRef, X509VerifyResult};
 
 use super::conn::{is_timeout, Conn, Got};
 use super::{
     io_text, strip_brackets, CertError, CertProblem, CertSummary, NetError, Step, TlsError,
-    TlsInfo, TlsOptions, TlsProblem,
+    TlsInfo, TlsOptions, TlsProblem, TlsVersion,
 };
 
 // X509_V_ERR_* codes (stable across OpenSSL 1.1 and 3.x).
@@ -55,25 +58,13 @@ pub(super) fn handshake(
     opts: &TlsOptions,
     deadline: Instant,
 ) -> Result<(SslStream<Conn>, TlsInfo), NetError> {
-    nothing_unread(conn.tcp())?;
+    nothing_unread(&mut conn)?;
 
     let verify_name = clean_name(opts.sni.as_deref().unwrap_or(host)).to_string();
     let is_ip = verify_name.parse::<IpAddr>().is_ok();
     let sni = (!is_ip && !verify_name.is_empty()).then(|| verify_name.clone());
 
-    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(tls_stack)?;
-    if let Some(path) = &opts.ca_file {
-        builder
-            .load_verify_locations(Some(path), None)
-            .map_err(|e| {
-                NetError::Tls(TlsError {
-                    problem: TlsProblem::CaFile,
-                    text: format!("cannot load CA file {}: {}", path.display(), stack_text(&e)),
-                    source: Some(Box::new(e)),
-                })
-            })?;
-    }
-    let connector = builder.build();
+    let connector = connector(opts)?;
     let mut config = connector.configure().map_err(tls_stack)?;
     config.set_use_server_name_indication(false);
     config.set_verify_hostname(true);
@@ -129,7 +120,8 @@ pub(super) fn handshake(
                     )));
                 }
             }
-            return Err(handshake_error(mid.error()));
+            let sent_cert = mid.ssl().certificate().is_some();
+            return Err(handshake_error(mid.error(), sent_cert));
         }
     };
 
@@ -148,7 +140,11 @@ pub(super) fn handshake(
         let reasons: Vec<&str> = found.iter().map(|f| f.reason.as_str()).collect();
         Some(reasons.join("; "))
     };
+    let alpn = ssl
+        .selected_alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
     let info = TlsInfo {
+        alpn,
         version: ssl.version_str().to_string(),
         cipher: ssl
             .current_cipher()
@@ -161,6 +157,206 @@ pub(super) fn handshake(
         chain,
     };
     Ok((stream, info))
+}
+
+/// Most ALPN names offered, and the longest one (RFC 7301 allows 255 octets).
+const MAX_ALPN: usize = 32;
+const MAX_ALPN_NAME: usize = 255;
+
+/// The client context for `opts`: trust anchors, client certificate, versions, ciphers, ALPN,
+/// key log. Every failure here is a local setting that cannot be used.
+pub(super) fn connector(opts: &TlsOptions) -> Result<SslConnector, NetError> {
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(tls_stack)?;
+    if let Some(path) = &opts.ca_file {
+        builder
+            .load_verify_locations(Some(path), None)
+            .map_err(|e| {
+                NetError::Tls(TlsError {
+                    problem: TlsProblem::CaFile,
+                    text: format!("cannot load CA file {}: {}", path.display(), stack_text(&e)),
+                    source: Some(Box::new(e)),
+                })
+            })?;
+    }
+    if let Some(level) = opts.security_level {
+        builder.set_security_level(level);
+    }
+    if let Some(cert) = &opts.cert {
+        builder
+            .set_certificate_chain_file(cert)
+            .map_err(|e| config_error(format!("--cert {}", cert.display()), e))?;
+        let key = opts.key.as_ref().unwrap_or(cert);
+        builder
+            .set_private_key_file(key, SslFiletype::PEM)
+            .map_err(|e| {
+                let mismatch = e
+                    .errors()
+                    .iter()
+                    .any(|r| r.reason().is_some_and(|r| r.contains("mismatch")));
+                if mismatch {
+                    return config_error(
+                        format!(
+                            "the key in {} does not belong to the --cert certificate",
+                            key.display()
+                        ),
+                        e,
+                    );
+                }
+                let what = if opts.key.is_some() {
+                    format!("--key {}", key.display())
+                } else {
+                    format!("--cert {} (no --key: the key must be in it)", key.display())
+                };
+                config_error(what, e)
+            })?;
+        builder.check_private_key().map_err(|e| {
+            config_error(
+                "the key does not belong to the --cert certificate".into(),
+                e,
+            )
+        })?;
+    }
+    builder
+        .set_min_proto_version(opts.min_version.map(ssl_version))
+        .map_err(|e| config_error("--tls-min".into(), e))?;
+    builder
+        .set_max_proto_version(opts.max_version.map(ssl_version))
+        .map_err(|e| config_error("--tls-max".into(), e))?;
+    if let Some(list) = &opts.ciphers {
+        builder
+            .set_cipher_list(list)
+            .map_err(|e| config_error(format!("--ciphers {list:?}"), e))?;
+    }
+    if let Some(list) = &opts.ciphersuites {
+        builder
+            .set_ciphersuites(list)
+            .map_err(|e| config_error(format!("--ciphersuites {list:?}"), e))?;
+    }
+    if !opts.alpn.is_empty() {
+        let wire = alpn_wire(&opts.alpn).map_err(|text| {
+            NetError::Tls(TlsError::new(TlsProblem::Config, format!("--alpn: {text}")))
+        })?;
+        builder
+            .set_alpn_protos(&wire)
+            .map_err(|e| config_error("--alpn".into(), e))?;
+    }
+    if let Some(path) = &opts.keylog {
+        let file = open_keylog(path).map_err(|e| {
+            NetError::Tls(TlsError {
+                problem: TlsProblem::Config,
+                text: format!(
+                    "cannot open the key log {} (SSLKEYLOGFILE): {}",
+                    path.display(),
+                    io_text(&e)
+                ),
+                source: Some(Box::new(e)),
+            })
+        })?;
+        let file = Mutex::new(file);
+        builder.set_keylog_callback(move |_, line| {
+            if let Ok(mut f) = file.lock() {
+                // One write per line, so that lines of concurrent writers do not interleave.
+                let mut record = Vec::with_capacity(line.len().saturating_add(1));
+                record.extend_from_slice(line.as_bytes());
+                record.push(b'\n');
+                // A key log that cannot be written loses only the debugging aid.
+                let _ = f.write_all(&record);
+            }
+        });
+    }
+    Ok(builder.build())
+}
+
+/// The cipher list of `--tls-info` probes: everything the library has, at security level 0.
+pub const PROBE_CIPHERS: &str = "ALL:@SECLEVEL=0";
+
+/// Whether the local library can offer `version` at all (at security level 0 with every
+/// cipher): a ClientHello of that version alone is built, without any network. `Err` says
+/// why not.
+pub fn can_offer(version: TlsVersion) -> Result<(), String> {
+    let opts = TlsOptions {
+        insecure: true,
+        min_version: Some(version),
+        max_version: Some(version),
+        ciphers: Some(PROBE_CIPHERS.into()),
+        security_level: Some(0),
+        ..TlsOptions::default()
+    };
+    let connector = connector(&opts).map_err(|e| e.to_string())?;
+    let mut config = connector.configure().map_err(|e| stack_text(&e))?;
+    config.set_verify_hostname(false);
+    let ssl = config.into_ssl("localhost").map_err(|e| stack_text(&e))?;
+    match ssl.connect(Nowhere) {
+        // The ClientHello was written; the handshake waits for an answer that never comes.
+        Ok(_) | Err(HandshakeError::WouldBlock(_)) => Ok(()),
+        Err(HandshakeError::SetupFailure(e)) => Err(stack_text(&e)),
+        Err(HandshakeError::Failure(mid)) => Err(ssl_error_text(mid.error())),
+    }
+}
+
+/// A stream that takes every byte and never has one to read.
+struct Nowhere;
+
+impl io::Read for Nowhere {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(io::ErrorKind::WouldBlock, "nothing"))
+    }
+}
+
+impl io::Write for Nowhere {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Opens (creating it mode 0600) the key log for appending.
+fn open_keylog(path: &std::path::Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn ssl_version(v: TlsVersion) -> SslVersion {
+    match v {
+        TlsVersion::V1_0 => SslVersion::TLS1,
+        TlsVersion::V1_1 => SslVersion::TLS1_1,
+        TlsVersion::V1_2 => SslVersion::TLS1_2,
+        TlsVersion::V1_3 => SslVersion::TLS1_3,
+    }
+}
+
+/// ALPN names in the wire format (each preceded by its length).
+fn alpn_wire(names: &[String]) -> Result<Vec<u8>, String> {
+    if names.len() > MAX_ALPN {
+        return Err(format!("at most {MAX_ALPN} protocol names"));
+    }
+    let mut wire = Vec::new();
+    for name in names {
+        let len = u8::try_from(name.len())
+            .ok()
+            .filter(|&n| n > 0 && usize::from(n) <= MAX_ALPN_NAME)
+            .ok_or_else(|| format!("a protocol name has 1 to {MAX_ALPN_NAME} bytes: {name:?}"))?;
+        wire.push(len);
+        wire.extend_from_slice(name.as_bytes());
+    }
+    Ok(wire)
+}
+
+fn config_error(what: String, e: ErrorStack) -> NetError {
+    NetError::Tls(TlsError {
+        problem: TlsProblem::Config,
+        text: format!("{what}: {}", stack_text(&e)),
+        source: Some(Box::new(e)),
+    })
 }
 
 /// Reads decrypted bytes; `Nothing` when the deadline set on the inner stream passed first.
@@ -185,6 +381,14 @@ pub(super) fn read(stream: &mut SslStream<Conn>, buf: &mut [u8]) -> Result<Got, 
                     }
                 }
                 _ if is_unexpected_eof(&e) => return Ok(Got::Data(0)),
+                // TLS 1.3: the server checks the client's certificate after the client's
+                // handshake is done, so its refusal comes with the first read.
+                _ if alert_for_client_certificate(&e) => {
+                    return Err(client_certificate_error(
+                        &e,
+                        stream.ssl().certificate().is_some(),
+                    ))
+                }
                 _ => return Err(tls_error(TlsProblem::Other, e)),
             },
         }
@@ -225,12 +429,9 @@ pub(super) fn write_some(stream: &mut SslStream<Conn>, data: &[u8]) -> Result<us
 
 /// Fails when the server has sent bytes before the client's first handshake message: nothing
 /// legitimate does that, so they are injected plain text (after STARTTLS) or a plain-text port.
-fn nothing_unread(tcp: &TcpStream) -> Result<(), NetError> {
+fn nothing_unread(conn: &mut Conn) -> Result<(), NetError> {
     let mut probe = [0u8; 64];
-    tcp.set_nonblocking(true).map_err(NetError::Io)?;
-    let peeked = tcp.peek(&mut probe);
-    tcp.set_nonblocking(false).map_err(NetError::Io)?;
-    match peeked {
+    match conn.peek_now(&mut probe) {
         Ok(0) => Err(NetError::Tls(TlsError::new(
             TlsProblem::Closed,
             "the server closed the connection before the TLS handshake",
@@ -567,6 +768,47 @@ fn stack_text(stack: &ErrorStack) -> String {
     }
 }
 
+/// Whether one of the reasons in OpenSSL's error stack contains one of `words`.
+fn has_reason(e: &openssl::ssl::Error, words: &[&str]) -> bool {
+    e.ssl_error().is_some_and(|stack| {
+        stack.errors().iter().any(|err| {
+            err.reason()
+                .is_some_and(|r| words.iter().any(|w| r.contains(w)))
+        })
+    })
+}
+
+/// The alerts a server sends about the client's certificate: "certificate required" (TLS
+/// 1.3, none sent), "bad/unsupported/unknown CA/… certificate" (one it refused).
+fn alert_for_client_certificate(e: &openssl::ssl::Error) -> bool {
+    has_reason(
+        e,
+        &[
+            "alert certificate required",
+            "alert bad certificate",
+            "alert unknown ca",
+            "alert certificate unknown",
+            "alert unsupported certificate",
+            "alert certificate expired",
+            "alert certificate revoked",
+        ],
+    )
+}
+
+fn client_certificate_error(e: &openssl::ssl::Error, sent_cert: bool) -> NetError {
+    let text = ssl_error_text(e);
+    let hint = if sent_cert {
+        "the server refused the client certificate given with --cert"
+    } else {
+        "the server requires a client certificate: give one with --cert FILE (and --key FILE)"
+    };
+    NetError::Tls(TlsError {
+        problem: TlsProblem::ClientCertificate,
+        text: format!("{hint} ({text})"),
+        source: None,
+    })
+}
+
 fn is_unexpected_eof(e: &openssl::ssl::Error) -> bool {
     e.ssl_error().is_some_and(|stack| {
         stack
@@ -588,7 +830,7 @@ fn ssl_error_text(e: &openssl::ssl::Error) -> String {
 
 /// A failed handshake (not a certificate problem) in words, with a hint for the common case of
 /// TLS spoken to a plain-text port.
-fn handshake_error(e: &openssl::ssl::Error) -> NetError {
+fn handshake_error(e: &openssl::ssl::Error, sent_cert: bool) -> NetError {
     if let Some(io) = e.io_error() {
         if is_timeout(io) {
             return NetError::Timeout(Step::Handshake);
@@ -604,7 +846,27 @@ fn handshake_error(e: &openssl::ssl::Error) -> NetError {
             "the server closed the connection during the handshake",
         ));
     }
+    if alert_for_client_certificate(e) {
+        return client_certificate_error(e, sent_cert);
+    }
     let text = ssl_error_text(e);
+    if has_reason(
+        e,
+        &[
+            "unsupported protocol",
+            "protocol version",
+            "no protocols available",
+        ],
+    ) {
+        return NetError::Tls(TlsError::new(
+            TlsProblem::Version,
+            format!(
+                "{text}: no TLS version that both sides allow (see --tls-min and --tls-max; \
+                 OpenSSL offers TLS 1.0 and 1.1 only at security level 0, \
+                 --ciphers 'DEFAULT:@SECLEVEL=0')"
+            ),
+        ));
+    }
     // OpenSSL's words for a record that is not TLS at all.
     let not_tls = e.ssl_error().is_some_and(|stack| {
         stack.errors().iter().any(|err| {
@@ -639,6 +901,24 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::path::PathBuf;
+
+    #[test]
+    fn current_versions_can_be_offered() {
+        assert_eq!(can_offer(TlsVersion::V1_2), Ok(()));
+        assert_eq!(can_offer(TlsVersion::V1_3), Ok(()));
+    }
+
+    #[test]
+    fn alpn_names_are_length_prefixed_and_bounded() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            alpn_wire(&names(&["smtp", "h2"])).as_deref(),
+            Ok(&b"\x04smtp\x02h2"[..])
+        );
+        assert!(alpn_wire(&names(&[""])).is_err());
+        assert!(alpn_wire(&names(&[&"x".repeat(256)])).is_err());
+        assert!(alpn_wire(&vec!["a".to_string(); MAX_ALPN + 1]).is_err());
+    }
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{mpsc, OnceLock};
     use std::thread;

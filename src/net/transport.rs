@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,90 @@ impl Transport {
     ) -> Result<Transport, NetError> {
         let addrs = resolve(host, port, family, timeout)?;
         connect_first(&addrs, timeout, log)
+    }
+
+    /// Like [`Transport::connect`], through `route`: to the proxy first, which is asked for
+    /// `host`:`port` (a SOCKS5 proxy resolves the name itself), and then the PROXY protocol
+    /// header when asked for. The whole proxy exchange is bounded by `timeout`.
+    pub fn connect_via(
+        host: &str,
+        port: u16,
+        family: Family,
+        timeout: Duration,
+        route: &super::Route,
+        log: &mut dyn FnMut(String),
+    ) -> Result<Transport, NetError> {
+        match &route.endpoint {
+            super::Endpoint::Tcp => {}
+            _ if route.proxy.is_some() || route.header.is_some() => {
+                return Err(NetError::Proxy(
+                    "--proxy and --proxy-protocol work over TCP only".into(),
+                ))
+            }
+            #[cfg(unix)]
+            super::Endpoint::Unix(path) => {
+                log(format!("connecting to the unix socket {}", path.display()));
+                let unix = std::os::unix::net::UnixStream::connect(path).map_err(|source| {
+                    NetError::Local {
+                        what: format!("connect to the unix socket {}", path.display()),
+                        source,
+                    }
+                })?;
+                return Ok(Transport::over(super::conn::Io::Unix(unix)));
+            }
+            #[cfg(not(unix))]
+            super::Endpoint::Unix(_) => {
+                return Err(NetError::Proxy("unix sockets need a unix system".into()))
+            }
+            super::Endpoint::Pipe(command) => {
+                log(format!("running sh -c {command:?}"));
+                let pipe = super::pipe::Pipe::spawn(command).map_err(|source| NetError::Local {
+                    what: format!("run sh -c {command:?}"),
+                    source,
+                })?;
+                return Ok(Transport::over(super::conn::Io::Pipe(Box::new(pipe))));
+            }
+        }
+        let mut transport = match &route.proxy {
+            None => Transport::connect(host, port, family, timeout, log)?,
+            Some(proxy) => {
+                let addrs = resolve(&proxy.host, proxy.port, family, timeout)?;
+                log(format!("through the proxy {proxy}"));
+                let mut t = connect_first(&addrs, timeout, log)?;
+                let deadline = super::deadline_after(timeout);
+                if let Inner::Plain(conn) = &mut t.inner {
+                    super::proxy::negotiate(conn, proxy, host, port, deadline)?;
+                }
+                log(format!("the proxy connected to {host}:{port}"));
+                t
+            }
+        };
+        if let Some(header) = &route.header {
+            let tcp = transport.tcp().ok_or(NetError::Closed)?;
+            let source = match header.source {
+                Some(s) => s,
+                None => tcp.local_addr().map_err(NetError::Io)?,
+            };
+            let destination = tcp.peer_addr().map_err(NetError::Io)?;
+            let bytes = super::proxy::proxy_header(header.version, source, destination)?;
+            transport.write_all(&bytes, super::deadline_after(timeout))?;
+            log(format!(
+                "PROXY protocol {} header sent: source {source}, destination {destination}",
+                match header.version {
+                    super::ProxyHeaderVersion::V1 => "v1",
+                    super::ProxyHeaderVersion::V2 => "v2",
+                }
+            ));
+        }
+        Ok(transport)
+    }
+
+    fn over(io: super::conn::Io) -> Transport {
+        Transport {
+            inner: Inner::Plain(Conn::over(io)),
+            tls: None,
+            peer: None,
+        }
     }
 
     /// Wraps an already connected socket (sets TCP_NODELAY).
@@ -127,17 +211,25 @@ impl Transport {
         }
     }
 
-    fn set_nonblocking(&self, on: bool) -> Result<(), NetError> {
-        match self.tcp() {
-            Some(t) => t.set_nonblocking(on).map_err(NetError::Io),
+    fn set_nonblocking(&mut self, on: bool) -> Result<(), NetError> {
+        match self.conn_mut() {
+            Some(c) => c.set_nonblocking(on).map_err(NetError::Io),
             None => Ok(()),
         }
     }
 
     fn tcp(&self) -> Option<&TcpStream> {
         match &self.inner {
-            Inner::Plain(conn) => Some(conn.tcp()),
-            Inner::Tls(s) => Some(s.get_ref().tcp()),
+            Inner::Plain(conn) => conn.tcp(),
+            Inner::Tls(s) => s.get_ref().tcp(),
+            Inner::Closed => None,
+        }
+    }
+
+    fn conn_mut(&mut self) -> Option<&mut Conn> {
+        match &mut self.inner {
+            Inner::Plain(conn) => Some(conn),
+            Inner::Tls(s) => Some(s.get_mut()),
             Inner::Closed => None,
         }
     }
@@ -157,17 +249,14 @@ impl Stream for Transport {
     }
 
     fn read_now(&mut self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
-        let Some(tcp) = self.tcp() else {
+        let decrypted = matches!(&self.inner, Inner::Tls(s) if s.ssl().pending() > 0);
+        let Some(conn) = self.conn_mut() else {
             return Ok(Some(0));
         };
-        let decrypted = matches!(&self.inner, Inner::Tls(s) if s.ssl().pending() > 0);
         if !decrypted {
             // Nothing in the socket either: no need to touch the stream.
             let mut probe = [0u8; 1];
-            tcp.set_nonblocking(true).map_err(NetError::Io)?;
-            let peeked = tcp.peek(&mut probe);
-            tcp.set_nonblocking(false).map_err(NetError::Io)?;
-            match peeked {
+            match conn.peek_now(&mut probe) {
                 Ok(0) => {}
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
@@ -273,14 +362,12 @@ impl Stream for Transport {
     /// Sends a TLS close_notify (waiting half a second at most) and closes the socket.
     fn shutdown(&mut self) {
         match std::mem::replace(&mut self.inner, Inner::Closed) {
-            Inner::Plain(conn) => {
-                let _ = conn.tcp().shutdown(Shutdown::Both);
-            }
+            Inner::Plain(mut conn) => conn.shutdown(),
             Inner::Tls(mut s) => {
                 s.get_mut()
                     .set_deadline(Some(super::deadline_after(SHUTDOWN_WAIT)));
                 let _ = s.shutdown();
-                let _ = s.get_ref().tcp().shutdown(Shutdown::Both);
+                s.get_mut().shutdown();
             }
             Inner::Closed => {}
         }

@@ -13,7 +13,7 @@
 //! | `received`     | `text` (lossy UTF-8), `raw_base64` (the exact bytes), `kind` (`status`/`data`), `ending` (`crlf`/`lf`/`none`) |
 //! | `challenge`    | `text`, `raw_base64` (the decoded SASL challenge)                      |
 //! | `reply`        | `outcome` (`ok`, `continue`, `tempfail`, `permfail`, `no`, `bad`, `bye`, `unknown`), `code`, `enhanced`, `tag` (null when absent), `lines`, `explanation` (when there is one) |
-//! | `tls`          | `version`, `cipher`, `sni`, `verify_name`, `verified`, `verify_error`, `chain` (leaf first: `subject`, `issuer`, `sans`, `not_before`, `not_after`, `days_left`, `key`, `sha256`) |
+//! | `tls`          | `version`, `cipher`, `sni`, `verify_name`, `verified`, `verify_error`, `alpn`, `chain` (leaf first: `subject`, `issuer`, `sans`, `not_before`, `not_after`, `days_left`, `key`, `sha256`) |
 //! | `capabilities` | `caps`, `added`, `removed`, `after_tls`                                |
 //! | `timing`       | `what`, `first_byte_ms`, `total_ms`                                    |
 //! | `warning`      | `message`                                                              |
@@ -218,6 +218,7 @@ fn tls_json(info: &TlsInfo) -> Value {
         "verify_name": info.verify_name,
         "verified": info.verified,
         "verify_error": info.verify_error,
+        "alpn": info.alpn,
         "chain": info.chain.iter().map(cert_json).collect::<Vec<_>>(),
     })
 }
@@ -528,6 +529,7 @@ mod tests {
     #[test]
     fn tls() {
         let info = TlsInfo {
+            alpn: None,
             version: "TLSv1.3".into(),
             cipher: "TLS_AES_256_GCM_SHA384".into(),
             sni: None,
@@ -555,6 +557,7 @@ mod tests {
         assert_eq!(
             keys(&v),
             [
+                "alpn",
                 "chain",
                 "cipher",
                 "event",

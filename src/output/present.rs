@@ -277,6 +277,9 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 pub fn tls_details(info: &TlsInfo) -> Vec<String> {
     let mut out = Vec::new();
     out.push(format!("protocol {}, cipher {}", info.version, info.cipher));
+    if let Some(alpn) = &info.alpn {
+        out.push(format!("ALPN: {alpn}"));
+    }
     out.push(format!(
         "SNI sent: {}",
         info.sni.as_deref().unwrap_or("none (IP address)")
@@ -395,6 +398,7 @@ mod tests {
 
     fn tls(verified: bool) -> TlsInfo {
         TlsInfo {
+            alpn: None,
             version: "TLSv1.3".into(),
             cipher: "TLS_AES_256_GCM_SHA384".into(),
             sni: Some("mx.example.com".into()),

@@ -1706,3 +1706,44 @@ fn postfix_relays_into_mailtalk_serve_over_verified_tls() {
         "{plain:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The PROXY protocol: Postfix's listener with smtpd_upstream_proxy_protocol = haproxy
+// (MAILTALK_PROXY_PORT, from tests/servers/start.sh) takes the claimed source for the client.
+
+#[test]
+fn postfix_takes_the_client_address_from_the_proxy_header() {
+    let s = servers_or_skip!();
+    let Ok(proxy_port) = port("MAILTALK_PROXY_PORT") else {
+        println!("MAILTALK_PROXY_PORT is not set (an older env file): skipped");
+        return;
+    };
+    for (version, source) in [("v1", "192.0.2.7:4242"), ("v2", "198.51.100.9:40000")] {
+        let message_id = format!("<{}@mailtalk.test>", unique("proxied"));
+        let input = format!(
+            "EHLO mailtalk.test\nMAIL FROM:<bob@example.test>\nRCPT TO:<{}>\nDATA\n\
+             Subject: proxied\nMessage-ID: {message_id}\n\nhi\n.\n",
+            s.user
+        );
+        let a = args(&[
+            "--proxy-protocol",
+            version,
+            "--proxy-source",
+            source,
+            &s.url("smtp", proxy_port),
+        ]);
+        mailtalk(&a, input.as_bytes(), None)
+            .expect_code(EXIT_OK)
+            .has_line("S: 250 2.0.0 Ok: queued as ");
+        let delivered = imap_fetch(&s, &message_id);
+        let ip = source.rsplit_once(':').unwrap().0;
+        let needle = format!("Received: from mailtalk.test (unknown [{ip}])");
+        assert!(
+            delivered
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes()),
+            "{version}: no {needle:?} in\n{}",
+            show_bytes(&delivered)
+        );
+    }
+}

@@ -18,7 +18,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use openssl::pkey::PKey;
-use openssl::ssl::{NameType, SslAcceptor, SslMethod, SslStream};
+use openssl::ssl::{
+    NameType, SslAcceptor, SslMethod, SslOptions, SslStream, SslVerifyMode, SslVersion,
+};
 use openssl::x509::X509;
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -78,6 +80,10 @@ pub struct TestCerts {
     pub self_signed: ServerCert,
     /// Signed by the CA, for DNS:localhost and IP:127.0.0.1, valid 2020-01-01 to 2021-01-01.
     pub expired: ServerCert,
+    /// A client certificate signed by the CA, subject `CN=client.test`.
+    pub client: ServerCert,
+    /// The client certificate and its key in one PEM file.
+    pub client_combined: PathBuf,
 }
 
 impl TestCerts {
@@ -103,7 +109,11 @@ impl TestCerts {
         std::fs::write(&ca_file, &ca_pem).unwrap();
         let issuer = Issuer::from_params(&ca_params, &ca_key);
 
-        let leaf = |label: &'static str, names: &[&str], years: (i32, i32), signed: bool| {
+        let leaf = |label: &'static str,
+                    names: &[&str],
+                    years: (i32, i32),
+                    signed: bool,
+                    usage: ExtendedKeyUsagePurpose| {
             let key = KeyPair::generate().unwrap();
             let mut params =
                 CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
@@ -113,7 +123,7 @@ impl TestCerts {
                 .push(DnType::CommonName, names.first().copied().unwrap_or("x"));
             params.is_ca = IsCa::ExplicitNoCa;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            params.extended_key_usages = vec![usage];
             params.not_before = date_time_ymd(years.0, 1, 1);
             params.not_after = date_time_ymd(years.1, 1, 1);
             let cert = if signed {
@@ -134,15 +144,25 @@ impl TestCerts {
             }
         };
 
-        let good = leaf("good", &["localhost", "127.0.0.1"], (2024, 2090), true);
-        let wrong_host = leaf("wrong-host", &["other.test"], (2024, 2090), true);
-        let self_signed = leaf(
-            "self-signed",
-            &["localhost", "127.0.0.1"],
+        use ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
+        let local = &["localhost", "127.0.0.1"];
+        let good = leaf("good", local, (2024, 2090), true, ServerAuth);
+        let wrong_host = leaf(
+            "wrong-host",
+            &["other.test"],
             (2024, 2090),
-            false,
+            true,
+            ServerAuth,
         );
-        let expired = leaf("expired", &["localhost", "127.0.0.1"], (2020, 2021), true);
+        let self_signed = leaf("self-signed", local, (2024, 2090), false, ServerAuth);
+        let expired = leaf("expired", local, (2020, 2021), true, ServerAuth);
+        let client = leaf("client", &["client.test"], (2024, 2090), true, ClientAuth);
+        let client_combined = dir.path().join("client-combined.pem");
+        std::fs::write(
+            &client_combined,
+            format!("{}{}", client.cert_pem, client.key_pem),
+        )
+        .unwrap();
 
         TestCerts {
             dir,
@@ -152,6 +172,8 @@ impl TestCerts {
             wrong_host,
             self_signed,
             expired,
+            client,
+            client_combined,
         }
     }
 
@@ -171,8 +193,68 @@ impl Default for TestCerts {
     }
 }
 
+/// How the server side of a TLS handshake is set up (the default: what [`Conn::start_tls`] does).
+#[derive(Clone, Debug, Default)]
+pub struct TlsConfig {
+    /// A CA (PEM) whose client certificates are required: no certificate, or another one,
+    /// fails the handshake.
+    pub require_client_cert: Option<String>,
+    /// Versions accepted (default: TLS 1.2 and 1.3).
+    pub min: Option<SslVersion>,
+    pub max: Option<SslVersion>,
+    /// OpenSSL security level 0 and every cipher, so that TLS 1.0 and 1.1 can be accepted.
+    pub legacy: bool,
+    /// ALPN protocols the server accepts, in its order of preference.
+    pub alpn: Vec<String>,
+    /// The TLS 1.3 ciphersuites accepted (default: OpenSSL's).
+    pub ciphersuites: Option<String>,
+}
+
 fn acceptor(cert: &ServerCert, sni: Arc<Mutex<Option<String>>>) -> SslAcceptor {
+    acceptor_with(cert, sni, &TlsConfig::default())
+}
+
+fn acceptor_with(
+    cert: &ServerCert,
+    sni: Arc<Mutex<Option<String>>>,
+    config: &TlsConfig,
+) -> SslAcceptor {
     let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+    if config.legacy {
+        b.clear_options(SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1);
+        b.set_security_level(0);
+        b.set_cipher_list("ALL:@SECLEVEL=0").unwrap();
+    }
+    if let Some(suites) = &config.ciphersuites {
+        b.set_ciphersuites(suites).unwrap();
+    }
+    if config.min.is_some() || config.legacy {
+        b.set_min_proto_version(config.min).unwrap();
+    }
+    if config.max.is_some() {
+        b.set_max_proto_version(config.max).unwrap();
+    }
+    if let Some(ca) = &config.require_client_cert {
+        let ca = X509::from_pem(ca.as_bytes()).unwrap();
+        b.cert_store_mut().add_cert(ca).unwrap();
+        b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    }
+    if !config.alpn.is_empty() {
+        let wanted = config.alpn.clone();
+        b.set_alpn_select_callback(move |_, offered| {
+            for w in &wanted {
+                let mut rest = offered;
+                while let Some((&len, tail)) = rest.split_first() {
+                    let (name, tail) = tail.split_at(usize::from(len).min(tail.len()));
+                    if name == w.as_bytes() {
+                        return Ok(name);
+                    }
+                    rest = tail;
+                }
+            }
+            Err(openssl::ssl::AlpnError::NOACK)
+        });
+    }
     let x509 = X509::from_pem(cert.cert_pem.as_bytes()).unwrap();
     let key = PKey::private_key_from_pem(cert.key_pem.as_bytes()).unwrap();
     b.set_certificate(&x509).unwrap();
@@ -207,6 +289,15 @@ pub struct Log {
     pub tls_error: Option<String>,
     /// The SNI host name the client sent, if any.
     pub sni: Option<String>,
+    /// The subject of the client's certificate (`CN=client.test`), if it sent one.
+    pub client_subject: Option<String>,
+    /// The ClientHello random of the completed handshake.
+    pub client_random: Option<Vec<u8>>,
+    /// The negotiated version (`TLSv1.3`) and cipher of the completed handshake.
+    pub tls_version: Option<String>,
+    pub tls_cipher: Option<String>,
+    /// The ALPN protocol the server chose.
+    pub alpn: Option<String>,
     /// What the handler recorded: (kind, bytes), in order.
     pub records: Vec<(String, Vec<u8>)>,
     /// Free-form notes from the handler and the framework.
@@ -269,6 +360,9 @@ impl std::fmt::Debug for Log {
             .field("tls_established", &self.tls_established)
             .field("tls_error", &self.tls_error)
             .field("sni", &self.sni)
+            .field("client_subject", &self.client_subject)
+            .field("tls_version", &self.tls_version)
+            .field("alpn", &self.alpn)
             .field(
                 "records",
                 &self
@@ -304,6 +398,7 @@ pub struct Conn {
     cert: ServerCert,
     sni: Arc<Mutex<Option<String>>>,
     log: Arc<Mutex<Log>>,
+    tls_config: TlsConfig,
 }
 
 impl Conn {
@@ -321,7 +416,14 @@ impl Conn {
             cert,
             sni,
             log,
+            tls_config: TlsConfig::default(),
         }
+    }
+
+    /// How later handshakes ([`Conn::start_tls`], also the STARTTLS of the scripted servers)
+    /// are set up.
+    pub fn set_tls_config(&mut self, config: TlsConfig) {
+        self.tls_config = config;
     }
 
     /// Whether the connection is inside TLS now.
@@ -520,6 +622,13 @@ impl Conn {
     /// server's certificate. Returns whether it succeeded; on failure the
     /// connection is closed and the error is in the log.
     pub fn start_tls(&mut self) -> bool {
+        let config = self.tls_config.clone();
+        self.start_tls_with(&config)
+    }
+
+    /// Like [`Conn::start_tls`], set up by `config`; the log gets the client certificate's
+    /// subject, the client random, the version, cipher and ALPN protocol.
+    pub fn start_tls_with(&mut self, config: &TlsConfig) -> bool {
         let tcp = match std::mem::replace(&mut self.stream, Stream::Closed) {
             Stream::Plain(tcp) => tcp,
             other => {
@@ -534,14 +643,41 @@ impl Conn {
             self.note("client bytes were buffered before the handshake");
         }
         tcp.set_read_timeout(None).ok();
-        let acc = acceptor(&self.cert, self.sni.clone());
+        let acc = acceptor_with(&self.cert, self.sni.clone(), config);
         match acc.accept(tcp) {
             Ok(s) => {
+                let ssl = s.ssl();
+                let mut random = vec![0u8; 32];
+                let n = ssl.client_random(&mut random);
+                random.truncate(n);
+                let subject = ssl.peer_certificate().map(|c| {
+                    c.subject_name()
+                        .entries()
+                        .map(|e| {
+                            format!(
+                                "{}={}",
+                                e.object().nid().short_name().unwrap_or("?"),
+                                e.data().to_string().unwrap()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+                let version = ssl.version_str().to_string();
+                let cipher = ssl.current_cipher().map(|c| c.name().to_string());
+                let alpn = ssl
+                    .selected_alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned());
                 self.stream = Stream::Tls(Box::new(s));
                 let sni = self.sni.lock().unwrap().clone();
                 let mut log = self.log.lock().unwrap();
                 log.tls_established = true;
                 log.sni = sni;
+                log.client_subject = subject;
+                log.client_random = Some(random);
+                log.tls_version = Some(version);
+                log.tls_cipher = cipher;
+                log.alpn = alpn;
                 true
             }
             Err(e) => {
@@ -1031,8 +1167,10 @@ pub fn mailtalk_env(home: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str
         .env_remove("FORCE_COLOR")
         .env_remove("SSL_CERT_FILE")
         .env_remove("SSL_CERT_DIR")
+        .env_remove("SSLKEYLOGFILE")
         // A password exported in the developer's shell must not change what tests see.
         .env_remove("MAILTALK_PASSWORD")
+        .env_remove("MAILTALK_PROXY_PASSWORD")
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join(".local/share"))
         .env("XDG_STATE_HOME", home.join(".local/state"))

@@ -65,6 +65,12 @@ RELAY_PORT=$((PORT_BASE + 26))
 ALL_PORTS=("$SMTP_PORT" "$SMTPS_PORT" "$SUBMISSION_PORT" "$IMAP_PORT" "$IMAPS_PORT"
     "$POP3_PORT" "$POP3S_PORT" "$LMTP_PORT")
 
+# --- PROXY protocol listener (1/3: its port) ------------------------------------------------
+# An smtpd that takes the client's address from a HAProxy PROXY header (mailtalk
+# --proxy-protocol v1|v2 --proxy-source ADDR:PORT): N+27, MAILTALK_PROXY_PORT in the env file.
+PROXY_PORT=$((PORT_BASE + 27))
+ALL_PORTS+=("$PROXY_PORT")
+
 # --- packages -------------------------------------------------------------------------------
 packages=(postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl)
 missing=()
@@ -369,6 +375,13 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 } >"$PF/etc/master.cf"
 
+# --- PROXY protocol listener (2/3: the service) ---------------------------------------------
+{
+    echo "$HOST:$PROXY_PORT inet n - n - - smtpd"
+    echo "  -o syslog_name=postfix/proxied"
+    echo "  -o smtpd_upstream_proxy_protocol=haproxy"
+} >>"$PF/etc/master.cf"
+
 postfix -c "$PF/etc" check </dev/null || die "postfix configuration rejected"
 
 # --- start ----------------------------------------------------------------------------------
@@ -431,6 +444,9 @@ env_line() { printf '%s=%q\n' "$1" "$2"; }
     env_line MAILTALK_MAILDIR "$MAIL/example.test/alice/Maildir"
     env_line MAILTALK_POSTFIX_CONFIG "$PF/etc"
 } >"$STATE/env"
+
+# --- PROXY protocol listener (3/3: the environment) -----------------------------------------
+env_line MAILTALK_PROXY_PORT "$PROXY_PORT" >>"$STATE/env"
 
 elapsed=$(awk -v a="$EPOCHREALTIME" -v b="$started" 'BEGIN { printf "%.1f", a - b }')
 printf 'mail servers up on %s (smtp %s, smtps %s, submission %s, imap %s, imaps %s, pop3 %s, pop3s %s, lmtp %s)\n' \
