@@ -74,6 +74,11 @@ pub fn event_json(ev: &Event, explanation: Option<&str>) -> String {
             "secret": secret,
             "content": content,
         }),
+        EventKind::SentRaw(bytes) => json!({
+            "text": String::from_utf8_lossy(bytes),
+            "raw_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+            "raw": true,
+        }),
         EventKind::Received(line) => json!({
             "text": String::from_utf8_lossy(&line.bytes),
             "raw_base64": base64::engine::general_purpose::STANDARD.encode(&line.bytes),
@@ -193,6 +198,7 @@ fn event_name(kind: &EventKind) -> &'static str {
     match kind {
         EventKind::Info(_) => "info",
         EventKind::Sent { .. } => "sent",
+        EventKind::SentRaw(_) => "sent-raw",
         EventKind::Received(_) | EventKind::Data(_) => "received",
         EventKind::Progress(_) => "progress",
         EventKind::Waiting => "waiting",
