@@ -39,6 +39,7 @@ use crate::render::escape::char_needs_escape;
 pub const EVENTS: &[&str] = &[
     "info",
     "sent",
+    "sent-raw",
     "received",
     "challenge",
     "reply",
@@ -387,6 +388,26 @@ mod tests {
             hint: None,
         });
         assert_eq!(v["hint"], Value::Null);
+    }
+
+    #[test]
+    fn sent_raw_carries_the_exact_bytes() {
+        let v = smtp(EventKind::SentRaw(b"x\n.\n\xff".to_vec()));
+        assert_eq!(
+            keys(&v),
+            [
+                "event",
+                "protocol",
+                "raw",
+                "raw_base64",
+                "security",
+                "t",
+                "text"
+            ]
+        );
+        assert_eq!(v["event"], "sent-raw");
+        assert_eq!(v["raw_base64"], "eAouCv8=");
+        assert_eq!(v["raw"], true);
     }
 
     #[test]
