@@ -76,6 +76,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript')
             [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up')
             [CompletionResult]::new('--show-cert', '--show-cert', [CompletionResultType]::ParameterName, 'Show the certificate chain and TLS details when TLS starts (like :tls)')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Raw mode from the start (like :raw on): each input line is sent exactly as typed, with \r \n \t \0 \xHH \\ decoded and NO CRLF added; for testing how a server treats malformed input (bare LF, bare CR, NUL). Shown as C~ [raw]')
+            [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'Show a hex dump (offset, hex bytes, ASCII) after every line sent and received (like :hex on)')
             [CompletionResult]::new('--no-explain', '--no-explain', [CompletionResultType]::ParameterName, 'Do not print a short explanation after replies that are not a plain success')
             [CompletionResult]::new('--allow-plaintext-auth', '--allow-plaintext-auth', [CompletionResultType]::ParameterName, 'Allow passwords over a connection without TLS to a host that is not on loopback')
             [CompletionResult]::new('--8bit', '--8bit', [CompletionResultType]::ParameterName, 'Declare BODY=8BITMIME')

@@ -73,6 +73,8 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --json 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript'
             cand --timing 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up'
             cand --show-cert 'Show the certificate chain and TLS details when TLS starts (like :tls)'
+            cand --raw 'Raw mode from the start (like :raw on): each input line is sent exactly as typed, with \r \n \t \0 \xHH \\ decoded and NO CRLF added; for testing how a server treats malformed input (bare LF, bare CR, NUL). Shown as C~ [raw]'
+            cand --hex 'Show a hex dump (offset, hex bytes, ASCII) after every line sent and received (like :hex on)'
             cand --no-explain 'Do not print a short explanation after replies that are not a plain success'
             cand --allow-plaintext-auth 'Allow passwords over a connection without TLS to a host that is not on loopback'
             cand --8bit 'Declare BODY=8BITMIME'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info pipe= proxy= proxy-protocol= proxy-source= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
+    string join \n p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info pipe= proxy= proxy-protocol= proxy-source= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert raw hex no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -94,6 +94,8 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l keep-going -d 'With -
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l json -d 'Print JSON Lines events (connected, sent, received, reply, tls, expect, error) instead of the transcript'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l timing -d 'Show how long each reply took (to its first byte and to its end), the connection and TLS handshakes; :stats sums up'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l show-cert -d 'Show the certificate chain and TLS details when TLS starts (like :tls)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l raw -d 'Raw mode from the start (like :raw on): each input line is sent exactly as typed, with \\r \\n \\t \\0 \\xHH \\\\ decoded and NO CRLF added; for testing how a server treats malformed input (bare LF, bare CR, NUL). Shown as C~ [raw]'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l hex -d 'Show a hex dump (offset, hex bytes, ASCII) after every line sent and received (like :hex on)'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-explain -d 'Do not print a short explanation after replies that are not a plain success'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l allow-plaintext-auth -d 'Allow passwords over a connection without TLS to a host that is not on loopback'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l 8bit -d 'Declare BODY=8BITMIME'

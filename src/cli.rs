@@ -204,6 +204,17 @@ pub struct Cli {
     #[arg(long)]
     pub show_cert: bool,
 
+    /// Raw mode from the start (like :raw on): each input line is sent exactly as typed, with
+    /// \r \n \t \0 \xHH \\ decoded and NO CRLF added; for testing how a server treats
+    /// malformed input (bare LF, bare CR, NUL). Shown as C~ [raw]
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Show a hex dump (offset, hex bytes, ASCII) after every line sent and received (like
+    /// :hex on)
+    #[arg(long)]
+    pub hex: bool,
+
     /// Do not print a short explanation after replies that are not a plain success
     #[arg(long)]
     pub no_explain: bool,

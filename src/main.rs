@@ -438,6 +438,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     out.json = cli.json;
     out.explain = !cli.no_explain;
     out.show_cert = cli.show_cert;
+    out.hex = cli.hex;
     out.content.max_show = match cli.max_show {
         Some(m) => m.0,
         None if std::io::stdout().is_terminal() => {
@@ -467,6 +468,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         keep_going: cli.keep_going,
         auth: AuthOptions::from(&cli.auth),
         hostname,
+        raw: cli.raw,
     };
     let mut screen = Terminal::new(theme.clone());
 

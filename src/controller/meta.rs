@@ -163,6 +163,22 @@ pub const META: &[Meta] = &[
         true,
     ),
     meta(
+        ":raw",
+        "on|off",
+        "raw mode: each line is sent exactly as typed, escapes \\r \\n \\t \\0 \\xHH \\\\ interpreted, NO CRLF added, no ${NAME}, nothing checked or redacted; shown as C~ [raw]; replies are read and shown, the input mode does not change",
+        raw,
+        check_on_off,
+        true,
+    ),
+    meta(
+        ":hex",
+        "on|off",
+        "show a hex dump (offset, hex, ASCII) after every line sent and received, as on the wire",
+        hex,
+        check_on_off,
+        true,
+    ),
+    meta(
         ":stats",
         "",
         "sum up the session: connect and handshake times, reply times, lines and bytes",
@@ -612,6 +628,39 @@ fn check_max_show(args: &str, _: Protocol) -> Result<(), String> {
     super::args::parse_max_show(args.trim())
         .map(|_| ())
         .map_err(|e| format!(":max-show: {e}"))
+}
+
+/// `on` or `off`.
+fn on_off(args: &str) -> Result<bool, String> {
+    match args.trim() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("takes on or off, not {other:?}")),
+    }
+}
+
+fn check_on_off(args: &str, _: Protocol) -> Result<(), String> {
+    on_off(args).map(|_| ())
+}
+
+fn raw(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
+    let on = on_off(args).map_err(|e| invalid(format!(":raw {e}")))?;
+    c.set_raw(on, screen);
+    Ok(Flow::Continue)
+}
+
+fn hex(c: &mut Controller, args: &str, screen: &mut dyn Screen) -> Result<Flow, SessionError> {
+    let on = on_off(args).map_err(|e| invalid(format!(":hex {e}")))?;
+    c.out.hex = on;
+    c.info(
+        screen,
+        if on {
+            "hex dump on: every line sent and received is followed by its bytes (C> sent, S> received)"
+        } else {
+            "hex dump off"
+        },
+    );
+    Ok(Flow::Continue)
 }
 
 fn reconnect(

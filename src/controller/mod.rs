@@ -41,7 +41,13 @@ pub struct Settings {
     pub auth: AuthOptions,
     /// This machine's name, for generated Message-IDs and the default sender.
     pub hostname: String,
+    /// `--raw`: start in raw mode (see [`Controller::set_raw`]).
+    pub raw: bool,
 }
+
+/// How long a raw send reads what the server answers (capped by the timeout); what comes
+/// later is shown before the next line.
+pub const RAW_LINGER: Duration = Duration::from_secs(1);
 
 /// What a script run keeps between lines.
 #[derive(Debug, Default)]
@@ -119,6 +125,8 @@ pub struct Controller {
     /// The refused literal ended with a line's CRLF: the next line would have continued the
     /// refused command.
     skip_rest: bool,
+    /// Raw mode: lines go out exactly as typed (escapes decoded), nothing added.
+    raw: bool,
 }
 
 /// Shows an event through the sinks.
@@ -233,7 +241,8 @@ impl Controller {
             Ok(mut session) => {
                 let cancel = Arc::new(AtomicBool::new(false));
                 session.set_cancel(cancel.clone());
-                Ok(Controller {
+                let raw = settings.raw;
+                let mut c = Controller {
                     session,
                     out,
                     script: ScriptState::default(),
@@ -241,7 +250,12 @@ impl Controller {
                     cancel,
                     skip: 0,
                     skip_rest: false,
-                })
+                    raw: false,
+                };
+                if raw {
+                    c.set_raw(true, screen);
+                }
+                Ok(c)
             }
             Err(e) => {
                 report(
@@ -341,6 +355,33 @@ impl Controller {
         (exit::code(&err), fatal)
     }
 
+    /// Turns raw mode on or off, saying so (loudly when on).
+    pub fn set_raw(&mut self, on: bool, screen: &mut dyn Screen) {
+        self.raw = on;
+        if on {
+            self.emit(
+                screen,
+                EventKind::Warning(
+                    "RAW MODE ON: each line is sent exactly as typed with \\r \\n \\t \\0 \\xHH \\\\ \
+                     decoded and NO CRLF added (type \\r\\n yourself); nothing is checked, \
+                     nothing redacted (do not type passwords), ${NAME} is not replaced; the \
+                     input mode does not follow what raw bytes do; :raw off ends it"
+                        .into(),
+                ),
+            );
+        } else {
+            self.info(
+                screen,
+                "raw mode off: lines are sent as commands again, CRLF added",
+            );
+        }
+    }
+
+    /// Whether raw mode is on.
+    pub fn is_raw(&self) -> bool {
+        self.raw
+    }
+
     /// What a line typed now would mean.
     pub fn line_context(&self) -> LineContext {
         self.session.line_context()
@@ -370,6 +411,9 @@ impl Controller {
             crate::target::host_text(&t.host),
             transport
         );
+        if self.raw {
+            return format!("{base} RAW (no CRLF added; \\r\\n ends a line) › ");
+        }
         match self.session.input_mode() {
             InputMode::Command => format!("{base} › "),
             InputMode::Message => "message (a lone . ends it; :: starts a line with :) › ".into(),
@@ -510,6 +554,9 @@ impl Controller {
         if !self.session.is_open() {
             return Err(self.closed_error());
         }
+        if self.raw {
+            return self.raw_line(typed, screen);
+        }
         let strict = !mode.is_content();
         let line = self.interpolate(typed, strict)?;
         if mode == InputMode::Command {
@@ -534,6 +581,24 @@ impl Controller {
         Ok(Handled {
             flow: Flow::Continue,
             secret,
+        })
+    }
+
+    /// A line in raw mode: decoded, written exactly, the replies shown. It is kept out of
+    /// history (it may hold anything, and nothing in it is recognised as a secret).
+    fn raw_line(&mut self, typed: &[u8], screen: &mut dyn Screen) -> Result<Handled, SessionError> {
+        let bytes = crate::proto::raw::decode_escapes(typed).map_err(invalid)?;
+        if bytes.is_empty() {
+            return Ok(Handled::flow(Flow::Continue));
+        }
+        if let Some(r) = &mut self.out.recorder {
+            let _ = r.input(&String::from_utf8_lossy(typed), false);
+        }
+        self.with_session(screen, |s, sink| s.send_raw(&bytes, RAW_LINGER, sink))?;
+        self.out.flush_expects(false);
+        Ok(Handled {
+            flow: Flow::Continue,
+            secret: true,
         })
     }
 

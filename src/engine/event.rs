@@ -74,6 +74,9 @@ pub enum EventKind {
         /// Content rather than a command: message text, literal or chunk data.
         content: bool,
     },
+    /// Bytes sent in raw mode (`:raw on`, `--raw`): exactly what went on the wire, nothing
+    /// added. Never classified as a secret: shown, logged and recorded as they are.
+    SentRaw(Vec<u8>),
     /// A line (or literal piece) the server sent, exactly.
     Received(ServerLine),
     /// Content lines the server sent (an IMAP literal, a POP3 body), a block at a time.

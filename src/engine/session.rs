@@ -122,6 +122,8 @@ pub struct Session {
     /// Replies still due to commands whose wait was interrupted (SMTP, POP3: answered in
     /// order); they are shown as they come and answer nothing new.
     owed: usize,
+    /// Raw bytes were sent: replies that come on their own may answer them.
+    raw_sent: bool,
 }
 
 /// The most kept in [`Session::last_exchange`].
@@ -231,6 +233,7 @@ impl Session {
             buf: vec![0; READ_CHUNK],
             cancel: None,
             owed: 0,
+            raw_sent: false,
         };
         if let Err(e) = session.open(sink) {
             // The caller reports the error; the connection just goes.
@@ -426,6 +429,59 @@ impl Session {
             self.close(sink);
         }
         Ok(out.secret)
+    }
+
+    /// Raw mode: writes `bytes` exactly (nothing added, nothing checked, the machine not told)
+    /// and shows what the server answers. How many replies raw bytes cause is unknown (none
+    /// inside a message, several for pipelined commands), so the session reads for at most
+    /// `linger` (capped by the timeout): it stops once a complete reply came and nothing more is
+    /// waiting, when the server is quiet that long, or when it closes. Replies that come later
+    /// are shown before the next line, as replies, not as unsolicited. The input mode stays
+    /// what it was: raw bytes do not move the machine into or out of a message.
+    pub fn send_raw(
+        &mut self,
+        bytes: &[u8],
+        linger: Duration,
+        sink: Sink,
+    ) -> Result<(), SessionError> {
+        if self.stream.is_none() {
+            return Err(SessionError::NotConnected);
+        }
+        self.raw_sent = true;
+        self.settle(sink)?;
+        self.write_raw(bytes, sink)?;
+        self.stats.lines_sent = self.stats.lines_sent.saturating_add(1);
+        sink(self.event(EventKind::SentRaw(bytes.to_vec())));
+        sink(self.event(EventKind::Waiting));
+        let deadline = deadline_after(linger.min(self.opts.timeout));
+        let mut replied = false;
+        loop {
+            while let Some(reply) = self.drain(sink)? {
+                self.last_reply = Some(reply);
+                replied = true;
+            }
+            let stream = self.stream.as_mut().ok_or(SessionError::NotConnected)?;
+            let read = if replied {
+                match stream.read_now(&mut self.buf)? {
+                    Some(n) => Ok(n),
+                    None => return Ok(()),
+                }
+            } else {
+                stream.read(&mut self.buf, deadline)
+            };
+            match read {
+                Ok(0) => {
+                    if let Some(line) = self.machine.end_of_stream() {
+                        sink(self.event(EventKind::Received(line)));
+                    }
+                    self.server_closed(sink);
+                    return Ok(());
+                }
+                Ok(n) => self.received(n),
+                Err(NetError::Timeout(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// IMAP: the size of a synchronising literal whose command the server refused (so the
@@ -750,6 +806,9 @@ impl Session {
                     if self.owed > 0 {
                         self.owed = self.owed.saturating_sub(1);
                         self.last_reply = Some(reply);
+                    } else if self.raw_sent {
+                        // Raw bytes may cause any number of replies.
+                        self.last_reply = Some(reply);
                     } else {
                         sink(self.event(EventKind::Warning(
                             "unsolicited reply: the server sent it before the next command, so \
@@ -993,6 +1052,67 @@ mod tests {
         assert!(deadlines[0] < before + timeout);
         s.quit(&mut |e| events.push(e)).unwrap();
         fake.join();
+    }
+
+    /// Raw bytes go out exactly, nothing added; every reply they cause is read and shown; a
+    /// raw DATA does not move the machine into message mode; a raw piece that gets no reply
+    /// ends the read when the (here zero) linger is over.
+    #[test]
+    fn raw_bytes_go_out_exactly_and_their_replies_are_read() {
+        let fake = Fake::start(|c| {
+            c.send(b"220 hi\r\n");
+            let want = b"MAIL FROM:<a>\r\nRCPT TO:<b>\r\n";
+            assert_eq!(c.bytes(want.len()), want);
+            c.send(b"250 a\r\n250 b\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go\r\n");
+            let want = b"x\n.\n\x00\r.\r";
+            assert_eq!(c.bytes(want.len()), want);
+            assert_eq!(c.bytes(5), b"\r\n.\r\n");
+            c.send(b"250 queued\r\n");
+            c.expect(b"QUIT");
+            c.send(b"221 bye\r\n");
+        });
+        let mut events = Vec::new();
+        let mut s = Session::over(
+            Box::new(fake.stream()),
+            options(Protocol::Smtp, Duration::from_secs(3600)),
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+        let long = Duration::from_secs(3600);
+        let mut sink = |e: Event| events.push(e);
+        s.send_raw(b"MAIL FROM:<a>\r\nRCPT TO:<b>\r\n", long, &mut sink)
+            .unwrap();
+        s.send_raw(b"DATA\r\n", long, &mut sink).unwrap();
+        assert_eq!(s.input_mode(), InputMode::Command);
+        s.send_raw(b"x\n.\n\x00\r.\r", Duration::ZERO, &mut sink)
+            .unwrap();
+        s.send_raw(b"\r\n.\r\n", long, &mut sink).unwrap();
+        assert_eq!(
+            s.last_reply().map(|r| r.last_text()),
+            Some("250 queued".into())
+        );
+        s.quit(&mut sink).unwrap();
+        fake.join();
+        let raw: Vec<Vec<u8>> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::SentRaw(b) => Some(b.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(raw.len(), 4);
+        assert_eq!(raw[2], b"x\n.\n\x00\r.\r");
+        let replies = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Reply(_)))
+            .count();
+        // The greeting, 250 a, 250 b, 354, 250 queued, 221.
+        assert_eq!(replies, 6);
+        assert!(!events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Warning(w) if w.contains("unsolicited"))));
     }
 
     /// Content comes as blocks, then its progress: bytes so far of the announced size, the

@@ -39,6 +39,7 @@ use crate::render::escape::char_needs_escape;
 pub const EVENTS: &[&str] = &[
     "info",
     "sent",
+    "sent-raw",
     "received",
     "challenge",
     "reply",
@@ -73,6 +74,11 @@ pub fn event_json(ev: &Event, explanation: Option<&str>) -> String {
             "text": String::from_utf8_lossy(display),
             "secret": secret,
             "content": content,
+        }),
+        EventKind::SentRaw(bytes) => json!({
+            "text": String::from_utf8_lossy(bytes),
+            "raw_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+            "raw": true,
         }),
         EventKind::Received(line) => json!({
             "text": String::from_utf8_lossy(&line.bytes),
@@ -193,6 +199,7 @@ fn event_name(kind: &EventKind) -> &'static str {
     match kind {
         EventKind::Info(_) => "info",
         EventKind::Sent { .. } => "sent",
+        EventKind::SentRaw(_) => "sent-raw",
         EventKind::Received(_) | EventKind::Data(_) => "received",
         EventKind::Progress(_) => "progress",
         EventKind::Waiting => "waiting",
@@ -382,6 +389,26 @@ mod tests {
             hint: None,
         });
         assert_eq!(v["hint"], Value::Null);
+    }
+
+    #[test]
+    fn sent_raw_carries_the_exact_bytes() {
+        let v = smtp(EventKind::SentRaw(b"x\n.\n\xff".to_vec()));
+        assert_eq!(
+            keys(&v),
+            [
+                "event",
+                "protocol",
+                "raw",
+                "raw_base64",
+                "security",
+                "t",
+                "text"
+            ]
+        );
+        assert_eq!(v["event"], "sent-raw");
+        assert_eq!(v["raw_base64"], "eAouCv8=");
+        assert_eq!(v["raw"], true);
     }
 
     #[test]

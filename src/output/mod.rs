@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::engine::{Event, EventKind, Progress, Security};
 use crate::explain;
 use crate::proto::{data_lines, DataBlock, Protocol, Reply};
-use crate::render::{Line, Role};
+use crate::render::{self, Line, Role};
 use content::{Content, Saved};
 use record::Recorder;
 use transcript::Transcript;
@@ -63,6 +63,8 @@ pub struct Output {
     pub explain: bool,
     /// Show the TLS details and certificate chain when TLS starts (`--show-cert`).
     pub show_cert: bool,
+    /// A hex dump of the bytes after each line sent or received (`--hex`, `:hex on`).
+    pub hex: bool,
     pub transcript: Option<Transcript>,
     pub recorder: Option<Recorder>,
     /// The display form of the last line sent (secrets already `<redacted>`), for the recorder.
@@ -94,7 +96,10 @@ impl Output {
                 for line in self.event(ev) {
                     screen.show(&line);
                 }
-                if !matches!(kind, EventKind::Received(_) | EventKind::Sent { .. }) {
+                if !matches!(
+                    kind,
+                    EventKind::Received(_) | EventKind::Sent { .. } | EventKind::SentRaw(_)
+                ) {
                     screen.flush();
                 }
             }
@@ -116,6 +121,15 @@ impl Output {
                 }
             } else {
                 screen.show_data(ev.security, shown);
+                if self.hex {
+                    let dump = render::hexdump::hex_lines("   S> ", shown);
+                    if let Some(t) = &mut self.transcript {
+                        let _ = t.lines(ev.at, &dump);
+                    }
+                    for line in &dump {
+                        screen.show(line);
+                    }
+                }
             }
         }
         if let Some(note) = note {
@@ -168,6 +182,9 @@ impl Output {
             _ => None,
         };
         let mut lines = present::event_lines(ev);
+        if self.hex {
+            lines.extend(present::hex_lines(ev));
+        }
         if let (true, EventKind::TlsUp(info)) = (self.show_cert, &ev.kind) {
             for l in present::tls_details(info) {
                 lines.push(Line::message(Role::Info, "**   ", &l));

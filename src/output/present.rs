@@ -5,7 +5,7 @@
 use crate::engine::event::{DeliveryReport, Event, EventKind, ExpectReport, Security};
 use crate::net::{CertSummary, TlsInfo};
 use crate::proto::{Ending, LineKind, ServerLine};
-use crate::render::{lexer, millis, Line, Role, Theme};
+use crate::render::{hexdump, lexer, millis, Line, Role, Theme};
 
 /// The prefix of a protocol line: who sent it (`C` client, `S` server) and how it travelled
 /// (`:` plaintext, `#` TLS with a verified certificate, `!` TLS without verification).
@@ -17,6 +17,36 @@ pub fn prefix(security: Security, sent: bool) -> &'static str {
         (Security::TlsVerified, false) => "S# ",
         (Security::TlsUnverified, true) => "C! ",
         (Security::TlsUnverified, false) => "S! ",
+    }
+}
+
+/// The prefix of bytes sent in raw mode: `~` instead of `:`, `#` or `!`, the security
+/// told by the word after it.
+pub fn raw_prefix(security: Security) -> &'static str {
+    match security {
+        Security::Plain => "C~ [raw] ",
+        Security::TlsVerified => "C~ [raw tls] ",
+        Security::TlsUnverified => "C~ [raw tls-unverified] ",
+    }
+}
+
+/// The hex dump lines of what went over the wire in `ev`, for `--hex`: a line received with
+/// its ending, a line sent with the CRLF the protocol added (a secret as `<redacted>`), raw
+/// bytes exactly. Other events have none.
+pub fn hex_lines(ev: &Event) -> Vec<Line> {
+    match &ev.kind {
+        EventKind::Sent { display, .. } => {
+            let mut wire = display.clone();
+            wire.extend_from_slice(b"\r\n");
+            hexdump::hex_lines("   C> ", &wire)
+        }
+        EventKind::SentRaw(bytes) => hexdump::hex_lines("   C> ", bytes),
+        EventKind::Received(sl) => {
+            let mut wire = sl.bytes.clone();
+            wire.extend_from_slice(sl.ending.bytes());
+            hexdump::hex_lines("   S> ", &wire)
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -34,6 +64,7 @@ pub const LEGEND: &str = "\
 C: S:   sent by mailtalk / received from the server, in plaintext
 C# S#   over TLS, server certificate verified
 C! S!   over TLS WITHOUT certificate verification (--insecure)
+C~      sent in raw mode (:raw on): exactly these bytes, line ends shown as \\r \\n
 **      information from mailtalk;  !! warnings and errors
 \\x1b \\r \\u{202e}   bytes made visible (highlighted); a trailing \\n marks a bare LF";
 
@@ -50,6 +81,11 @@ pub fn event_lines(ev: &Event) -> Vec<Line> {
             } else {
                 lexer::client_line_bytes(ev.protocol, display)
             });
+            vec![line]
+        }
+        EventKind::SentRaw(bytes) => {
+            let mut line = Line::message(Role::Warning, raw_prefix(ev.security), "");
+            line.extend(hexdump::raw_spans(Role::Plain, bytes));
             vec![line]
         }
         EventKind::Received(sl) => vec![received_line(ev, sl)],

@@ -21,6 +21,7 @@ pub mod ext;
 pub mod imap;
 pub mod line;
 pub mod pop3;
+pub mod raw;
 pub mod sasl;
 pub mod sasl_server;
 pub mod server;
@@ -107,6 +108,15 @@ impl Ending {
             Ending::CrLf => 2,
             Ending::Lf => 1,
             Ending::None => 0,
+        }
+    }
+
+    /// The bytes of the ending, as they came.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Ending::CrLf => b"\r\n",
+            Ending::Lf => b"\n",
+            Ending::None => b"",
         }
     }
 

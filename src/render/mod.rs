@@ -12,6 +12,7 @@
 
 pub mod bulk;
 pub mod escape;
+pub mod hexdump;
 pub mod lexer;
 pub mod terminal;
 pub mod theme;

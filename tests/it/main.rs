@@ -22,6 +22,7 @@ mod lmtp;
 mod oneshot;
 mod pop3;
 mod properties;
+mod raw;
 mod reach;
 mod real_servers;
 mod repl;
