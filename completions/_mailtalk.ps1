@@ -21,6 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'mailtalk' {
+            [CompletionResult]::new('--mx', '--mx', [CompletionResultType]::ParameterName, 'Reach DOMAIN the way mail travels (also written as TARGET smtp://@DOMAIN): its MX records are looked up and shown, and the best is tried first, then the others in order (each address of each); no MX record means the domain itself (implicit MX), a null MX (RFC 7505) is said and nothing is tried. The certificate is checked against the MX name')
+            [CompletionResult]::new('--resolver', '--resolver', [CompletionResultType]::ParameterName, 'The DNS server for MX lookups (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Protocol for a TARGET without scheme')
             [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Protocol for a TARGET without scheme')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Extra trust anchors (PEM file) for certificate verification')

@@ -18,6 +18,8 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
     }
     var completions = [
         &'mailtalk'= {
+            cand --mx 'Reach DOMAIN the way mail travels (also written as TARGET smtp://@DOMAIN): its MX records are looked up and shown, and the best is tried first, then the others in order (each address of each); no MX record means the domain itself (implicit MX), a null MX (RFC 7505) is said and nothing is tried. The certificate is checked against the MX name'
+            cand --resolver 'The DNS server for MX lookups (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf)'
             cand -p 'Protocol for a TARGET without scheme'
             cand --protocol 'Protocol for a TARGET without scheme'
             cand --ca-file 'Extra trust anchors (PEM file) for certificate verification'

@@ -42,8 +42,20 @@ pub struct Cli {
     /// or HOST[:PORT] with --protocol. IPv6 literals go in brackets: smtp://[::1]:25. A unix
     /// socket: SCHEME+unix:PATH (lmtp+unix:/run/dovecot/lmtp), or unix:PATH with --protocol.
     /// With --pipe, the TARGET may be left out (the protocol is --protocol, default smtp)
-    #[arg(value_name = "TARGET", required_unless_present_any = ["generate", "pipe"])]
+    #[arg(value_name = "TARGET", required_unless_present_any = ["generate", "pipe", "mx"])]
     pub target: Option<String>,
+
+    /// Reach DOMAIN the way mail travels (also written as TARGET smtp://@DOMAIN): its MX records
+    /// are looked up and shown, and the best is tried first, then the others in order (each
+    /// address of each); no MX record means the domain itself (implicit MX), a null MX (RFC
+    /// 7505) is said and nothing is tried. The certificate is checked against the MX name
+    #[arg(long, value_name = "DOMAIN", conflicts_with_all = ["pipe", "proxy"])]
+    pub mx: Option<String>,
+
+    /// The DNS server for MX lookups (IP or IP:PORT; default: the first nameserver of
+    /// /etc/resolv.conf)
+    #[arg(long, value_name = "ADDR")]
+    pub resolver: Option<String>,
 
     /// Protocol for a TARGET without scheme
     #[arg(short = 'p', long, value_enum, value_name = "PROTOCOL")]

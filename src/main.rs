@@ -146,10 +146,11 @@ fn run() -> i32 {
     if let Some(Command::Demo(args)) = &cli.command {
         return demo(&cli, args);
     }
-    let raw_target = match (cli.target.clone(), &cli.pipe) {
-        (Some(t), _) => t,
-        (None, Some(_)) => "localhost".to_string(),
-        (None, None) => return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)"),
+    let raw_target = match (cli.target.clone(), &cli.pipe, &cli.mx) {
+        (Some(t), _, _) => t,
+        (None, Some(_), _) => "localhost".to_string(),
+        (None, None, Some(domain)) => format!("smtp://@{domain}"),
+        (None, None, None) => return usage("a TARGET is required (e.g. smtp://127.0.0.1:25)"),
     };
     client(&cli, &raw_target, None)
 }
@@ -316,6 +317,18 @@ fn tls_options_problem(tls: &TlsOptions) -> Option<String> {
 
 /// `extra`: the demo's inbox, banner and guide, for the full-screen view.
 fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
+    // `SCHEME://@DOMAIN[:PORT]` (or --mx DOMAIN): the host is DOMAIN's best MX.
+    let (mx_domain, rewritten) = match raw_target.split_once("://@") {
+        Some((scheme, rest)) => {
+            let domain = rest.split(':').next().unwrap_or("").to_string();
+            (Some(domain), format!("{scheme}://{rest}"))
+        }
+        None => (cli.mx.clone(), raw_target.to_string()),
+    };
+    if cli.mx.is_some() && cli.target.is_some() && !raw_target.contains("://@") {
+        return usage("--mx DOMAIN goes without a TARGET, or write the TARGET as smtp://@DOMAIN");
+    }
+    let raw_target = rewritten.as_str();
     let mut endpoint = match &cli.pipe {
         Some(command) => Endpoint::Pipe(command.clone()),
         None => Endpoint::Tcp,
@@ -433,6 +446,23 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     if let Some(e) = tls_options_problem(&opts.tls) {
         return usage(e);
     }
+    let mx = match &mx_domain {
+        None => None,
+        Some(domain) => {
+            if !opts.target.protocol.is_smtp()
+                || opts.target.protocol == mailtalk::proto::Protocol::Lmtp
+            {
+                return usage("MX routing (--mx, smtp://@DOMAIN) is for SMTP");
+            }
+            match mx_plan(domain, cli.resolver.as_deref(), opts.timeout) {
+                Ok(plan) => Some(plan),
+                Err((code, e)) => {
+                    eprintln!("mailtalk: error: {}", visible_string(e.as_bytes()));
+                    return code;
+                }
+            }
+        }
+    };
     let theme = Theme::new(use_color(cli.color) && !cli.json);
     let mut out = Output::new();
     out.json = cli.json;
@@ -492,7 +522,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
                 Ok(p) => p,
                 Err(e) => return usage(e),
             };
-        let mut c = match Controller::connect(opts, out, settings, &mut screen) {
+        let mut c = match open(opts, out, settings, mx.as_ref(), &mut screen) {
             Ok(c) => c,
             Err(code) => return code,
         };
@@ -541,7 +571,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
             Some(x) => (Some(x.inbox), Some(x.banner), Kept(x.intro)),
             None => (None, None, Kept(Vec::new())),
         };
-        let mut c = match Controller::connect(opts, out, settings, &mut kept) {
+        let mut c = match open(opts, out, settings, mx.as_ref(), &mut kept) {
             Ok(c) => c,
             Err(code) => {
                 for l in &kept.0 {
@@ -574,7 +604,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         inner: &mut screen,
         kept: Vec::new(),
     };
-    let mut c = match Controller::connect(opts, out, settings, &mut tee) {
+    let mut c = match open(opts, out, settings, mx.as_ref(), &mut tee) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -630,4 +660,147 @@ fn small_regular_stdin() -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
     Some(bytes)
+}
+
+/// Where MX routing goes: the MX hosts of a domain, best first, each with its addresses.
+struct MxPlan {
+    domain: String,
+    dnssec: bool,
+    implicit: bool,
+    hosts: Vec<(u16, String, Vec<std::net::IpAddr>)>,
+}
+
+/// Looks up DOMAIN's MX hosts and their addresses with the resolver given (or the system's).
+fn mx_plan(
+    domain: &str,
+    resolver: Option<&str>,
+    timeout: Duration,
+) -> Result<MxPlan, (i32, String)> {
+    use mailtalk::net::dns::{MxHosts, Resolver};
+    let server = match resolver {
+        None => None,
+        Some(r) => Some(
+            r.parse::<std::net::IpAddr>()
+                .map(|ip| std::net::SocketAddr::new(ip, 53))
+                .or_else(|_| r.parse::<std::net::SocketAddr>())
+                .map_err(|_| {
+                    (
+                        exit::USAGE,
+                        format!("--resolver {r:?} is not an IP address or IP:PORT"),
+                    )
+                })?,
+        ),
+    };
+    let dns = Resolver::new(server, timeout).map_err(|e| (exit::CONNECT, e.to_string()))?;
+    let lookup = |e: mailtalk::net::dns::DnsError| (exit::CONNECT, e.to_string());
+    let (mx, dnssec) = dns.mx(domain).map_err(lookup)?;
+    let (names, implicit) = match mx {
+        MxHosts::Hosts(h) => (h, false),
+        MxHosts::Implicit => (vec![(0, domain.to_string())], true),
+        MxHosts::Null => {
+            return Err((
+                exit::CONNECT,
+                format!(
+                    "{domain} has a null MX (RFC 7505): it accepts no mail, so nothing was tried"
+                ),
+            ))
+        }
+        MxHosts::NoDomain => {
+            return Err((exit::CONNECT, format!("{domain} does not exist (NXDOMAIN)")))
+        }
+    };
+    let mut hosts = Vec::new();
+    for (pref, host) in names {
+        let addrs = dns.addresses(&host).unwrap_or_default();
+        hosts.push((pref, host, addrs));
+    }
+    Ok(MxPlan {
+        domain: domain.to_string(),
+        dnssec,
+        implicit,
+        hosts,
+    })
+}
+
+/// Connects as the options say, or along an MX plan: the MX hosts are shown, then each address
+/// of each is tried in order until one takes the session (its certificate checked against the
+/// MX name).
+fn open(
+    opts: Options,
+    out: Output,
+    settings: Settings,
+    mx: Option<&MxPlan>,
+    screen: &mut dyn mailtalk::controller::Screen,
+) -> Result<Controller, i32> {
+    let Some(plan) = mx else {
+        return Controller::connect(opts, out, settings, screen);
+    };
+    Controller::connect_with(opts, out, settings, screen, |opts, sink| {
+        use mailtalk::engine::{Event, EventKind, Security, SessionError};
+        let event = |kind| Event {
+            at: Duration::ZERO,
+            protocol: opts.target.protocol,
+            security: Security::Plain,
+            kind,
+        };
+        let listed: Vec<String> = plan
+            .hosts
+            .iter()
+            .map(|(pref, host, addrs)| {
+                let a: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                format!(
+                    "{pref} {host} ({})",
+                    if a.is_empty() {
+                        "no address".to_string()
+                    } else {
+                        a.join(", ")
+                    }
+                )
+            })
+            .collect();
+        sink(event(EventKind::Info(format!(
+            "MX for {}{} (DNSSEC: {}): {}",
+            plan.domain,
+            if plan.implicit {
+                ", none: the domain itself (implicit MX)"
+            } else {
+                ""
+            },
+            if plan.dnssec {
+                "validated by the resolver"
+            } else {
+                "not validated"
+            },
+            listed.join("; ")
+        ))));
+        let mut last = None;
+        for (pref, host, addrs) in &plan.hosts {
+            for addr in addrs {
+                let mut o = opts.clone();
+                o.target.host = addr.to_string();
+                if o.tls.sni.is_none() {
+                    o.tls.sni = Some(host.clone());
+                }
+                sink(event(EventKind::Info(format!(
+                    "trying MX {pref} {host} at {addr}"
+                ))));
+                match mailtalk::engine::Session::connect(o, sink) {
+                    Ok(s) => return Ok(s),
+                    Err(e) => {
+                        sink(event(EventKind::Warning(format!(
+                            "MX {host} at {addr}: {e}; trying the next"
+                        ))));
+                        last = Some(e);
+                    }
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            SessionError::Net(mailtalk::net::NetError::Resolve {
+                host: plan.domain.clone(),
+                why: "no MX host has an address".into(),
+                source: None,
+            })
+        }))
+    })
 }

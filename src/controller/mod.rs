@@ -218,6 +218,18 @@ impl Controller {
         })
     }
 
+    /// Like [`Controller::connect`], with the session opened by `open` (MX routing tries one
+    /// host after the other).
+    pub fn connect_with(
+        opts: Options,
+        out: Output,
+        settings: Settings,
+        screen: &mut dyn Screen,
+        open: impl FnOnce(Options, Sink) -> Result<Session, SessionError>,
+    ) -> Result<Controller, i32> {
+        Controller::start(opts, out, settings, screen, open)
+    }
+
     fn start(
         opts: Options,
         mut out: Output,

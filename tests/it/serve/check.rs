@@ -222,7 +222,6 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
 
     let o = run("example.test", false);
     let out = o.stdout_str();
-    println!("{out}");
     assert_eq!(o.code, Some(0), "{o:?}");
     assert!(
         out.contains("example.test: 1 MX (DNSSEC validated by the resolver)"),
@@ -311,5 +310,84 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         o.stdout_str().contains("does not exist"),
         "{}",
         o.stdout_str()
+    );
+}
+
+/// MX routing for a session: `smtp://@DOMAIN` looks up the MX hosts, shows them, tries the
+/// best first and falls back in order; the certificate is checked against the MX name.
+#[test]
+fn a_session_follows_the_mx_records_and_falls_back_in_order() {
+    let pki = Pki::new();
+    let (crt, key, _) = pki.leaf("mx.example.test");
+    let s = Serve::start(&["--tls-cert", &crt, "--tls-key", &key, "--catch-all"]);
+    let smtp = s.port("smtp");
+    let zone: Zone = Arc::new(Mutex::new(vec![
+        (
+            "example.test.".into(),
+            RData::MX(MX::new(10, name("down.example.test."))),
+        ),
+        (
+            "example.test.".into(),
+            RData::MX(MX::new(20, name("mx.example.test."))),
+        ),
+        // Nothing listens on 127.0.0.2: that MX is refused, the next one is tried.
+        ("down.example.test.".into(), RData::A(A::new(127, 0, 0, 2))),
+        ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 1))),
+        ("null.test.".into(), RData::MX(MX::new(0, Name::root()))),
+    ]));
+    let resolver = format!("127.0.0.1:{}", dns(zone));
+    let ca = pki.ca();
+    let o = crate::support::mailtalk(
+        &[
+            "--timeout",
+            "100",
+            "--starttls",
+            "--ca-file",
+            &ca,
+            "--resolver",
+            &resolver,
+            &format!("smtp://@example.test:{smtp}"),
+            "--from",
+            "a@example.test",
+            "--to",
+            "b@example.test",
+        ],
+        b"",
+    );
+    let out = o.stdout_str();
+    println!("{out}");
+    assert_eq!(o.code, Some(0), "{o:?}");
+    o.assert_in_order(&[
+        "** MX for example.test (DNSSEC: validated by the resolver): 10 down.example.test (127.0.0.2); 20 mx.example.test (127.0.0.1)",
+        "** trying MX 10 down.example.test at 127.0.0.2",
+        "** trying MX 20 mx.example.test at 127.0.0.1",
+    ]);
+    assert!(
+        out.contains("!! warning: MX down.example.test at 127.0.0.2: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("certificate verified for mx.example.test"),
+        "{out}"
+    );
+    s.wait_count("message ", 1);
+
+    // --mx DOMAIN is the same; a null MX is said and nothing is tried.
+    let o = crate::support::mailtalk(
+        &[
+            "--timeout",
+            "100",
+            "--resolver",
+            &resolver,
+            "--mx",
+            "null.test",
+        ],
+        b"",
+    );
+    assert_eq!(o.code, Some(3), "{o:?}");
+    assert!(
+        o.stderr_str()
+            .contains("null.test has a null MX (RFC 7505)"),
+        "{o:?}"
     );
 }
