@@ -53,7 +53,7 @@ _mailtalk() {
 
     case "${cmd}" in
         mailtalk)
-            opts="-p -k -t -4 -6 -o -h -V --mx --resolver --protocol --tls --starttls --insecure --ca-file --sni --cert --key --tls-min --tls-max --ciphers --ciphersuites --alpn --tls-info --pipe --proxy --proxy-protocol --proxy-source --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --raw --hex --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo check help"
+            opts="-p -k -t -4 -6 -o -h -V --mx --resolver --protocol --tls --starttls --insecure --ca-file --sni --cert --key --tls-min --tls-max --ciphers --ciphersuites --alpn --tls-info --pipe --proxy --proxy-protocol --proxy-source --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --raw --raw-wait --hex --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,6 +164,10 @@ _mailtalk() {
                     return 0
                     ;;
                 --max-show)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --raw-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

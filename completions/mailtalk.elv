@@ -45,6 +45,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand -o 'Write the content of every IMAP literal and POP3 body received to FILE, exactly as received (POP3: dot-unstuffed), instead of showing it; a line per content says how much went there'
             cand --output 'Write the content of every IMAP literal and POP3 body received to FILE, exactly as received (POP3: dot-unstuffed), instead of showing it; a line per content says how much went there'
             cand --max-show 'Lines of each literal or body shown (the rest is counted, and :save FILE keeps it); a number or `all`. Default: 200 when standard output is a terminal, else all'
+            cand --raw-wait 'In raw mode, how long to wait for the server''s answer after each piece sent (seconds; default 1, at most --timeout); what comes later is shown before the next line'
             cand --auth 'Authenticate after connecting: a SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER), IMAP-LOGIN, USER or APOP (POP3); without a value, the strongest the server offers. The secret comes from MAILTALK_PASSWORD, --password-cmd or a prompt without echo, never from the command line'
             cand --user 'User name to authenticate as (implies --auth)'
             cand --authzid 'Authorisation identity (SASL authzid) to act as'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mailtalk_global_optspecs
-    string join \n mx= resolver= p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info pipe= proxy= proxy-protocol= proxy-source= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert raw hex no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
+    string join \n mx= resolver= p/protocol= tls starttls k/insecure ca-file= sni= cert= key= tls-min= tls-max= ciphers= ciphersuites= alpn= tls-info pipe= proxy= proxy-protocol= proxy-source= t/timeout= ehlo= color= 4 6 no-history tui script= keep-going record= transcript= o/output= max-show= json timing show-cert raw raw-wait= hex no-explain auth= user= authzid= password-cmd= allow-plaintext-auth from= to= subject= body= data= header= attach= 8bit smtputf8 notify= ret= envid= size bdat pipeline count= no-pipeline require-all-rcpts quit-after= generate= h/help V/version
 end
 
 function __fish_mailtalk_needs_command
@@ -60,6 +60,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l record -d 'Write what
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l transcript -d 'Write a transcript with timestamps (secrets redacted)' -r -F
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s o -l output -d 'Write the content of every IMAP literal and POP3 body received to FILE, exactly as received (POP3: dot-unstuffed), instead of showing it; a line per content says how much went there' -r -F
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l max-show -d 'Lines of each literal or body shown (the rest is counted, and :save FILE keeps it); a number or `all`. Default: 200 when standard output is a terminal, else all' -r
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l raw-wait -d 'In raw mode, how long to wait for the server\'s answer after each piece sent (seconds; default 1, at most --timeout); what comes later is shown before the next line' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l auth -d 'Authenticate after connecting: a SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER), IMAP-LOGIN, USER or APOP (POP3); without a value, the strongest the server offers. The secret comes from MAILTALK_PASSWORD, --password-cmd or a prompt without echo, never from the command line' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l user -d 'User name to authenticate as (implies --auth)' -r
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l authzid -d 'Authorisation identity (SASL authzid) to act as' -r

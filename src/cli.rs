@@ -222,6 +222,11 @@ pub struct Cli {
     #[arg(long)]
     pub raw: bool,
 
+    /// In raw mode, how long to wait for the server's answer after each piece sent (seconds;
+    /// default 1, at most --timeout); what comes later is shown before the next line
+    #[arg(long, value_name = "SECS")]
+    pub raw_wait: Option<f64>,
+
     /// Show a hex dump (offset, hex bytes, ASCII) after every line sent and received (like
     /// :hex on)
     #[arg(long)]

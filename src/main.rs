@@ -362,6 +362,12 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         }
         target.tls = TlsMode::StartTls;
     }
+    if cli
+        .raw_wait
+        .is_some_and(|w| !(w.is_finite() && (0.0..=86_400.0).contains(&w)))
+    {
+        return usage("--raw-wait must be a number of seconds from 0 to 86400");
+    }
     if !(cli.timeout.is_finite() && cli.timeout > 0.0 && cli.timeout <= 86_400.0) {
         return usage("--timeout must be a number of seconds above 0 (at most 86400)");
     }
@@ -499,6 +505,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
         auth: AuthOptions::from(&cli.auth),
         hostname,
         raw: cli.raw,
+        raw_wait: cli.raw_wait.map(Duration::from_secs_f64),
     };
     let mut screen = Terminal::new(theme.clone());
 

@@ -43,10 +43,12 @@ pub struct Settings {
     pub hostname: String,
     /// `--raw`: start in raw mode (see [`Controller::set_raw`]).
     pub raw: bool,
+    /// `--raw-wait`: how long a raw send reads what the server answers (else [`RAW_LINGER`]).
+    pub raw_wait: Option<Duration>,
 }
 
-/// How long a raw send reads what the server answers (capped by the timeout); what comes
-/// later is shown before the next line.
+/// How long a raw send reads what the server answers unless `--raw-wait` says otherwise
+/// (capped by the timeout); what comes later is shown before the next line.
 pub const RAW_LINGER: Duration = Duration::from_secs(1);
 
 /// What a script run keeps between lines.
@@ -606,7 +608,8 @@ impl Controller {
         if let Some(r) = &mut self.out.recorder {
             let _ = r.input(&String::from_utf8_lossy(typed), false);
         }
-        self.with_session(screen, |s, sink| s.send_raw(&bytes, RAW_LINGER, sink))?;
+        let linger = self.settings.raw_wait.unwrap_or(RAW_LINGER);
+        self.with_session(screen, |s, sink| s.send_raw(&bytes, linger, sink))?;
         self.out.flush_expects(false);
         Ok(Handled {
             flow: Flow::Continue,

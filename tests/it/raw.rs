@@ -18,8 +18,10 @@ fn raw_lines_go_out_exactly_as_typed_and_replies_are_shown() {
         c.expect_line(b"QUIT\r\n");
         c.send(b"221 2.0.0 Bye\r\n");
     });
+    // Each raw piece here gets an answer, so the wait for it may be as long as the hang guard:
+    // a busy machine decides nothing.
     let out = mailtalk(
-        &["--color", "never", &s.url("smtp")],
+        &["--color", "never", "--raw-wait", "100", &s.url("smtp")],
         &input(&[
             ":raw on",
             r"MAIL FROM:<a@x>\r\nRSET",
@@ -67,7 +69,14 @@ fn raw_flag_starts_in_raw_mode_and_a_bad_escape_sends_nothing() {
         c.send(b"221 2.0.0 Bye\r\n");
     });
     let out = mailtalk(
-        &["--color", "never", "--raw", &s.url("smtp")],
+        &[
+            "--color",
+            "never",
+            "--raw",
+            "--raw-wait",
+            "100",
+            &s.url("smtp"),
+        ],
         &input(&[r"NOOP\r\n"]),
     );
     let log = s.join_for(&out);
