@@ -58,20 +58,6 @@ fn use_color(when: ColorWhen) -> bool {
     }
 }
 
-/// This machine's name for EHLO/LHLO, generated Message-IDs and the default sender: the host
-/// name when it is a domain name with a dot, otherwise `localhost`.
-fn default_hostname() -> String {
-    gethostname::gethostname()
-        .into_string()
-        .ok()
-        .filter(|s| {
-            s.contains('.')
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        })
-        .unwrap_or_else(|| "localhost".to_string())
-}
-
 /// `mailtalk explain TOKEN...`: codes, or one pasted reply line: the cause its text states
 /// first, then what its codes mean.
 fn explain(tokens: &[String], protocol: Option<mailtalk::proto::Protocol>, color: bool) -> i32 {
@@ -376,7 +362,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
             return usage(format!("--ca-file {}: no such file", ca.display()));
         }
     }
-    let hostname = default_hostname();
+    let hostname = mailtalk::message::local_hostname();
     let ehlo = cli.ehlo.clone().unwrap_or_else(|| hostname.clone());
     if let Err(e) = mailtalk::proto::check_line(ehlo.as_bytes()) {
         return usage(format!("--ehlo: {e}"));

@@ -167,6 +167,20 @@ pub fn build(spec: &MessageSpec) -> Result<Message, MessageError> {
     }
 }
 
+/// This machine's name for EHLO/LHLO, generated Message-IDs and the default sender: the host
+/// name when it is a domain name with a dot, otherwise `localhost`.
+pub fn local_hostname() -> String {
+    gethostname::gethostname()
+        .into_string()
+        .ok()
+        .filter(|s| {
+            s.contains('.')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        })
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
 /// `t` as an RFC 5322 date in the time zone `tz`, e.g. `Sat, 28 Nov 2026 18:21:53 +0100`.
 pub fn rfc5322_date(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     let zoned = t.to_zoned_datetime(tz.clone());
@@ -837,7 +851,7 @@ fn random_hex(n: usize) -> String {
             *slot = *b;
         }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

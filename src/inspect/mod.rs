@@ -19,6 +19,7 @@ use crate::check::{dane, mtasts, tlsrpt};
 use crate::engine::{Options, Session};
 use crate::net::dns::{MxHosts, Resolver};
 use crate::net::{Family, TlsInfo, TlsOptions};
+use crate::output::json::harden;
 use crate::target::{self, TlsMode};
 
 /// Every MX passed every check that applies.
@@ -160,10 +161,8 @@ fn check(args: &CheckArgs) -> Result<i32, (i32, String)> {
 /// A domain with no MX to check: said, and the exit status for it.
 fn say(args: &CheckArgs, domain: &str, what: &str, dnssec: bool) -> i32 {
     if args.json {
-        println!(
-            "{}",
-            json!({ "domain": domain, "mx": [], "dnssec": dnssec, "verdict": what })
-        );
+        let v = json!({ "domain": domain, "mx": [], "dnssec": dnssec, "verdict": what });
+        println!("{}", harden(v.to_string()));
     } else {
         println!("{domain}: {what}");
     }
@@ -298,11 +297,7 @@ fn check_mx(
         },
         timeout,
         family: Family::Any,
-        ehlo: gethostname::gethostname()
-            .into_string()
-            .ok()
-            .filter(|h| h.contains('.'))
-            .unwrap_or_else(|| "localhost".into()),
+        ehlo: crate::message::local_hostname(),
         timing: false,
         allow_plaintext_auth: false,
         route: crate::net::Route::default(),
@@ -504,12 +499,11 @@ fn print_json(
         Ok(None) => json!(null),
         Err(e) => json!({ "error": e }),
     };
-    println!(
-        "{}",
-        json!({
-            "domain": domain, "implicit_mx": implicit, "dnssec": mx_dnssec,
-            "mta_sts": sts, "tls_rpt": rpt, "mx": mx,
-            "ok": reports.iter().all(|r| r.problems.is_empty()),
-        })
-    );
+    let v = json!({
+        "domain": domain, "implicit_mx": implicit, "dnssec": mx_dnssec,
+        "mta_sts": sts, "tls_rpt": rpt, "mx": mx,
+        "ok": reports.iter().all(|r| r.problems.is_empty()),
+    });
+    // What came from DNS, the policy or a certificate may hold characters a terminal acts on.
+    println!("{}", harden(v.to_string()));
 }

@@ -208,13 +208,9 @@ pub fn apop_digest(timestamp: &[u8], secret: &Secret) -> Result<String, SaslErro
     Ok(hex(&digest?))
 }
 
+/// Lower-case hex, as CRAM-MD5 writes its digest.
 pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    hex::encode(bytes)
 }
 
 /// A SCRAM password after SASLprep (RFC 4013): mapped and NFKC-normalised; as given when
