@@ -288,6 +288,18 @@ progress are told (421, BYE, -ERR).")]
     /// MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails,
     /// 5 when the lookups fail
     Check(crate::inspect::CheckArgs),
+
+    /// Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant
+    /// (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict
+    /// per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP
+    /// (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5
+    /// when a verdict could not be reached
+    #[command(after_help = "Examples:\n  mailtalk smuggle-test --list\n  \
+mailtalk smuggle-test smtp://mx.example.org --from me@example.com --to me@example.org \\\n    \
+--check imaps://imap.example.org --starttls\n\n\
+Only the server named is tested. Each variant is its own connection and delivers (at most) two \
+small marked messages to the recipient.")]
+    SmuggleTest(crate::inspect::smuggle::SmuggleArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -129,6 +129,9 @@ fn run() -> i32 {
     if let Some(Command::Check(args)) = &cli.command {
         return mailtalk::inspect::run(args);
     }
+    if let Some(Command::SmuggleTest(args)) = &cli.command {
+        return mailtalk::inspect::smuggle::run(args, use_color(cli.color));
+    }
     if let Some(Command::Demo(args)) = &cli.command {
         return demo(&cli, args);
     }

@@ -189,7 +189,7 @@ pub fn rfc5322_date(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
 }
 
 /// The Date header of a message made now: local time with its offset from UTC.
-fn date_now() -> String {
+pub fn date_now() -> String {
     rfc5322_date(jiff::Timestamp::now(), &local_zone())
 }
 
@@ -836,7 +836,7 @@ fn encode_base64(input: &[u8], out: &mut Vec<u8>) {
 // Randomness
 
 /// `n` random bytes as lower-case hex. Falls back to the clock if the random source fails.
-fn random_hex(n: usize) -> String {
+pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     // The kernel's generator: nothing to initialise (the TLS library's would load its
     // configuration first, a cost every one-shot send would pay).

@@ -5,9 +5,11 @@
 
 mod auth;
 mod send;
+mod smuggle;
 
 pub use auth::*;
 pub use send::*;
+pub use smuggle::*;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

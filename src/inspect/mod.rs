@@ -8,6 +8,8 @@
 //! The lookups go to `--resolver` (or the system's first name server); the judging is in
 //! [`crate::check`].
 
+pub mod smuggle;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -615,7 +615,7 @@ pub(crate) fn bracket_code_at(line: &[u8], at: usize, blanks: bool) -> Option<Ra
 }
 
 /// A line quoted in a message: cut at 80 characters (made visible where it is shown).
-pub(crate) fn shown(line: &[u8]) -> String {
+pub fn shown(line: &[u8]) -> String {
     crate::excerpt::excerpt(line, 80)
 }
 

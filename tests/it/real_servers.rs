@@ -1747,3 +1747,91 @@ fn postfix_takes_the_client_address_from_the_proxy_header() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// SMTP smuggling: `mailtalk smuggle-test` against Postfix's three listeners that differ only
+// in smtpd_forbid_bare_newline (MAILTALK_BARE_{NO,NORMALIZE,REJECT}_PORT, from
+// tests/servers/start.sh), with the verdicts read back from Dovecot over IMAP.
+
+/// Runs the whole test against one listener; returns the exit status and each variant's
+/// verdict by name.
+fn smuggle_test(s: &Servers, var_name: &str) -> (i32, Vec<(String, String)>) {
+    let listener = port(var_name).unwrap_or_else(|e| {
+        panic!("{e}: tests/servers/start.sh writes it; restart the servers with it")
+    });
+    let a = args(&[
+        "smuggle-test",
+        &s.url("smtp", listener),
+        "--from",
+        "mallory@example.org",
+        "--to",
+        &s.user,
+        "--check",
+        &s.url("imap", s.imap),
+        // The hang guard: the verdicts are decided by what arrives, long before this.
+        "--wait",
+        "100",
+        "--json",
+    ]);
+    let run = mailtalk(&a, b"", Some(&s.password));
+    let v: Value =
+        serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}\n{}", run.show()));
+    let verdicts = v["variants"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no variants\n{}", run.show()))
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap_or("").to_string(),
+                x["verdict"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    (run.code, verdicts)
+}
+
+fn verdict<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
+    all.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no variant {name} in {all:?}"))
+}
+
+#[test]
+fn smuggle_test_tells_postfix_with_and_without_smtpd_forbid_bare_newline_apart() {
+    let s = servers_or_skip!();
+    let (no_code, no) = smuggle_test(&s, "MAILTALK_BARE_NO_PORT");
+    let (norm_code, normalize) = smuggle_test(&s, "MAILTALK_BARE_NORMALIZE_PORT");
+    let (rej_code, reject) = smuggle_test(&s, "MAILTALK_BARE_REJECT_PORT");
+    let all = format!("no: {no:?}\nnormalize: {normalize:?}\nreject: {reject:?}");
+
+    // The control delivers both messages everywhere: a second message can be seen at all.
+    for v in [&no, &normalize, &reject] {
+        assert_eq!(verdict(v, "control"), "SMUGGLED", "{all}");
+        assert_eq!(v.len(), 13, "{all}");
+    }
+    // smtpd_forbid_bare_newline = no: a bare LF ends a line, so <LF>.<LF> and <LF>.<CR><LF>
+    // end the data, and the second message is delivered on its own.
+    for name in ["lf-lf", "lf-crlf", "crlf-lf"] {
+        assert_eq!(verdict(&no, name), "SMUGGLED", "{name}\n{all}");
+        // normalize: kept as data; the second message arrives inside the first.
+        assert_eq!(verdict(&normalize, name), "data", "{name}\n{all}");
+        // reject: the message is refused (550 ... bare <LF> received).
+        assert_eq!(verdict(&reject, name), "refused", "{name}\n{all}");
+    }
+    assert_eq!(no_code, 4, "{all}");
+    // With the setting on, nothing gets through, and every verdict was reached.
+    for (code, v) in [(norm_code, &normalize), (rej_code, &reject)] {
+        assert_eq!(code, 0, "{all}");
+        for (name, verdict) in v.iter().filter(|(n, _)| n != "control") {
+            assert!(
+                verdict == "data" || verdict == "refused",
+                "{name}: {verdict}\n{all}"
+            );
+        }
+    }
+    // Bare CRs are content for Postfix in every mode.
+    for v in [&no, &normalize, &reject] {
+        assert_eq!(verdict(v, "cr-cr"), "data", "{all}");
+    }
+}

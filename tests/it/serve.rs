@@ -1056,3 +1056,4 @@ mod discard;
 mod faults;
 mod hostile;
 mod mailboxes;
+mod smuggle;

@@ -1171,6 +1171,7 @@ pub fn mailtalk_env(home: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str
         // A password exported in the developer's shell must not change what tests see.
         .env_remove("MAILTALK_PASSWORD")
         .env_remove("MAILTALK_PROXY_PASSWORD")
+        .env_remove("MAILTALK_CHECK_PASSWORD")
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join(".local/share"))
         .env("XDG_STATE_HOME", home.join(".local/state"))

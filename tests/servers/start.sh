@@ -71,6 +71,15 @@ ALL_PORTS=("$SMTP_PORT" "$SMTPS_PORT" "$SUBMISSION_PORT" "$IMAP_PORT" "$IMAPS_PO
 PROXY_PORT=$((PORT_BASE + 27))
 ALL_PORTS+=("$PROXY_PORT")
 
+# --- bare newline listeners (1/3: their ports) ----------------------------------------------
+# Three smtpd services that differ only in smtpd_forbid_bare_newline, for mailtalk
+# smuggle-test: "no" (a bare LF ends a line, so <LF>.<LF> can end the data) on N+28,
+# "normalize" on N+29 and "reject" on N+30 (MAILTALK_BARE_{NO,NORMALIZE,REJECT}_PORT).
+BARE_NO_PORT=$((PORT_BASE + 28))
+BARE_NORMALIZE_PORT=$((PORT_BASE + 29))
+BARE_REJECT_PORT=$((PORT_BASE + 30))
+ALL_PORTS+=("$BARE_NO_PORT" "$BARE_NORMALIZE_PORT" "$BARE_REJECT_PORT")
+
 # --- packages -------------------------------------------------------------------------------
 packages=(postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl)
 missing=()
@@ -382,6 +391,16 @@ EOF
     echo "  -o smtpd_upstream_proxy_protocol=haproxy"
 } >>"$PF/etc/master.cf"
 
+# --- bare newline listeners (2/3: the services) ---------------------------------------------
+# The exclusions default to $mynetworks, which holds 127.0.0.1: emptied, so that the setting
+# applies to the tests' connections.
+for bare in no:$BARE_NO_PORT normalize:$BARE_NORMALIZE_PORT reject:$BARE_REJECT_PORT; do
+    echo "$HOST:${bare#*:} inet n - n - - smtpd"
+    echo "  -o syslog_name=postfix/bare-${bare%%:*}"
+    echo "  -o smtpd_forbid_bare_newline=${bare%%:*}"
+    echo "  -o smtpd_forbid_bare_newline_exclusions="
+done >>"$PF/etc/master.cf"
+
 postfix -c "$PF/etc" check </dev/null || die "postfix configuration rejected"
 
 # --- start ----------------------------------------------------------------------------------
@@ -447,6 +466,13 @@ env_line() { printf '%s=%q\n' "$1" "$2"; }
 
 # --- PROXY protocol listener (3/3: the environment) -----------------------------------------
 env_line MAILTALK_PROXY_PORT "$PROXY_PORT" >>"$STATE/env"
+
+# --- bare newline listeners (3/3: the environment) ------------------------------------------
+{
+    env_line MAILTALK_BARE_NO_PORT "$BARE_NO_PORT"
+    env_line MAILTALK_BARE_NORMALIZE_PORT "$BARE_NORMALIZE_PORT"
+    env_line MAILTALK_BARE_REJECT_PORT "$BARE_REJECT_PORT"
+} >>"$STATE/env"
 
 elapsed=$(awk -v a="$EPOCHREALTIME" -v b="$started" 'BEGIN { printf "%.1f", a - b }')
 printf 'mail servers up on %s (smtp %s, smtps %s, submission %s, imap %s, imaps %s, pop3 %s, pop3s %s, lmtp %s)\n' \
