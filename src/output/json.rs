@@ -217,7 +217,8 @@ fn event_name(kind: &EventKind) -> &'static str {
     }
 }
 
-fn tls_json(info: &TlsInfo) -> Value {
+/// What a TLS handshake negotiated, and the chain (leaf first), as the `tls` event has it.
+pub fn tls_json(info: &TlsInfo) -> Value {
     json!({
         "version": info.version,
         "cipher": info.cipher,
