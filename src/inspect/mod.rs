@@ -759,3 +759,96 @@ fn address_json(a: &AddrReport) -> serde_json::Value {
         "ok": a.passed(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mx(addresses: usize, tried: Vec<AddrReport>) -> MxReport {
+        MxReport {
+            preference: 10,
+            host: "mx.example.test".into(),
+            addresses: (1..=addresses)
+                .map(|i| IpAddr::from([192, 0, 2, u8::try_from(i).unwrap_or(255)]))
+                .collect(),
+            tried,
+            tlsa: Vec::new(),
+            tlsa_dnssec: false,
+            sts_allows: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn at(i: u8, reached: Result<(), &str>, problems: &[&str]) -> AddrReport {
+        AddrReport {
+            address: IpAddr::from([192, 0, 2, i]),
+            reached: reached.map_err(String::from),
+            starttls: Ok(()),
+            tls: None,
+            dane: None,
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_address_that_does_not_answer_is_a_warning_when_another_passes() {
+        let r = mx(
+            2,
+            vec![at(1, Err("connection refused"), &[]), at(2, Ok(()), &[])],
+        );
+        assert!(r.ok());
+        assert!(!r.single());
+        assert_eq!(
+            r.warnings(),
+            ["cannot connect to 192.0.2.1: connection refused"]
+        );
+        assert_eq!(
+            r.chosen().map(|a| a.address.to_string()).as_deref(),
+            Some("192.0.2.2")
+        );
+        assert_eq!(
+            mx_verdict(&r),
+            "ok via 192.0.2.2; cannot connect to 192.0.2.1: connection refused"
+        );
+        assert_eq!(
+            address_verdict(&r, &r.tried[0]),
+            "unreachable: connection refused"
+        );
+    }
+
+    #[test]
+    fn no_address_answering_fails_the_mx() {
+        let r = mx(1, vec![at(1, Err("connection timed out"), &[])]);
+        assert!(!r.ok());
+        assert!(r.single());
+        assert_eq!(
+            mx_verdict(&r),
+            "FAIL: cannot connect to 192.0.2.1: connection timed out"
+        );
+    }
+
+    #[test]
+    fn an_answering_address_that_fails_a_check_fails_the_mx() {
+        let r = mx(
+            2,
+            vec![at(1, Ok(()), &[]), at(2, Ok(()), &["DANE: no match"])],
+        );
+        assert!(!r.ok());
+        assert_eq!(r.failures(), ["192.0.2.2: DANE: no match"]);
+        assert_eq!(
+            r.chosen().map(|a| a.address.to_string()).as_deref(),
+            Some("192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn addresses_beyond_the_bound_are_said() {
+        let tried = (1..=8).map(|i| at(i, Ok(()), &[])).collect();
+        let r = mx(10, tried);
+        assert!(r.ok());
+        assert_eq!(
+            r.warnings(),
+            ["2 more addresses not tried (at most 8 per MX)"]
+        );
+    }
+}
