@@ -67,7 +67,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand --starttls 'Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the session before anything else is sent'
             cand -k 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)'
             cand --insecure 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)'
-            cand --tls-info 'Report which TLS versions the server accepts, with the cipher of each: one connection per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS), at OpenSSL security level 0 so that old versions can be offered, certificates not checked; then exit (0 when one was accepted, 4 when none was)'
+            cand --tls-info 'Report which TLS versions the server accepts, with the cipher of each: one connection per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS), at OpenSSL security level 0 so that old versions can be offered, certificates not checked; then exit (0 when one was accepted, 4 when none was). With --json, one JSON object: each version''s result, cipher, certificate chain and error'
             cand -4 'Use IPv4 addresses only'
             cand -6 'Use IPv6 addresses only'
             cand --no-history 'Do not read or write the history file'

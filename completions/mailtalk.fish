@@ -88,7 +88,7 @@ complete -c mailtalk -n "__fish_mailtalk_needs_command" -l generate -d 'Write sh
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls -d 'Implicit TLS for a TARGET without scheme (like smtps, imaps, pop3s)'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l starttls -d 'Upgrade with STARTTLS (STLS for POP3) right after the greeting; any failure stops the session before anything else is sent'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s k -l insecure -d 'Do not verify the certificate chain or host name (said loudly on every line: C! / S!)'
-complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls-info -d 'Report which TLS versions the server accepts, with the cipher of each: one connection per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS), at OpenSSL security level 0 so that old versions can be offered, certificates not checked; then exit (0 when one was accepted, 4 when none was)'
+complete -c mailtalk -n "__fish_mailtalk_needs_command" -l tls-info -d 'Report which TLS versions the server accepts, with the cipher of each: one connection per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS), at OpenSSL security level 0 so that old versions can be offered, certificates not checked; then exit (0 when one was accepted, 4 when none was). With --json, one JSON object: each version\'s result, cipher, certificate chain and error'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 4 -d 'Use IPv4 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -s 6 -d 'Use IPv6 addresses only'
 complete -c mailtalk -n "__fish_mailtalk_needs_command" -l no-history -d 'Do not read or write the history file'

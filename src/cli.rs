@@ -118,8 +118,9 @@ pub struct Cli {
     /// Report which TLS versions the server accepts, with the cipher of each: one connection
     /// per version 1.0 to 1.3 offering it alone (STARTTLS unless the target is implicit TLS),
     /// at OpenSSL security level 0 so that old versions can be offered, certificates not
-    /// checked; then exit (0 when one was accepted, 4 when none was)
-    #[arg(long, conflicts_with_all = ["json", "tui", "script", "tls_min", "tls_max"])]
+    /// checked; then exit (0 when one was accepted, 4 when none was). With --json, one JSON
+    /// object: each version's result, cipher, certificate chain and error
+    #[arg(long, conflicts_with_all = ["tui", "script", "tls_min", "tls_max"])]
     pub tls_info: bool,
 
     /// Talk to a command instead of a server: run it with `sh -c` and speak over its standard

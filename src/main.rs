@@ -217,10 +217,33 @@ impl mailtalk::controller::Screen for Kept {
     }
 }
 
-/// `--tls-info`: a line per TLS version, then the exit status.
-fn tls_info(opts: &Options, theme: &Theme) -> i32 {
+/// `--tls-info`: a line per TLS version (with `--json`, one JSON object), then the exit
+/// status.
+fn tls_info(opts: &Options, theme: &Theme, json: bool) -> i32 {
     use mailtalk::engine::probe::{self, Outcome};
     let t = &opts.target;
+    if json {
+        let (found, error) = probe::tls_versions_so_far(opts);
+        let said = error.as_ref().map(|e| (e.to_string(), exit::hint(e, opts)));
+        println!(
+            "{}",
+            mailtalk::output::json::tls_info_json(
+                t,
+                &found,
+                said.as_ref().map(|(e, h)| (e.as_str(), h.as_deref()))
+            )
+        );
+        return match &error {
+            Some(e) => exit::code(e),
+            None if found
+                .iter()
+                .any(|p| matches!(p.outcome, Outcome::Accepted { .. })) =>
+            {
+                exit::OK
+            }
+            None => exit::TLS,
+        };
+    }
     let how = if t.tls == TlsMode::Implicit {
         "implicit TLS"
     } else {
@@ -254,7 +277,7 @@ fn tls_info(opts: &Options, theme: &Theme) -> i32 {
     let mut accepted = false;
     for p in &found {
         let (role, text) = match &p.outcome {
-            Outcome::Accepted { cipher } => {
+            Outcome::Accepted { cipher, .. } => {
                 accepted = true;
                 (Role::Info, format!("accepted, cipher {cipher}"))
             }
@@ -499,7 +522,7 @@ fn client(cli: &Cli, raw_target: &str, extra: Option<FullScreen>) -> i32 {
     let mut screen = Terminal::new(theme.clone());
 
     if cli.tls_info {
-        return tls_info(&opts, &theme);
+        return tls_info(&opts, &theme, cli.json);
     }
     if cli.send.wants_send() {
         if !protocol.is_smtp() {

@@ -1,7 +1,7 @@
 //! `--tls-info`: one connection per TLS version, each offering that version alone, to find
 //! which the server accepts and with what cipher.
 
-use crate::net::{can_offer, NetError, TlsOptions, TlsProblem, TlsVersion, PROBE_CIPHERS};
+use crate::net::{can_offer, NetError, TlsInfo, TlsOptions, TlsProblem, TlsVersion, PROBE_CIPHERS};
 use crate::target::TlsMode;
 
 use super::session::{Options, Session, SessionError};
@@ -9,8 +9,12 @@ use super::session::{Options, Session, SessionError};
 /// What one version's probe found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The handshake completed: the cipher negotiated.
-    Accepted { cipher: String },
+    /// The handshake completed: the cipher negotiated, and what else it did (the chain the
+    /// server presented, noted but not enforced).
+    Accepted {
+        cipher: String,
+        tls: Option<Box<TlsInfo>>,
+    },
     /// The handshake failed: OpenSSL's words.
     Refused(String),
     /// The local library cannot offer this version at all: why.
@@ -51,28 +55,38 @@ pub fn probe_options(opts: &Options, version: TlsVersion) -> Options {
 /// Probes every version, oldest first. A connection that fails before TLS (the server is not
 /// there, a timeout, a STARTTLS refused) ends the probes with that error.
 pub fn tls_versions(opts: &Options) -> Result<Vec<Probe>, SessionError> {
+    let (found, error) = tls_versions_so_far(opts);
+    match error {
+        Some(e) => Err(e),
+        None => Ok(found),
+    }
+}
+
+/// Like [`tls_versions`], keeping what the probes before an error found.
+pub fn tls_versions_so_far(opts: &Options) -> (Vec<Probe>, Option<SessionError>) {
     let mut found = Vec::new();
     for version in TlsVersion::ALL {
         let outcome = match can_offer(version) {
             Err(why) => Outcome::NotOffered(why),
-            Ok(()) => probe(&probe_options(opts, version))?,
+            Ok(()) => match probe(&probe_options(opts, version)) {
+                Ok(o) => o,
+                Err(e) => return (found, Some(e)),
+            },
         };
         found.push(Probe { version, outcome });
     }
-    Ok(found)
+    (found, None)
 }
 
 fn probe(opts: &Options) -> Result<Outcome, SessionError> {
     let mut quiet = |_| {};
     match Session::connect(opts.clone(), &mut quiet) {
         Ok(mut session) => {
-            let cipher = session
-                .tls_info()
-                .map(|i| i.cipher.clone())
-                .unwrap_or_default();
+            let tls = session.tls_info().cloned().map(Box::new);
+            let cipher = tls.as_ref().map(|i| i.cipher.clone()).unwrap_or_default();
             // Only the handshake mattered; how the session ends does not.
             let _ = session.quit(&mut quiet);
-            Ok(Outcome::Accepted { cipher })
+            Ok(Outcome::Accepted { cipher, tls })
         }
         Err(SessionError::Net(NetError::Tls(e)))
             if matches!(

@@ -1,7 +1,8 @@
 //! `mailtalk check DOMAIN`: what a sending MTA would find on the way to DOMAIN. The MX records
-//! (implicit and null MX included), then for each MX: its addresses, a connection to port 25,
-//! EHLO, STARTTLS, the certificate checked for the MX name, its DANE TLSA records matched
-//! against the chain it presented (with the resolver's DNSSEC word on them); the domain's
+//! (implicit and null MX included), then for each MX: its addresses, and at each of them in
+//! order (as a sender tries them, up to [`MAX_ADDRESSES`]) a connection to port 25, EHLO,
+//! STARTTLS, the certificate checked for the MX name, its DANE TLSA records matched against
+//! the chain it presented (with the resolver's DNSSEC word on them); the domain's
 //! MTA-STS record and policy (fetched over verified HTTPS) with whether each MX is one it names,
 //! and its TLS-RPT record. A table, or JSON; an exit status a monitoring job can use.
 //!
@@ -18,9 +19,9 @@ use clap::Args;
 use serde_json::json;
 
 use crate::check::{dane, mtasts, tlsrpt};
-use crate::engine::{Options, Session};
+use crate::engine::{Options, Session, SessionError};
 use crate::net::dns::{MxHosts, Resolver};
-use crate::net::{Family, TlsInfo, TlsOptions};
+use crate::net::{Family, NetError, Step, TlsInfo, TlsOptions};
 use crate::output::json::harden;
 use crate::target::{self, TlsMode};
 
@@ -58,19 +59,114 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+/// At most this many addresses of one MX are connected to; the others are listed as not
+/// tried.
+pub const MAX_ADDRESSES: usize = 8;
+
 /// What was found for one MX.
 #[derive(Debug)]
 struct MxReport {
     preference: u16,
     host: String,
+    /// Every address the MX name has, in the order of the answers.
     addresses: Vec<IpAddr>,
-    starttls: Result<(), String>,
-    tls: Option<TlsInfo>,
+    /// The first [`MAX_ADDRESSES`] of them, in that order, each connected to.
+    tried: Vec<AddrReport>,
     tlsa: Vec<dane::Tlsa>,
     tlsa_dnssec: bool,
-    dane: Option<dane::Verdict>,
     sts_allows: Option<bool>,
+    /// What fails the MX whichever address is used (lookups, the MTA-STS policy).
     problems: Vec<String>,
+}
+
+/// What was found at one address of an MX.
+#[derive(Debug)]
+struct AddrReport {
+    address: IpAddr,
+    /// Whether a connection was made; why not (refused, timed out …).
+    reached: Result<(), String>,
+    starttls: Result<(), String>,
+    tls: Option<TlsInfo>,
+    dane: Option<dane::Verdict>,
+    /// What fails delivery through this address once connected (STARTTLS, DANE, the
+    /// certificate).
+    problems: Vec<String>,
+}
+
+impl AddrReport {
+    fn passed(&self) -> bool {
+        self.reached.is_ok() && self.problems.is_empty()
+    }
+}
+
+impl MxReport {
+    /// The address a sender would deliver through: the first that passed every check, else
+    /// the first that answered, else the first tried.
+    fn chosen(&self) -> Option<&AddrReport> {
+        self.tried
+            .iter()
+            .find(|a| a.passed())
+            .or_else(|| self.tried.iter().find(|a| a.reached.is_ok()))
+            .or_else(|| self.tried.first())
+    }
+
+    /// Whether one row says everything: a single address, tried.
+    fn single(&self) -> bool {
+        self.tried.len() <= 1 && self.addresses.len() <= 1
+    }
+
+    /// What fails the MX: its own problems, those of every address that answered (a sender
+    /// may be given any of them), and the addresses that did not answer when none passed.
+    fn failures(&self) -> Vec<String> {
+        let mut out = self.problems.clone();
+        let several = !self.single();
+        for a in self.tried.iter().filter(|a| a.reached.is_ok()) {
+            for p in &a.problems {
+                out.push(if several {
+                    format!("{}: {p}", a.address)
+                } else {
+                    p.clone()
+                });
+            }
+        }
+        if !self.tried.iter().any(AddrReport::passed) {
+            out.extend(self.unreached());
+        }
+        out
+    }
+
+    /// What does not fail the MX but is worth saying: addresses that did not answer while
+    /// another passed, addresses beyond the bound.
+    fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.tried.iter().any(AddrReport::passed) {
+            out.extend(self.unreached());
+        }
+        let rest = self.addresses.len().saturating_sub(self.tried.len());
+        if rest > 0 && !self.tried.is_empty() {
+            out.push(format!(
+                "{rest} more address{} not tried (at most {MAX_ADDRESSES} per MX)",
+                if rest == 1 { "" } else { "es" }
+            ));
+        }
+        out
+    }
+
+    fn unreached(&self) -> Vec<String> {
+        self.tried
+            .iter()
+            .filter_map(|a| {
+                a.reached
+                    .as_ref()
+                    .err()
+                    .map(|why| format!("cannot connect to {}: {why}", a.address))
+            })
+            .collect()
+    }
+
+    fn ok(&self) -> bool {
+        self.failures().is_empty()
+    }
 }
 
 /// The MTA-STS state of the domain.
@@ -151,7 +247,7 @@ fn check(args: &CheckArgs) -> Result<i32, (i32, String)> {
     for (preference, host) in hosts {
         reports.push(check_mx(args, &dns, preference, &host, &sts, timeout));
     }
-    let failed = reports.iter().any(|r| !r.problems.is_empty());
+    let failed = reports.iter().any(|r| !r.ok());
     if args.json {
         print_json(&domain, implicit, mx_dnssec, &sts, &rpt, &reports);
     } else {
@@ -233,11 +329,9 @@ fn check_mx(
         preference,
         host: host.to_string(),
         addresses: Vec::new(),
-        starttls: Err("not tried".into()),
-        tls: None,
+        tried: Vec::new(),
         tlsa: Vec::new(),
         tlsa_dnssec: false,
-        dane: None,
         sts_allows: None,
         problems: Vec::new(),
     };
@@ -263,15 +357,50 @@ fn check_mx(
         Err(e) => r.problems.push(format!("TLSA lookup: {e}")),
     }
     match dns.addresses(host) {
-        Ok(a) => r.addresses = a,
+        Ok(a) => {
+            // In the order of the answers (A before AAAA), each once.
+            for ip in a {
+                if !r.addresses.contains(&ip) {
+                    r.addresses.push(ip);
+                }
+            }
+        }
         Err(e) => {
             r.problems.push(format!("address lookup: {e}"));
             return r;
         }
     }
-    let Some(ip) = r.addresses.first().copied() else {
+    if r.addresses.is_empty() {
         r.problems.push("no address".into());
         return r;
+    }
+    // A sending MTA tries the addresses in order until one answers, and would use any that
+    // does: each is connected to, up to a bound, and what each presented is judged alone.
+    let mut tried = Vec::new();
+    for ip in r.addresses.iter().take(MAX_ADDRESSES) {
+        tried.push(check_address(args, &r, *ip, enforce, timeout));
+    }
+    r.tried = tried;
+    r
+}
+
+/// Connects to one address of an MX: STARTTLS, the chain against the TLSA records, the
+/// certificate against the MX name where MTA-STS enforces.
+fn check_address(
+    args: &CheckArgs,
+    mx: &MxReport,
+    ip: IpAddr,
+    enforce: bool,
+    timeout: Duration,
+) -> AddrReport {
+    let host = mx.host.as_str();
+    let mut a = AddrReport {
+        address: ip,
+        reached: Ok(()),
+        starttls: Err("not tried".into()),
+        tls: None,
+        dane: None,
+        problems: Vec::new(),
     };
     let url = match ip {
         IpAddr::V4(v4) => format!("smtp://{v4}:{}", args.port),
@@ -283,8 +412,8 @@ fn check_mx(
             t
         }
         Err(e) => {
-            r.problems.push(e.to_string());
-            return r;
+            a.problems.push(e.to_string());
+            return a;
         }
     };
     let opts = Options {
@@ -306,36 +435,59 @@ fn check_mx(
     };
     match Session::connect(opts, &mut |_| {}) {
         Ok(mut s) => {
-            r.starttls = Ok(());
-            r.tls = s.tls_info().cloned();
+            a.starttls = Ok(());
+            a.tls = s.tls_info().cloned();
             let _ = s.quit(&mut |_| {});
         }
         Err(e) => {
-            r.starttls = Err(e.to_string());
-            r.problems.push(format!("STARTTLS: {e}"));
+            if let Some(why) = unreachable(&e) {
+                a.reached = Err(why.clone());
+                a.starttls = Err(why);
+                return a;
+            }
+            a.starttls = Err(e.to_string());
+            a.problems.push(format!("STARTTLS: {e}"));
         }
     }
-    if let Some(tls) = &r.tls {
+    if let Some(tls) = &a.tls {
         let chain: Vec<openssl::x509::X509> = tls
             .chain
             .iter()
             .filter_map(|c| openssl::x509::X509::from_der(&c.der).ok())
             .collect();
-        let verdict = dane::check(&r.tlsa, &chain);
-        let dane_applies = r.tlsa_dnssec && verdict != dane::Verdict::NoUsableRecords;
+        let verdict = dane::check(&mx.tlsa, &chain);
+        let dane_applies = mx.tlsa_dnssec && verdict != dane::Verdict::NoUsableRecords;
         if dane_applies && verdict == dane::Verdict::NoMatch {
-            r.problems
+            a.problems
                 .push("DANE: no usable TLSA record matches the chain".into());
         }
         if !dane_applies && !cert_valid(tls) && enforce {
-            r.problems.push(format!(
+            a.problems.push(format!(
                 "the certificate does not verify for {host} and MTA-STS enforces: {}",
                 tls.verify_error.as_deref().unwrap_or("")
             ));
         }
-        r.dane = Some(verdict);
+        a.dane = Some(verdict);
     }
-    r
+    a
+}
+
+/// Why no connection was made, when it was not (refused, unreachable, timed out): a sender
+/// would try the next address.
+fn unreachable(e: &SessionError) -> Option<String> {
+    match e {
+        SessionError::Net(NetError::Connect(attempts)) => Some(
+            attempts
+                .iter()
+                .map(|a| crate::net::attempt_text(&a.error))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        SessionError::Net(NetError::Timeout(Step::Connect(_))) => {
+            Some("connection timed out".into())
+        }
+        _ => None,
+    }
 }
 
 /// Whether the chain and the MX name verified. The session ran without stopping on a failure
@@ -344,8 +496,8 @@ fn cert_valid(tls: &TlsInfo) -> bool {
     tls.verify_error.is_none()
 }
 
-fn dane_text(r: &MxReport) -> String {
-    match (&r.dane, r.tlsa.is_empty()) {
+fn dane_text(r: &MxReport, a: Option<&AddrReport>) -> String {
+    match (a.and_then(|a| a.dane.as_ref()), r.tlsa.is_empty()) {
         (_, true) => "no TLSA".into(),
         (None, false) => format!("{} TLSA, not tried", r.tlsa.len()),
         (Some(dane::Verdict::NoUsableRecords), false) => "TLSA unusable".into(),
@@ -369,6 +521,53 @@ fn dane_text(r: &MxReport) -> String {
                 " (not DNSSEC: ignored)"
             }
         ),
+    }
+}
+
+/// The verdict of the MX as a whole: `ok`, with how the other addresses fared, or `FAIL:`
+/// and why.
+fn mx_verdict(r: &MxReport) -> String {
+    let failures = r.failures();
+    let warnings = r.warnings();
+    let mut text = if failures.is_empty() {
+        if r.single() {
+            "ok".to_string()
+        } else {
+            let passed: Vec<String> = r
+                .tried
+                .iter()
+                .filter(|a| a.passed())
+                .map(|a| a.address.to_string())
+                .collect();
+            format!("ok via {}", passed.join(", "))
+        }
+    } else {
+        format!("FAIL: {}", failures.join("; "))
+    };
+    if !warnings.is_empty() {
+        text.push_str("; ");
+        text.push_str(&warnings.join("; "));
+    }
+    text
+}
+
+/// The verdict of one address of an MX with several: delivery through it.
+fn address_verdict(r: &MxReport, a: &AddrReport) -> String {
+    if let Err(why) = &a.reached {
+        return format!("unreachable: {why}");
+    }
+    let problems: Vec<&String> = r.problems.iter().chain(&a.problems).collect();
+    if problems.is_empty() {
+        "ok".into()
+    } else {
+        format!(
+            "FAIL: {}",
+            problems
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
     }
 }
 
@@ -416,40 +615,56 @@ fn print_table(
         "pref", "MX", "address", "STARTTLS", "certificate", "DANE", "MTA-STS"
     );
     for r in reports {
-        let cert = match &r.tls {
-            None => "-".to_string(),
-            Some(t) if cert_valid(t) => format!("valid ({})", t.version),
-            Some(t) => format!(
-                "INVALID: {}",
-                t.verify_error
-                    .as_deref()
-                    .unwrap_or("?")
-                    .chars()
-                    .take(15)
-                    .collect::<String>()
-            ),
+        let listed = match r.sts_allows {
+            None => "-",
+            Some(true) => "listed",
+            Some(false) => "NOT LISTED",
         };
+        let row = |a: Option<&AddrReport>, verdict: String| {
+            let cert = match a.and_then(|a| a.tls.as_ref()) {
+                None => "-".to_string(),
+                Some(t) if cert_valid(t) => format!("valid ({})", t.version),
+                Some(t) => format!(
+                    "INVALID: {}",
+                    t.verify_error
+                        .as_deref()
+                        .unwrap_or("?")
+                        .chars()
+                        .take(15)
+                        .collect::<String>()
+                ),
+            };
+            println!(
+                "{:>4}  {:<28} {:<16} {:<9} {:<24} {:<34} {:<9} {}",
+                r.preference,
+                v(&r.host),
+                a.map(|a| a.address.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                match a {
+                    None => "-",
+                    Some(a) if a.reached.is_err() => "-",
+                    Some(a) if a.starttls.is_ok() => "yes",
+                    Some(_) => "NO",
+                },
+                cert,
+                dane_text(r, a),
+                listed,
+                v(&verdict)
+            );
+        };
+        if r.single() {
+            row(r.tried.first(), mx_verdict(r));
+            continue;
+        }
+        // One row per address tried, then the verdict of the MX.
+        for a in &r.tried {
+            row(Some(a), address_verdict(r, a));
+        }
         println!(
-            "{:>4}  {:<28} {:<16} {:<9} {:<24} {:<34} {:<9} {}",
+            "{:>4}  {:<28} MX verdict: {}",
             r.preference,
             v(&r.host),
-            r.addresses
-                .first()
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into()),
-            if r.starttls.is_ok() { "yes" } else { "NO" },
-            cert,
-            dane_text(r),
-            match r.sts_allows {
-                None => "-",
-                Some(true) => "listed",
-                Some(false) => "NOT LISTED",
-            },
-            if r.problems.is_empty() {
-                "ok".to_string()
-            } else {
-                format!("FAIL: {}", v(&r.problems.join("; ")))
-            }
+            v(&mx_verdict(r))
         );
     }
 }
@@ -465,27 +680,31 @@ fn print_json(
     let mx: Vec<_> = reports
         .iter()
         .map(|r| {
+            let tried: Vec<_> = r.tried.iter().map(address_json).collect();
+            let chosen = r.chosen();
+            let tls = chosen.and_then(|a| a.tls.as_ref());
             json!({
                 "preference": r.preference,
                 "host": r.host,
                 "addresses": r.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-                "starttls": r.starttls.is_ok(),
-                "starttls_error": r.starttls.as_ref().err(),
-                "tls_version": r.tls.as_ref().map(|t| t.version.clone()),
-                "certificate_valid": r.tls.as_ref().map(cert_valid),
-                "certificate_error": r.tls.as_ref().and_then(|t| t.verify_error.clone()),
+                "tried": tried,
+                "not_tried": r.addresses.iter().skip(r.tried.len()).map(|a| a.to_string())
+                    .collect::<Vec<_>>(),
+                // The address a sender would use (the first that passed every check, else the
+                // first that answered) and what it presented; every address is in "tried".
+                "address": chosen.map(|a| a.address.to_string()),
+                "starttls": chosen.is_some_and(|a| a.starttls.is_ok()),
+                "starttls_error": chosen.and_then(|a| a.starttls.as_ref().err()),
+                "tls_version": tls.map(|t| t.version.clone()),
+                "certificate_valid": tls.map(cert_valid),
+                "certificate_error": tls.and_then(|t| t.verify_error.clone()),
                 "tlsa": r.tlsa.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
                 "tlsa_dnssec": r.tlsa_dnssec,
-                "dane": match &r.dane {
-                    None => json!(null),
-                    Some(dane::Verdict::NoUsableRecords) => json!("no-usable-records"),
-                    Some(dane::Verdict::NoMatch) => json!("no-match"),
-                    Some(dane::Verdict::Matched { record, position }) =>
-                        json!({ "matched": record, "depth": position }),
-                },
+                "dane": dane_json(chosen.and_then(|a| a.dane.as_ref())),
                 "mta_sts_listed": r.sts_allows,
-                "problems": r.problems,
-                "ok": r.problems.is_empty(),
+                "problems": r.failures(),
+                "warnings": r.warnings(),
+                "ok": r.ok(),
             })
         })
         .collect();
@@ -504,8 +723,134 @@ fn print_json(
     let v = json!({
         "domain": domain, "implicit_mx": implicit, "dnssec": mx_dnssec,
         "mta_sts": sts, "tls_rpt": rpt, "mx": mx,
-        "ok": reports.iter().all(|r| r.problems.is_empty()),
+        "ok": reports.iter().all(MxReport::ok),
     });
     // What came from DNS, the policy or a certificate may hold characters a terminal acts on.
     println!("{}", harden(v.to_string()));
+}
+
+fn dane_json(verdict: Option<&dane::Verdict>) -> serde_json::Value {
+    match verdict {
+        None => json!(null),
+        Some(dane::Verdict::NoUsableRecords) => json!("no-usable-records"),
+        Some(dane::Verdict::NoMatch) => json!("no-match"),
+        Some(dane::Verdict::Matched { record, position }) => {
+            json!({ "matched": record, "depth": position })
+        }
+    }
+}
+
+/// One address of an MX: whether it answered, and what it presented.
+fn address_json(a: &AddrReport) -> serde_json::Value {
+    json!({
+        "address": a.address.to_string(),
+        "connected": a.reached.is_ok(),
+        "connect_error": a.reached.as_ref().err(),
+        "starttls": a.starttls.is_ok(),
+        "starttls_error": if a.reached.is_ok() { a.starttls.as_ref().err() } else { None },
+        // The session ran with verification noted, not enforced: "verified" says whether it
+        // passed, as "certificate_valid" does.
+        "tls": a.tls.as_ref().map(|t| crate::output::json::tls_json(&TlsInfo {
+            verified: cert_valid(t),
+            ..t.clone()
+        })),
+        "certificate_valid": a.tls.as_ref().map(cert_valid),
+        "certificate_error": a.tls.as_ref().and_then(|t| t.verify_error.clone()),
+        "dane": dane_json(a.dane.as_ref()),
+        "problems": a.problems,
+        "ok": a.passed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mx(addresses: usize, tried: Vec<AddrReport>) -> MxReport {
+        MxReport {
+            preference: 10,
+            host: "mx.example.test".into(),
+            addresses: (1..=addresses)
+                .map(|i| IpAddr::from([192, 0, 2, u8::try_from(i).unwrap_or(255)]))
+                .collect(),
+            tried,
+            tlsa: Vec::new(),
+            tlsa_dnssec: false,
+            sts_allows: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn at(i: u8, reached: Result<(), &str>, problems: &[&str]) -> AddrReport {
+        AddrReport {
+            address: IpAddr::from([192, 0, 2, i]),
+            reached: reached.map_err(String::from),
+            starttls: Ok(()),
+            tls: None,
+            dane: None,
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_address_that_does_not_answer_is_a_warning_when_another_passes() {
+        let r = mx(
+            2,
+            vec![at(1, Err("connection refused"), &[]), at(2, Ok(()), &[])],
+        );
+        assert!(r.ok());
+        assert!(!r.single());
+        assert_eq!(
+            r.warnings(),
+            ["cannot connect to 192.0.2.1: connection refused"]
+        );
+        assert_eq!(
+            r.chosen().map(|a| a.address.to_string()).as_deref(),
+            Some("192.0.2.2")
+        );
+        assert_eq!(
+            mx_verdict(&r),
+            "ok via 192.0.2.2; cannot connect to 192.0.2.1: connection refused"
+        );
+        assert_eq!(
+            address_verdict(&r, &r.tried[0]),
+            "unreachable: connection refused"
+        );
+    }
+
+    #[test]
+    fn no_address_answering_fails_the_mx() {
+        let r = mx(1, vec![at(1, Err("connection timed out"), &[])]);
+        assert!(!r.ok());
+        assert!(r.single());
+        assert_eq!(
+            mx_verdict(&r),
+            "FAIL: cannot connect to 192.0.2.1: connection timed out"
+        );
+    }
+
+    #[test]
+    fn an_answering_address_that_fails_a_check_fails_the_mx() {
+        let r = mx(
+            2,
+            vec![at(1, Ok(()), &[]), at(2, Ok(()), &["DANE: no match"])],
+        );
+        assert!(!r.ok());
+        assert_eq!(r.failures(), ["192.0.2.2: DANE: no match"]);
+        assert_eq!(
+            r.chosen().map(|a| a.address.to_string()).as_deref(),
+            Some("192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn addresses_beyond_the_bound_are_said() {
+        let tried = (1..=8).map(|i| at(i, Ok(()), &[])).collect();
+        let r = mx(10, tried);
+        assert!(r.ok());
+        assert_eq!(
+            r.warnings(),
+            ["2 more addresses not tried (at most 8 per MX)"]
+        );
+    }
 }

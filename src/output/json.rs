@@ -217,7 +217,8 @@ fn event_name(kind: &EventKind) -> &'static str {
     }
 }
 
-fn tls_json(info: &TlsInfo) -> Value {
+/// What a TLS handshake negotiated, and the chain (leaf first), as the `tls` event has it.
+pub fn tls_json(info: &TlsInfo) -> Value {
     json!({
         "version": info.version,
         "cipher": info.cipher,
@@ -241,6 +242,73 @@ fn cert_json(c: &CertSummary) -> Value {
         "key": c.key,
         "sha256": c.sha256,
     })
+}
+
+/// `--tls-info --json`: one object for the whole probe. `target` (`host`, `port`, `protocol`,
+/// `tls`: `implicit` or `starttls`); `versions`, oldest first, each with `version` (`1.2`),
+/// `offered` (false when the local library cannot offer it), `result` (`accepted`, `refused`,
+/// `not-tried`), `cipher`, `error` (why it was refused or not tried) and `tls` (what the
+/// handshake negotiated and the chain, as the `tls` event has it; the certificate is checked
+/// but not enforced, `verified` says whether it passed); `accepted` (the versions accepted);
+/// `error` and `hint` when a connection failed before TLS, which ends the probes (the
+/// versions probed before it are listed); `ok`. Hardened as every other JSON line: one line,
+/// no character a terminal acts on.
+pub fn tls_info_json(
+    target: &crate::target::Target,
+    found: &[crate::engine::probe::Probe],
+    error: Option<(&str, Option<&str>)>,
+) -> String {
+    use crate::engine::probe::Outcome;
+    let versions: Vec<Value> = found
+        .iter()
+        .map(|p| {
+            let (offered, result, cipher, why, tls) = match &p.outcome {
+                Outcome::Accepted { cipher, tls } => (
+                    true,
+                    "accepted",
+                    Some(cipher.as_str()),
+                    None,
+                    // The probe notes the verification without enforcing it: "verified"
+                    // says whether it passed.
+                    tls.as_deref().map(|t| {
+                        tls_json(&TlsInfo {
+                            verified: t.verify_error.is_none(),
+                            ..t.clone()
+                        })
+                    }),
+                ),
+                Outcome::Refused(why) => (true, "refused", None, Some(why.as_str()), None),
+                Outcome::NotOffered(why) => (false, "not-tried", None, Some(why.as_str()), None),
+            };
+            json!({
+                "version": p.version.number(),
+                "offered": offered,
+                "result": result,
+                "cipher": cipher,
+                "error": why,
+                "tls": tls,
+            })
+        })
+        .collect();
+    let accepted: Vec<&str> = found
+        .iter()
+        .filter(|p| matches!(p.outcome, Outcome::Accepted { .. }))
+        .map(|p| p.version.number())
+        .collect();
+    let v = json!({
+        "target": {
+            "host": target.host,
+            "port": target.port,
+            "protocol": target.protocol.name(),
+            "tls": if target.tls == crate::target::TlsMode::Implicit { "implicit" } else { "starttls" },
+        },
+        "versions": versions,
+        "ok": error.is_none() && !accepted.is_empty(),
+        "accepted": accepted,
+        "error": error.map(|(e, _)| e),
+        "hint": error.and_then(|(_, h)| h),
+    });
+    harden(v.to_string())
 }
 
 /// Whole milliseconds as seconds (`1.5` for 1500 ms): the nearest double to the decimal value,
@@ -551,6 +619,76 @@ mod tests {
             assert_eq!(v["tag"], "A1");
             assert_eq!(v["lines"], json!(["A1 X"]));
         }
+    }
+
+    #[test]
+    fn tls_info_is_one_hardened_object_with_every_version() {
+        use crate::engine::probe::{Outcome, Probe};
+        use crate::net::TlsVersion;
+        let target = crate::target::Target {
+            protocol: Protocol::Smtp,
+            host: "mx.example.com".into(),
+            port: 25,
+            tls: crate::target::TlsMode::Plain,
+        };
+        let found = [
+            Probe {
+                version: TlsVersion::V1_0,
+                outcome: Outcome::NotOffered("no protocols available".into()),
+            },
+            Probe {
+                version: TlsVersion::V1_1,
+                outcome: Outcome::Refused("alert \u{202e}\u{9b}31m".into()),
+            },
+            Probe {
+                version: TlsVersion::V1_2,
+                outcome: Outcome::Accepted {
+                    cipher: "ECDHE-RSA-AES128-GCM-SHA256".into(),
+                    tls: Some(Box::new(TlsInfo {
+                        version: "TLSv1.2".into(),
+                        cipher: "ECDHE-RSA-AES128-GCM-SHA256".into(),
+                        chain: vec![CertSummary {
+                            subject: "CN=evil\u{2028}\u{7f}".into(),
+                            ..CertSummary::default()
+                        }],
+                        ..TlsInfo::default()
+                    })),
+                },
+            },
+        ];
+        let v = parse(&tls_info_json(&target, &found, None));
+        assert_eq!(
+            keys(&v),
+            ["accepted", "error", "hint", "ok", "target", "versions"]
+        );
+        assert_eq!(v["target"]["tls"], "starttls");
+        assert_eq!(v["accepted"], json!(["1.2"]));
+        assert_eq!(v["ok"], true);
+        let versions = v["versions"].as_array().unwrap();
+        assert_eq!(versions.len(), 3);
+        assert_eq!(
+            keys(&versions[0]),
+            ["cipher", "error", "offered", "result", "tls", "version"]
+        );
+        assert_eq!(versions[0]["result"], "not-tried");
+        assert_eq!(versions[0]["offered"], false);
+        assert_eq!(versions[1]["result"], "refused");
+        assert_eq!(versions[1]["error"], "alert \u{202e}\u{9b}31m");
+        assert_eq!(versions[2]["result"], "accepted");
+        assert_eq!(versions[2]["tls"]["verified"], true);
+        assert_eq!(
+            versions[2]["tls"]["chain"][0]["subject"],
+            "CN=evil\u{2028}\u{7f}"
+        );
+
+        let v = parse(&tls_info_json(
+            &target,
+            &[],
+            Some(("cannot connect: \u{9b}", Some("is it \u{202e}up?"))),
+        ));
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error"], "cannot connect: \u{9b}");
+        assert_eq!(v["hint"], "is it \u{202e}up?");
     }
 
     #[test]

@@ -743,6 +743,39 @@ fn certificate_subject_with_escapes_is_shown_visibly_under_insecure() {
     }
 }
 
+/// `--tls-info --json` with that certificate: the subject, chosen by the server, comes back
+/// exactly from the JSON, and the line holds no character a terminal acts on.
+#[test]
+fn tls_info_json_hardens_the_certificate_subject() {
+    let cert = escape_cert();
+    let s = Server::start_multi(Mode::ImplicitTls, &cert, 4, |c, _| imap_like(c, false));
+    let url = s.url("imaps");
+    let out = mailtalk(
+        &["--timeout", NO_TIMEOUT, "--tls-info", "--json", &url],
+        b"",
+    );
+    s.join_all();
+    out.assert_code(EXIT_OK);
+    assert_no_raw_controls("stdout", &out.stdout, &out);
+    assert_no_raw_controls("stderr", &out.stderr, &out);
+    let text = out.stdout_str();
+    assert!(!text.contains('\u{9b}'), "{out:?}");
+    assert_eq!(text.lines().count(), 1, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let accepted: Vec<&serde_json::Value> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["result"] == "accepted")
+        .collect();
+    assert!(!accepted.is_empty(), "{v}");
+    for p in accepted {
+        let subject = p["tls"]["chain"][0]["subject"].as_str().unwrap();
+        assert!(subject.contains("evil"), "{subject:?}");
+        assert!(subject.contains("Org"), "{subject:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Item 6: IMAP referrals are never followed.
 

@@ -527,3 +527,119 @@ fn tls_info_fails_when_no_version_is_accepted() {
         assert!(version_line(&out, v).starts_with("refused ("), "{out:?}");
     }
 }
+
+/// `--tls-info --json`: one JSON object, a line, with each version's result as data.
+#[test]
+fn tls_info_json_reports_each_version_as_data() {
+    let certs = TestCerts::new();
+    let s = imaps_probed(
+        &certs,
+        TlsConfig {
+            max: Some(SslVersion::TLS1_2),
+            ..TlsConfig::default()
+        },
+    );
+    let (url, port) = (s.url("imaps"), s.port());
+    let out = mailtalk(
+        &["--timeout", NO_TIMEOUT, "--tls-info", "--json", &url],
+        b"",
+    );
+    let logs = s.join_all();
+    out.assert_code(EXIT_OK);
+    assert_eq!(versions_established(&logs), ["TLSv1.2"], "{out:?}");
+    let text = out.stdout_str();
+    assert_eq!(text.lines().count(), 1, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    println!("{v:#}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["error"], serde_json::Value::Null);
+    assert_eq!(v["accepted"], serde_json::json!(["1.2"]));
+    assert_eq!(v["target"]["host"], "127.0.0.1");
+    assert_eq!(v["target"]["port"], port);
+    assert_eq!(v["target"]["protocol"], "imap");
+    assert_eq!(v["target"]["tls"], "implicit");
+    let versions = v["versions"].as_array().unwrap();
+    let numbers: Vec<&str> = versions
+        .iter()
+        .map(|p| p["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["1.0", "1.1", "1.2", "1.3"]);
+    let (old, new) = versions.split_at(2);
+    let (v12, v13) = (&new[0], &new[1]);
+
+    assert_eq!(v12["offered"], true);
+    assert_eq!(v12["result"], "accepted");
+    assert!(
+        v12["cipher"].as_str().unwrap().starts_with("ECDHE-"),
+        "{v12}"
+    );
+    assert_eq!(v12["error"], serde_json::Value::Null);
+    assert_eq!(v12["tls"]["version"], "TLSv1.2");
+    assert_eq!(v12["tls"]["cipher"], v12["cipher"]);
+    let leaf = &v12["tls"]["chain"][0];
+    assert!(
+        leaf["issuer"]
+            .as_str()
+            .unwrap()
+            .contains("mailtalk test CA"),
+        "{leaf}"
+    );
+    assert!(
+        leaf["sans"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("DNS:localhost")),
+        "{leaf}"
+    );
+    assert!(leaf["sha256"].as_str().unwrap().contains(':'), "{leaf}");
+
+    assert_eq!(v13["offered"], true);
+    assert_eq!(v13["result"], "refused");
+    assert_eq!(v13["cipher"], serde_json::Value::Null);
+    assert_eq!(v13["tls"], serde_json::Value::Null);
+    assert!(!v13["error"].as_str().unwrap().is_empty(), "{v13}");
+
+    // Old versions: refused, or not tried when the local library cannot offer them.
+    for p in old {
+        match p["result"].as_str().unwrap() {
+            "refused" => assert_eq!(p["offered"], true, "{p}"),
+            "not-tried" => assert_eq!(p["offered"], false, "{p}"),
+            other => panic!("{other} for {p}"),
+        }
+        assert!(p["error"].is_string(), "{p}");
+        assert_eq!(p["tls"], serde_json::Value::Null);
+    }
+}
+
+/// A failure before TLS (here STARTTLS not offered) ends the probes: said in the object, with
+/// the exit status the text report has.
+#[test]
+fn tls_info_json_says_an_error_before_tls() {
+    let certs = TestCerts::new();
+    let run = |json: bool| {
+        let s = Server::start(Mode::Plain, &certs.good, |c| smtp_like(c, false, false));
+        let url = s.url("smtp");
+        let mut args = vec!["--timeout", NO_TIMEOUT, "--tls-info", &url];
+        if json {
+            args.push("--json");
+        }
+        let out = mailtalk(&args, b"");
+        s.join_all();
+        out
+    };
+    let text = run(false);
+    let out = run(true);
+    assert_ne!(out.code, Some(EXIT_OK), "{out:?}");
+    assert_eq!(out.code, text.code, "{out:?}\n{text:?}");
+    let v: serde_json::Value = serde_json::from_str(out.stdout_str().trim()).unwrap();
+    println!("{v:#}");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["accepted"], serde_json::json!([]));
+    assert_eq!(v["target"]["tls"], "starttls");
+    let error = v["error"].as_str().unwrap();
+    assert!(error.contains("STARTTLS"), "{error}");
+    // What was probed before the failure is kept: only versions that were never offered.
+    for p in v["versions"].as_array().unwrap() {
+        assert_eq!(p["result"], "not-tried", "{p}");
+    }
+}

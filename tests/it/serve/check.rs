@@ -391,3 +391,199 @@ fn a_session_follows_the_mx_records_and_falls_back_in_order() {
         "{o:?}"
     );
 }
+
+/// An MX with several addresses: each is connected to in order, as a sending MTA would, and
+/// reported on its own row; the first refusing the connection does not fail the MX when the
+/// next one passes, but an address that answers with a certificate the TLSA records do not
+/// match does, whichever other address passes.
+#[test]
+fn check_tries_every_address_of_an_mx() {
+    let pki = Pki::new();
+    let (crt, key, spki) = pki.leaf("mx.example.test");
+    let s = Serve::start(&[
+        "--tls-cert",
+        &crt,
+        "--tls-key",
+        &key,
+        "--hostname",
+        "mx.example.test",
+    ]);
+    let smtp = s.port("smtp");
+    let zone: Zone = Arc::new(Mutex::new(vec![
+        (
+            "example.test.".into(),
+            RData::MX(MX::new(10, name("mx.example.test."))),
+        ),
+        // Nothing listens on 127.0.0.2: refused, and 127.0.0.1 is tried next.
+        ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 2))),
+        ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 1))),
+        (format!("_{smtp}._tcp.mx.example.test."), spki_tlsa(&spki)),
+    ]));
+    let resolver = format!("127.0.0.1:{}", dns(zone.clone()));
+    let smtp_s = smtp.to_string();
+    let ca = pki.ca();
+    let run = |json: bool| {
+        let mut a = vec![
+            "example.test",
+            "--resolver",
+            &resolver,
+            "--port",
+            &smtp_s,
+            "--ca-file",
+            &ca,
+            "--timeout",
+            "100",
+        ];
+        if json {
+            a.push("--json");
+        }
+        check(&a)
+    };
+    let row = |out: &str, address: &str| -> String {
+        out.lines()
+            .find(|l| l.contains("mx.example.test") && l.contains(address))
+            .unwrap_or_else(|| panic!("no row for {address} in\n{out}"))
+            .to_string()
+    };
+    let verdict = |out: &str| -> String {
+        out.lines()
+            .find(|l| l.contains("mx.example.test") && l.contains("MX verdict: "))
+            .unwrap_or_else(|| panic!("no MX verdict in\n{out}"))
+            .to_string()
+    };
+
+    let o = run(false);
+    let out = o.stdout_str();
+    println!("{out}");
+    assert_eq!(o.code, Some(0), "{o:?}");
+    let down = row(&out, "127.0.0.2");
+    assert!(down.contains("unreachable: connection refused"), "{down}");
+    assert!(!down.contains("FAIL"), "{down}");
+    let up = row(&out, "127.0.0.1");
+    for want in ["yes", "valid (TLSv1.3)", "match: 3 1 1", "depth 0", " ok"] {
+        assert!(up.contains(want), "{want:?} in {up}");
+    }
+    // The rows come in the order the addresses were tried, then the MX's verdict.
+    let at = |needle: &str| out.find(needle).unwrap();
+    assert!(at(&down) < at(&up) && at(&up) < at("MX verdict"), "{out}");
+    assert!(
+        verdict(&out).contains(
+            "MX verdict: ok via 127.0.0.1; cannot connect to 127.0.0.2: connection refused"
+        ),
+        "{out}"
+    );
+
+    let o = run(true);
+    assert_eq!(o.code, Some(0), "{o:?}");
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    println!("{v:#}");
+    let mx = &v["mx"][0];
+    assert_eq!(v["ok"], true);
+    assert_eq!(mx["ok"], true);
+    assert_eq!(
+        mx["addresses"],
+        serde_json::json!(["127.0.0.2", "127.0.0.1"])
+    );
+    assert_eq!(mx["address"], "127.0.0.1");
+    assert_eq!(mx["problems"], serde_json::json!([]));
+    assert_eq!(
+        mx["warnings"],
+        serde_json::json!(["cannot connect to 127.0.0.2: connection refused"])
+    );
+    let tried = mx["tried"].as_array().unwrap();
+    assert_eq!(tried.len(), 2, "{mx}");
+    assert_eq!(tried[0]["address"], "127.0.0.2");
+    assert_eq!(tried[0]["connected"], false);
+    assert_eq!(tried[0]["connect_error"], "connection refused");
+    assert_eq!(tried[0]["tls"], serde_json::Value::Null);
+    assert_eq!(tried[0]["ok"], false);
+    assert_eq!(tried[1]["address"], "127.0.0.1");
+    assert_eq!(tried[1]["connected"], true);
+    assert_eq!(tried[1]["starttls"], true);
+    assert_eq!(tried[1]["certificate_valid"], true);
+    assert_eq!(tried[1]["dane"]["depth"], 0);
+    assert_eq!(tried[1]["tls"]["version"], "TLSv1.3");
+    let subject = tried[1]["tls"]["chain"][0]["subject"].as_str().unwrap();
+    assert!(subject.contains("mx.example.test"), "{subject}");
+    assert_eq!(tried[1]["ok"], true);
+
+    // A third address answering with a certificate of its own, which the TLSA record does not
+    // match (and no CA given vouches for): a sender given that address fails, so the MX does.
+    let other = Pki::new();
+    let (crt3, key3, _) = other.leaf("mx.example.test");
+    let listen = format!("127.0.0.3:{smtp}");
+    let _third = Serve::start_only(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--smtp",
+            &listen,
+            "--imap",
+            "off",
+            "--pop3",
+            "off",
+            "--tls-cert",
+            &crt3,
+            "--tls-key",
+            &key3,
+            "--hostname",
+            "mx.example.test",
+        ],
+    );
+    zone.lock()
+        .unwrap()
+        .push(("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 3))));
+    let o = run(false);
+    let out = o.stdout_str();
+    println!("{out}");
+    assert_eq!(o.code, Some(4), "{o:?}");
+    assert!(row(&out, "127.0.0.1").ends_with(" ok"), "{out}");
+    let third = row(&out, "127.0.0.3");
+    for want in [
+        "yes",
+        "INVALID",
+        "NO MATCH",
+        "FAIL: DANE: no usable TLSA record",
+    ] {
+        assert!(third.contains(want), "{want:?} in {third}");
+    }
+    assert!(
+        verdict(&out).contains(
+            "MX verdict: FAIL: 127.0.0.3: DANE: no usable TLSA record matches the chain; \
+             cannot connect to 127.0.0.2: connection refused"
+        ),
+        "{out}"
+    );
+    let o = run(true);
+    assert_eq!(o.code, Some(4), "{o:?}");
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    let mx = &v["mx"][0];
+    assert_eq!(v["ok"], false);
+    assert_eq!(mx["address"], "127.0.0.1");
+    let tried = mx["tried"].as_array().unwrap();
+    assert_eq!(tried.len(), 3, "{mx}");
+    assert_eq!(tried[2]["address"], "127.0.0.3");
+    assert_eq!(tried[2]["dane"], "no-match");
+    assert_eq!(tried[2]["certificate_valid"], false);
+    assert_eq!(tried[2]["ok"], false);
+    // The two certificates differ, and each is there.
+    assert_ne!(
+        tried[1]["tls"]["chain"][0]["sha256"],
+        tried[2]["tls"]["chain"][0]["sha256"]
+    );
+
+    // No address answering at all: the MX fails with each address's reason.
+    {
+        let mut z = zone.lock().unwrap();
+        z.retain(|(n, d)| !(n == "mx.example.test." && d.record_type() == RecordType::A));
+        z.push(("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 2))));
+    }
+    let o = run(false);
+    let out = o.stdout_str();
+    assert_eq!(o.code, Some(4), "{o:?}");
+    let down = row(&out, "127.0.0.2");
+    assert!(
+        down.contains("FAIL: cannot connect to 127.0.0.2: connection refused"),
+        "{out}"
+    );
+    assert!(!out.contains("MX verdict"), "{out}");
+}
