@@ -1,60 +1,34 @@
-//! `mailtalk check` against a world on loopback: a DNS server of the test's own (MX, A, TLSA,
-//! TXT, with the AD bit a validating resolver would set), the embedded server as the MX with a
-//! certificate for its name, and an HTTPS server with the MTA-STS policy.
+//! `mailtalk check` against a world on loopback: a DNSSEC-signed zone served by the test's own
+//! authoritative server (MX, A, TLSA, TXT) behind a validating unbound (see `dnssec.rs`), the
+//! embedded server as the MX with a certificate for its name, and an HTTPS server with the
+//! MTA-STS policy.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, UdpSocket};
+use std::net::TcpListener;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{tlsa, A, MX, TLSA, TXT};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use openssl::hash::{hash, MessageDigest};
 use openssl::pkey::PKey;
 use openssl::ssl::{SslAcceptor, SslMethod};
 use openssl::x509::X509;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
+use super::dnssec::{self, Authority, Records, Unbound};
 use super::Serve;
 
-/// The zone: (name, record data), answered with the AD bit set.
-type Zone = Arc<Mutex<Vec<(String, RData)>>>;
+/// A zone delegated from the signed `test.` without a DS record: insecure.
+const UNSIGNED: &str = "unsigned.test.";
+/// A name in the signed zone whose signatures do not verify: bogus.
+const BOGUS: &str = "bogus.test.";
 
-fn dns(zone: Zone) -> u16 {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = sock.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 4096];
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            let Ok(q) = Message::from_vec(&buf[..n]) else {
-                continue;
-            };
-            let query = q.queries()[0].clone();
-            let qname = query.name().to_ascii().to_ascii_lowercase();
-            let zone = zone.lock().unwrap();
-            let known = zone.iter().any(|(n, _)| *n == qname);
-            let answers: Vec<Record> = zone
-                .iter()
-                .filter(|(n, d)| *n == qname && d.record_type() == query.query_type())
-                .map(|(_, d)| Record::from_rdata(query.name().clone(), 60, d.clone()))
-                .collect();
-            let mut m = Message::new();
-            m.set_id(q.id())
-                .set_message_type(MessageType::Response)
-                .set_op_code(OpCode::Query)
-                .set_authentic_data(true)
-                .set_response_code(if known {
-                    ResponseCode::NoError
-                } else {
-                    ResponseCode::NXDomain
-                });
-            m.add_query(query);
-            m.add_answers(answers);
-            let _ = sock.send_to(&m.to_vec().unwrap(), from);
-        }
-    });
-    port
+/// `records` served signed, and an unbound validating them.
+fn resolver(tools: &dnssec::Tools, records: &Records) -> (Authority, Unbound) {
+    let auth = Authority::start(records.clone(), &[UNSIGNED], &[BOGUS]);
+    let unbound = Unbound::start(tools, &auth);
+    (auth, unbound)
 }
 
 struct Pki {
@@ -162,6 +136,9 @@ fn check(args: &[&str]) -> crate::support::Output {
 
 #[test]
 fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
+    let Some(tools) = dnssec::unbound_tools() else {
+        return;
+    };
     let pki = Pki::new();
     let (crt, key, spki) = pki.leaf("mx.example.test");
     let s = Serve::start(&[
@@ -177,7 +154,7 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         &pki,
         "version: STSv1\r\nmode: enforce\r\nmx: *.example.test\r\nmax_age: 86400\r\n",
     );
-    let zone: Zone = Arc::new(Mutex::new(vec![
+    let zone: Records = Arc::new(Mutex::new(vec![
         (
             "example.test.".into(),
             RData::MX(MX::new(10, name("mx.example.test."))),
@@ -194,9 +171,24 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
             txt("v=TLSRPTv1; rua=mailto:tls@example.test"),
         ),
         ("null.test.".into(), RData::MX(MX::new(0, Name::root()))),
+        // Signed like the rest, but with signatures that do not verify.
+        (
+            BOGUS.into(),
+            RData::MX(MX::new(10, name("mx.example.test."))),
+        ),
+        // The insecure zone: the same MX, and a TLSA record that matches nothing.
+        (
+            UNSIGNED.into(),
+            RData::MX(MX::new(10, name("mx.unsigned.test."))),
+        ),
+        ("mx.unsigned.test.".into(), RData::A(A::new(127, 0, 0, 1))),
+        (
+            format!("_{smtp}._tcp.mx.unsigned.test."),
+            spki_tlsa(&"00".repeat(32)),
+        ),
     ]));
-    let dns_port = dns(zone.clone());
-    let resolver = format!("127.0.0.1:{dns_port}");
+    let (_auth, unbound) = resolver(&tools, &zone);
+    let resolver = unbound.addr();
     let (smtp_s, https_s) = (smtp.to_string(), https.to_string());
     let ca = pki.ca();
     let base = [
@@ -255,12 +247,11 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
     // A TLSA record that matches nothing: the MX fails, exit 4.
     {
         let mut z = zone.lock().unwrap();
-        z.retain(|(n, _)| !n.starts_with('_') || !n.contains("._tcp."));
-        z.push((
-            format!("_{smtp}._tcp.mx.example.test."),
-            spki_tlsa(&"00".repeat(32)),
-        ));
+        let tlsa = format!("_{smtp}._tcp.mx.example.test.");
+        z.retain(|(n, _)| *n != tlsa);
+        z.push((tlsa, spki_tlsa(&"00".repeat(32))));
     }
+    unbound.flush();
     let o = run("example.test", false);
     assert_eq!(o.code, Some(4), "{o:?}");
     assert!(o.stdout_str().contains("NO MATCH"), "{}", o.stdout_str());
@@ -279,6 +270,7 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         ));
         z.push(("mx.elsewhere.test.".into(), RData::A(A::new(127, 0, 0, 1))));
     }
+    unbound.flush();
     let o = run("example.test", false);
     assert_eq!(o.code, Some(4), "{o:?}");
     let row = o
@@ -297,7 +289,8 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         assert!(row.contains(want), "{want:?} in {row}");
     }
 
-    // A null MX takes no mail; a name that does not exist is said so.
+    // A null MX takes no mail; a name that does not exist is said so. Both answers are
+    // validated: the null MX by its signature, the NXDOMAIN by the NSEC records that prove it.
     let o = run("null.test", false);
     assert_eq!(o.code, Some(4));
     assert!(
@@ -305,11 +298,61 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         "{}",
         o.stdout_str()
     );
+    let o = run("null.test", true);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    assert_eq!(v["dnssec"], true, "{v}");
     let o = run("gone.test", false);
+    assert_eq!(o.code, Some(4), "{o:?}");
     assert!(
         o.stdout_str().contains("does not exist"),
         "{}",
         o.stdout_str()
+    );
+    let o = run("gone.test", true);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    assert_eq!(v["dnssec"], true, "{v}");
+
+    // A zone delegated without a DS record is insecure: the resolver does not set AD, so the
+    // check says the MX records are not validated, and the TLSA record that matches nothing
+    // is ignored rather than failing the MX (the same record failed example.test above).
+    let o = run("unsigned.test", false);
+    let out = o.stdout_str();
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert!(
+        out.contains("unsigned.test: 1 MX (DNSSEC not validated)"),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.contains("mx.unsigned.test"))
+        .unwrap();
+    for want in ["127.0.0.1", "yes", "NO MATCH (not DNSSEC: ignored)", "ok"] {
+        assert!(row.contains(want), "{want:?} in {row}");
+    }
+    let o = run("unsigned.test", true);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    assert_eq!(v["dnssec"], false, "{v}");
+    assert_eq!(v["mx"][0]["tlsa_dnssec"], false, "{v}");
+    assert_eq!(v["mx"][0]["dane"], "no-match", "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+
+    // A signature that does not verify is bogus: the resolver answers SERVFAIL, and the check
+    // says the lookup failed (exit 5) instead of believing the records.
+    let o = run("bogus.test", false);
+    assert_eq!(o.code, Some(5), "{o:?}");
+    assert!(o.stdout_str().is_empty(), "{o:?}");
+    assert!(
+        o.stderr_str().contains(&format!(
+            "the DNS server {resolver} answered Server Failure for bogus.test MX"
+        )),
+        "{o:?}"
+    );
+    assert!(
+        unbound
+            .log()
+            .contains("validation failure <bogus.test. MX IN>"),
+        "{}",
+        unbound.log()
     );
 }
 
@@ -317,11 +360,14 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
 /// best first and falls back in order; the certificate is checked against the MX name.
 #[test]
 fn a_session_follows_the_mx_records_and_falls_back_in_order() {
+    let Some(tools) = dnssec::unbound_tools() else {
+        return;
+    };
     let pki = Pki::new();
     let (crt, key, _) = pki.leaf("mx.example.test");
     let s = Serve::start(&["--tls-cert", &crt, "--tls-key", &key, "--catch-all"]);
     let smtp = s.port("smtp");
-    let zone: Zone = Arc::new(Mutex::new(vec![
+    let zone: Records = Arc::new(Mutex::new(vec![
         (
             "example.test.".into(),
             RData::MX(MX::new(10, name("down.example.test."))),
@@ -335,7 +381,8 @@ fn a_session_follows_the_mx_records_and_falls_back_in_order() {
         ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 1))),
         ("null.test.".into(), RData::MX(MX::new(0, Name::root()))),
     ]));
-    let resolver = format!("127.0.0.1:{}", dns(zone));
+    let (_auth, unbound) = resolver(&tools, &zone);
+    let resolver = unbound.addr();
     let ca = pki.ca();
     let o = crate::support::mailtalk(
         &[
@@ -390,4 +437,41 @@ fn a_session_follows_the_mx_records_and_falls_back_in_order() {
             .contains("null.test has a null MX (RFC 7505)"),
         "{o:?}"
     );
+}
+
+/// The require switch: without unbound the tests above skip (and say so), but under
+/// MAILTALK_REQUIRE=1 or in CI the same test fails. Runs this test binary on one of them with
+/// unbound looked for where it is not.
+#[test]
+fn without_unbound_a_check_test_skips_but_fails_when_required() {
+    let run = |env: Option<(&str, &str)>| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "serve::check::a_session_follows_the_mx_records_and_falls_back_in_order",
+            "--nocapture",
+        ])
+        .env_remove("CI")
+        .env_remove("MAILTALK_REQUIRE")
+        .env(dnssec::UNBOUND_DIR, "/nonexistent/mailtalk-test");
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(None);
+    assert!(ok, "{text}");
+    assert!(text.contains(dnssec::SKIPPED), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+    for required in [("MAILTALK_REQUIRE", "1"), ("CI", "true")] {
+        let (ok, text) = run(Some(required));
+        assert!(!ok, "{required:?}: {text}");
+        assert!(
+            text.contains("unbound is required (CI or MAILTALK_REQUIRE=1) but not installed"),
+            "{required:?}: {text}"
+        );
+    }
 }
