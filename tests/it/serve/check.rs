@@ -24,9 +24,10 @@ const UNSIGNED: &str = "unsigned.test.";
 /// A name in the signed zone whose signatures do not verify: bogus.
 const BOGUS: &str = "bogus.test.";
 
-/// `records` served signed, and an unbound validating them.
-fn resolver(tools: &dnssec::Tools, records: &Records) -> (Authority, Unbound) {
-    let auth = Authority::start(records.clone(), &[UNSIGNED], &[BOGUS]);
+/// `records` served signed (but for `bogus`, whose signatures do not verify), and an unbound
+/// validating them.
+fn resolver(tools: &dnssec::Tools, records: &Records, bogus: &[&str]) -> (Authority, Unbound) {
+    let auth = Authority::start(records.clone(), &[UNSIGNED], bogus);
     let unbound = Unbound::start(tools, &auth);
     (auth, unbound)
 }
@@ -176,6 +177,13 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
             BOGUS.into(),
             RData::MX(MX::new(10, name("mx.example.test."))),
         ),
+        // A TLSA record that matches, with a signature that does not verify.
+        (
+            "badtlsa.test.".into(),
+            RData::MX(MX::new(10, name("mx.badtlsa.test."))),
+        ),
+        ("mx.badtlsa.test.".into(), RData::A(A::new(127, 0, 0, 1))),
+        (format!("_{smtp}._tcp.mx.badtlsa.test."), spki_tlsa(&spki)),
         // The insecure zone: the same MX, and a TLSA record that matches nothing.
         (
             UNSIGNED.into(),
@@ -187,7 +195,8 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
             spki_tlsa(&"00".repeat(32)),
         ),
     ]));
-    let (_auth, unbound) = resolver(&tools, &zone);
+    let bad_tlsa = format!("_{smtp}._tcp.mx.badtlsa.test.");
+    let (_auth, unbound) = resolver(&tools, &zone, &[BOGUS, &bad_tlsa]);
     let resolver = unbound.addr();
     let (smtp_s, https_s) = (smtp.to_string(), https.to_string());
     let ca = pki.ca();
@@ -354,6 +363,24 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         "{}",
         unbound.log()
     );
+
+    // A bogus TLSA record is not believed, though its digest matches: that lookup failed,
+    // and so does the MX (exit 4), while the MX records themselves are validated.
+    let o = run("badtlsa.test", false);
+    let out = o.stdout_str();
+    assert_eq!(o.code, Some(4), "{o:?}");
+    assert!(
+        out.contains("badtlsa.test: 1 MX (DNSSEC validated by the resolver)"),
+        "{out}"
+    );
+    let row = out.lines().find(|l| l.contains("mx.badtlsa.test")).unwrap();
+    let failed = format!(
+        "FAIL: TLSA lookup: the DNS server {resolver} answered Server Failure for \
+         _{smtp}._tcp.mx.badtlsa.test TLSA"
+    );
+    for want in ["no TLSA", &failed] {
+        assert!(row.contains(want), "{want:?} in {row}");
+    }
 }
 
 /// MX routing for a session: `smtp://@DOMAIN` looks up the MX hosts, shows them, tries the
@@ -381,7 +408,7 @@ fn a_session_follows_the_mx_records_and_falls_back_in_order() {
         ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 1))),
         ("null.test.".into(), RData::MX(MX::new(0, Name::root()))),
     ]));
-    let (_auth, unbound) = resolver(&tools, &zone);
+    let (_auth, unbound) = resolver(&tools, &zone, &[]);
     let resolver = unbound.addr();
     let ca = pki.ca();
     let o = crate::support::mailtalk(
