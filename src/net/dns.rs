@@ -4,8 +4,9 @@
 //! question are the ones asked (anything else on the socket is dropped), and no answer is
 //! read past 64 KiB.
 //!
-//! The resolver's AD bit is kept: whether it says it validated the answer with DNSSEC. This
-//! client does not validate signatures itself; it reports what the resolver asserts, which is
+//! The resolver's AD bit is kept: whether it says it validated the answer with DNSSEC. Every
+//! query sets AD and DO, which is how a stub asks a validating resolver for that bit (RFC 6840
+//! §5.7). This client does not validate signatures itself; it reports what the resolver asserts, which is
 //! what a sending MTA relies on (RFC 7672 §2.1: a validating resolver on a trusted path).
 
 use std::io::{Read, Write};
@@ -444,6 +445,35 @@ mod tests {
                 "::1".parse().unwrap()
             ]
         );
+    }
+
+    /// A validating resolver sets AD in its answer only for a query that asks for it, with AD
+    /// or DO set (RFC 6840 §5.7, RFC 4035 §3.2.3): every query sets both, and RD.
+    #[test]
+    fn queries_ask_for_recursion_and_the_ad_bit() {
+        let flags = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = flags.clone();
+        let (addr, _) = server(move |q| {
+            let dnssec_ok = q.extensions().as_ref().map(|e| e.flags().dnssec_ok);
+            seen.lock().unwrap().push((
+                q.recursion_desired(),
+                q.authentic_data(),
+                q.checking_disabled(),
+                dnssec_ok,
+            ));
+            vec![reply(q, vec![], true)]
+        });
+        let r = resolver(addr);
+        r.mx("example.test").unwrap();
+        r.tlsa(25, "mx.example.test").unwrap();
+        r.txt("_mta-sts.example.test").unwrap();
+        r.addresses("mx.example.test").unwrap();
+        let flags = flags.lock().unwrap();
+        assert_eq!(flags.len(), 5);
+        for f in flags.iter() {
+            // (RD, AD, CD, DO): recursion, the AD bit asked for, validation not turned off.
+            assert_eq!(*f, (true, true, false, Some(true)));
+        }
     }
 
     #[test]

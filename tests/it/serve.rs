@@ -1053,6 +1053,7 @@ mod content;
 mod count;
 mod demo;
 mod discard;
+mod dnssec;
 mod faults;
 mod hostile;
 mod mailboxes;

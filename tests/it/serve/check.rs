@@ -1,60 +1,35 @@
-//! `mailtalk check` against a world on loopback: a DNS server of the test's own (MX, A, TLSA,
-//! TXT, with the AD bit a validating resolver would set), the embedded server as the MX with a
-//! certificate for its name, and an HTTPS server with the MTA-STS policy.
+//! `mailtalk check` against a world on loopback: a DNSSEC-signed zone served by the test's own
+//! authoritative server (MX, A, TLSA, TXT) behind a validating unbound (see `dnssec.rs`), the
+//! embedded server as the MX with a certificate for its name, and an HTTPS server with the
+//! MTA-STS policy.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, UdpSocket};
+use std::net::TcpListener;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{tlsa, A, MX, TLSA, TXT};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use openssl::hash::{hash, MessageDigest};
 use openssl::pkey::PKey;
 use openssl::ssl::{SslAcceptor, SslMethod};
 use openssl::x509::X509;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
+use super::dnssec::{self, Authority, Records, Unbound};
 use super::Serve;
 
-/// The zone: (name, record data), answered with the AD bit set.
-type Zone = Arc<Mutex<Vec<(String, RData)>>>;
+/// A zone delegated from the signed `test.` without a DS record: insecure.
+const UNSIGNED: &str = "unsigned.test.";
+/// A name in the signed zone whose signatures do not verify: bogus.
+const BOGUS: &str = "bogus.test.";
 
-fn dns(zone: Zone) -> u16 {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = sock.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 4096];
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            let Ok(q) = Message::from_vec(&buf[..n]) else {
-                continue;
-            };
-            let query = q.queries()[0].clone();
-            let qname = query.name().to_ascii().to_ascii_lowercase();
-            let zone = zone.lock().unwrap();
-            let known = zone.iter().any(|(n, _)| *n == qname);
-            let answers: Vec<Record> = zone
-                .iter()
-                .filter(|(n, d)| *n == qname && d.record_type() == query.query_type())
-                .map(|(_, d)| Record::from_rdata(query.name().clone(), 60, d.clone()))
-                .collect();
-            let mut m = Message::new();
-            m.set_id(q.id())
-                .set_message_type(MessageType::Response)
-                .set_op_code(OpCode::Query)
-                .set_authentic_data(true)
-                .set_response_code(if known {
-                    ResponseCode::NoError
-                } else {
-                    ResponseCode::NXDomain
-                });
-            m.add_query(query);
-            m.add_answers(answers);
-            let _ = sock.send_to(&m.to_vec().unwrap(), from);
-        }
-    });
-    port
+/// `records` served signed (but for `bogus`, whose signatures do not verify), and an unbound
+/// validating them.
+fn resolver(tools: &dnssec::Tools, records: &Records, bogus: &[&str]) -> (Authority, Unbound) {
+    let auth = Authority::start(records.clone(), &[UNSIGNED], bogus);
+    let unbound = Unbound::start(tools, &auth);
+    (auth, unbound)
 }
 
 struct Pki {
@@ -162,6 +137,9 @@ fn check(args: &[&str]) -> crate::support::Output {
 
 #[test]
 fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
+    let Some(tools) = dnssec::unbound_tools() else {
+        return;
+    };
     let pki = Pki::new();
     let (crt, key, spki) = pki.leaf("mx.example.test");
     let s = Serve::start(&[
@@ -177,7 +155,7 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         &pki,
         "version: STSv1\r\nmode: enforce\r\nmx: *.example.test\r\nmax_age: 86400\r\n",
     );
-    let zone: Zone = Arc::new(Mutex::new(vec![
+    let zone: Records = Arc::new(Mutex::new(vec![
         (
             "example.test.".into(),
             RData::MX(MX::new(10, name("mx.example.test."))),
@@ -194,9 +172,32 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
             txt("v=TLSRPTv1; rua=mailto:tls@example.test"),
         ),
         ("null.test.".into(), RData::MX(MX::new(0, Name::root()))),
+        // Signed like the rest, but with signatures that do not verify.
+        (
+            BOGUS.into(),
+            RData::MX(MX::new(10, name("mx.example.test."))),
+        ),
+        // A TLSA record that matches, with a signature that does not verify.
+        (
+            "badtlsa.test.".into(),
+            RData::MX(MX::new(10, name("mx.badtlsa.test."))),
+        ),
+        ("mx.badtlsa.test.".into(), RData::A(A::new(127, 0, 0, 1))),
+        (format!("_{smtp}._tcp.mx.badtlsa.test."), spki_tlsa(&spki)),
+        // The insecure zone: the same MX, and a TLSA record that matches nothing.
+        (
+            UNSIGNED.into(),
+            RData::MX(MX::new(10, name("mx.unsigned.test."))),
+        ),
+        ("mx.unsigned.test.".into(), RData::A(A::new(127, 0, 0, 1))),
+        (
+            format!("_{smtp}._tcp.mx.unsigned.test."),
+            spki_tlsa(&"00".repeat(32)),
+        ),
     ]));
-    let dns_port = dns(zone.clone());
-    let resolver = format!("127.0.0.1:{dns_port}");
+    let bad_tlsa = format!("_{smtp}._tcp.mx.badtlsa.test.");
+    let (_auth, unbound) = resolver(&tools, &zone, &[BOGUS, &bad_tlsa]);
+    let resolver = unbound.addr();
     let (smtp_s, https_s) = (smtp.to_string(), https.to_string());
     let ca = pki.ca();
     let base = [
@@ -255,12 +256,11 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
     // A TLSA record that matches nothing: the MX fails, exit 4.
     {
         let mut z = zone.lock().unwrap();
-        z.retain(|(n, _)| !n.starts_with('_') || !n.contains("._tcp."));
-        z.push((
-            format!("_{smtp}._tcp.mx.example.test."),
-            spki_tlsa(&"00".repeat(32)),
-        ));
+        let tlsa = format!("_{smtp}._tcp.mx.example.test.");
+        z.retain(|(n, _)| *n != tlsa);
+        z.push((tlsa, spki_tlsa(&"00".repeat(32))));
     }
+    unbound.flush();
     let o = run("example.test", false);
     assert_eq!(o.code, Some(4), "{o:?}");
     assert!(o.stdout_str().contains("NO MATCH"), "{}", o.stdout_str());
@@ -279,6 +279,7 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         ));
         z.push(("mx.elsewhere.test.".into(), RData::A(A::new(127, 0, 0, 1))));
     }
+    unbound.flush();
     let o = run("example.test", false);
     assert_eq!(o.code, Some(4), "{o:?}");
     let row = o
@@ -297,7 +298,8 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         assert!(row.contains(want), "{want:?} in {row}");
     }
 
-    // A null MX takes no mail; a name that does not exist is said so.
+    // A null MX takes no mail; a name that does not exist is said so. Both answers are
+    // validated: the null MX by its signature, the NXDOMAIN by the NSEC records that prove it.
     let o = run("null.test", false);
     assert_eq!(o.code, Some(4));
     assert!(
@@ -305,23 +307,94 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         "{}",
         o.stdout_str()
     );
+    let o = run("null.test", true);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    assert_eq!(v["dnssec"], true, "{v}");
     let o = run("gone.test", false);
+    assert_eq!(o.code, Some(4), "{o:?}");
     assert!(
         o.stdout_str().contains("does not exist"),
         "{}",
         o.stdout_str()
     );
+    let o = run("gone.test", true);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    assert_eq!(v["dnssec"], true, "{v}");
+
+    // A zone delegated without a DS record is insecure: the resolver does not set AD, so the
+    // check says the MX records are not validated, and the TLSA record that matches nothing
+    // is ignored rather than failing the MX (the same record failed example.test above).
+    let o = run("unsigned.test", false);
+    let out = o.stdout_str();
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert!(
+        out.contains("unsigned.test: 1 MX (DNSSEC not validated)"),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.contains("mx.unsigned.test"))
+        .unwrap();
+    for want in ["127.0.0.1", "yes", "NO MATCH (not DNSSEC: ignored)", "ok"] {
+        assert!(row.contains(want), "{want:?} in {row}");
+    }
+    let o = run("unsigned.test", true);
+    let v: serde_json::Value = serde_json::from_str(o.stdout_str().trim()).unwrap();
+    assert_eq!(v["dnssec"], false, "{v}");
+    assert_eq!(v["mx"][0]["tlsa_dnssec"], false, "{v}");
+    assert_eq!(v["mx"][0]["dane"], "no-match", "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+
+    // A signature that does not verify is bogus: the resolver answers SERVFAIL, and the check
+    // says the lookup failed (exit 5) instead of believing the records.
+    let o = run("bogus.test", false);
+    assert_eq!(o.code, Some(5), "{o:?}");
+    assert!(o.stdout_str().is_empty(), "{o:?}");
+    assert!(
+        o.stderr_str().contains(&format!(
+            "the DNS server {resolver} answered Server Failure for bogus.test MX"
+        )),
+        "{o:?}"
+    );
+    assert!(
+        unbound
+            .log()
+            .contains("validation failure <bogus.test. MX IN>"),
+        "{}",
+        unbound.log()
+    );
+
+    // A bogus TLSA record is not believed, though its digest matches: that lookup failed,
+    // and so does the MX (exit 4), while the MX records themselves are validated.
+    let o = run("badtlsa.test", false);
+    let out = o.stdout_str();
+    assert_eq!(o.code, Some(4), "{o:?}");
+    assert!(
+        out.contains("badtlsa.test: 1 MX (DNSSEC validated by the resolver)"),
+        "{out}"
+    );
+    let row = out.lines().find(|l| l.contains("mx.badtlsa.test")).unwrap();
+    let failed = format!(
+        "FAIL: TLSA lookup: the DNS server {resolver} answered Server Failure for \
+         _{smtp}._tcp.mx.badtlsa.test TLSA"
+    );
+    for want in ["no TLSA", &failed] {
+        assert!(row.contains(want), "{want:?} in {row}");
+    }
 }
 
 /// MX routing for a session: `smtp://@DOMAIN` looks up the MX hosts, shows them, tries the
 /// best first and falls back in order; the certificate is checked against the MX name.
 #[test]
 fn a_session_follows_the_mx_records_and_falls_back_in_order() {
+    let Some(tools) = dnssec::unbound_tools() else {
+        return;
+    };
     let pki = Pki::new();
     let (crt, key, _) = pki.leaf("mx.example.test");
     let s = Serve::start(&["--tls-cert", &crt, "--tls-key", &key, "--catch-all"]);
     let smtp = s.port("smtp");
-    let zone: Zone = Arc::new(Mutex::new(vec![
+    let zone: Records = Arc::new(Mutex::new(vec![
         (
             "example.test.".into(),
             RData::MX(MX::new(10, name("down.example.test."))),
@@ -335,7 +408,8 @@ fn a_session_follows_the_mx_records_and_falls_back_in_order() {
         ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 1))),
         ("null.test.".into(), RData::MX(MX::new(0, Name::root()))),
     ]));
-    let resolver = format!("127.0.0.1:{}", dns(zone));
+    let (_auth, unbound) = resolver(&tools, &zone, &[]);
+    let resolver = unbound.addr();
     let ca = pki.ca();
     let o = crate::support::mailtalk(
         &[
@@ -398,6 +472,9 @@ fn a_session_follows_the_mx_records_and_falls_back_in_order() {
 /// match does, whichever other address passes.
 #[test]
 fn check_tries_every_address_of_an_mx() {
+    let Some(tools) = dnssec::unbound_tools() else {
+        return;
+    };
     let pki = Pki::new();
     let (crt, key, spki) = pki.leaf("mx.example.test");
     let s = Serve::start(&[
@@ -409,7 +486,7 @@ fn check_tries_every_address_of_an_mx() {
         "mx.example.test",
     ]);
     let smtp = s.port("smtp");
-    let zone: Zone = Arc::new(Mutex::new(vec![
+    let zone: Records = Arc::new(Mutex::new(vec![
         (
             "example.test.".into(),
             RData::MX(MX::new(10, name("mx.example.test."))),
@@ -419,7 +496,8 @@ fn check_tries_every_address_of_an_mx() {
         ("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 1))),
         (format!("_{smtp}._tcp.mx.example.test."), spki_tlsa(&spki)),
     ]));
-    let resolver = format!("127.0.0.1:{}", dns(zone.clone()));
+    let (_auth, unbound) = resolver(&tools, &zone, &[]);
+    let resolver = unbound.addr();
     let smtp_s = smtp.to_string();
     let ca = pki.ca();
     let run = |json: bool| {
@@ -463,9 +541,13 @@ fn check_tries_every_address_of_an_mx() {
     for want in ["yes", "valid (TLSv1.3)", "match: 3 1 1", "depth 0", " ok"] {
         assert!(up.contains(want), "{want:?} in {up}");
     }
-    // The rows come in the order the addresses were tried, then the MX's verdict.
+    // A row per address (in the order the resolver gave them: unbound rotates RRsets), then
+    // the MX's verdict.
     let at = |needle: &str| out.find(needle).unwrap();
-    assert!(at(&down) < at(&up) && at(&up) < at("MX verdict"), "{out}");
+    assert!(
+        at(&down) < at("MX verdict") && at(&up) < at("MX verdict"),
+        "{out}"
+    );
     assert!(
         verdict(&out).contains(
             "MX verdict: ok via 127.0.0.1; cannot connect to 127.0.0.2: connection refused"
@@ -480,10 +562,22 @@ fn check_tries_every_address_of_an_mx() {
     let mx = &v["mx"][0];
     assert_eq!(v["ok"], true);
     assert_eq!(mx["ok"], true);
-    assert_eq!(
-        mx["addresses"],
-        serde_json::json!(["127.0.0.2", "127.0.0.1"])
-    );
+    let mut addresses: Vec<String> = mx["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    // Tried in the order the lookup gave them.
+    let tried_order: Vec<String> = mx["tried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["address"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tried_order, addresses, "{mx}");
+    addresses.sort();
+    assert_eq!(addresses, ["127.0.0.1", "127.0.0.2"]);
     assert_eq!(mx["address"], "127.0.0.1");
     assert_eq!(mx["problems"], serde_json::json!([]));
     assert_eq!(
@@ -492,20 +586,27 @@ fn check_tries_every_address_of_an_mx() {
     );
     let tried = mx["tried"].as_array().unwrap();
     assert_eq!(tried.len(), 2, "{mx}");
-    assert_eq!(tried[0]["address"], "127.0.0.2");
-    assert_eq!(tried[0]["connected"], false);
-    assert_eq!(tried[0]["connect_error"], "connection refused");
-    assert_eq!(tried[0]["tls"], serde_json::Value::Null);
-    assert_eq!(tried[0]["ok"], false);
-    assert_eq!(tried[1]["address"], "127.0.0.1");
-    assert_eq!(tried[1]["connected"], true);
-    assert_eq!(tried[1]["starttls"], true);
-    assert_eq!(tried[1]["certificate_valid"], true);
-    assert_eq!(tried[1]["dane"]["depth"], 0);
-    assert_eq!(tried[1]["tls"]["version"], "TLSv1.3");
-    let subject = tried[1]["tls"]["chain"][0]["subject"].as_str().unwrap();
+    let at = |addr: &str| -> &serde_json::Value {
+        tried
+            .iter()
+            .find(|t| t["address"] == addr)
+            .unwrap_or_else(|| panic!("{addr} not tried: {mx}"))
+    };
+    assert_eq!(at("127.0.0.2")["address"], "127.0.0.2");
+    assert_eq!(at("127.0.0.2")["connected"], false);
+    assert_eq!(at("127.0.0.2")["connect_error"], "connection refused");
+    assert_eq!(at("127.0.0.2")["tls"], serde_json::Value::Null);
+    assert_eq!(at("127.0.0.2")["ok"], false);
+    assert_eq!(at("127.0.0.1")["connected"], true);
+    assert_eq!(at("127.0.0.1")["starttls"], true);
+    assert_eq!(at("127.0.0.1")["certificate_valid"], true);
+    assert_eq!(at("127.0.0.1")["dane"]["depth"], 0);
+    assert_eq!(at("127.0.0.1")["tls"]["version"], "TLSv1.3");
+    let subject = at("127.0.0.1")["tls"]["chain"][0]["subject"]
+        .as_str()
+        .unwrap();
     assert!(subject.contains("mx.example.test"), "{subject}");
-    assert_eq!(tried[1]["ok"], true);
+    assert_eq!(at("127.0.0.1")["ok"], true);
 
     // A third address answering with a certificate of its own, which the TLSA record does not
     // match (and no CA given vouches for): a sender given that address fails, so the MX does.
@@ -532,6 +633,7 @@ fn check_tries_every_address_of_an_mx() {
     zone.lock()
         .unwrap()
         .push(("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 3))));
+    unbound.flush();
     let o = run(false);
     let out = o.stdout_str();
     println!("{out}");
@@ -561,14 +663,19 @@ fn check_tries_every_address_of_an_mx() {
     assert_eq!(mx["address"], "127.0.0.1");
     let tried = mx["tried"].as_array().unwrap();
     assert_eq!(tried.len(), 3, "{mx}");
-    assert_eq!(tried[2]["address"], "127.0.0.3");
-    assert_eq!(tried[2]["dane"], "no-match");
-    assert_eq!(tried[2]["certificate_valid"], false);
-    assert_eq!(tried[2]["ok"], false);
+    let at = |addr: &str| -> &serde_json::Value {
+        tried
+            .iter()
+            .find(|t| t["address"] == addr)
+            .unwrap_or_else(|| panic!("{addr} not tried: {mx}"))
+    };
+    assert_eq!(at("127.0.0.3")["dane"], "no-match");
+    assert_eq!(at("127.0.0.3")["certificate_valid"], false);
+    assert_eq!(at("127.0.0.3")["ok"], false);
     // The two certificates differ, and each is there.
     assert_ne!(
-        tried[1]["tls"]["chain"][0]["sha256"],
-        tried[2]["tls"]["chain"][0]["sha256"]
+        at("127.0.0.1")["tls"]["chain"][0]["sha256"],
+        at("127.0.0.3")["tls"]["chain"][0]["sha256"]
     );
 
     // No address answering at all: the MX fails with each address's reason.
@@ -577,6 +684,7 @@ fn check_tries_every_address_of_an_mx() {
         z.retain(|(n, d)| !(n == "mx.example.test." && d.record_type() == RecordType::A));
         z.push(("mx.example.test.".into(), RData::A(A::new(127, 0, 0, 2))));
     }
+    unbound.flush();
     let o = run(false);
     let out = o.stdout_str();
     assert_eq!(o.code, Some(4), "{o:?}");
@@ -586,4 +694,41 @@ fn check_tries_every_address_of_an_mx() {
         "{out}"
     );
     assert!(!out.contains("MX verdict"), "{out}");
+}
+
+/// The require switch: without unbound the tests above skip (and say so), but under
+/// MAILTALK_REQUIRE=1 or in CI the same test fails. Runs this test binary on one of them with
+/// unbound looked for where it is not.
+#[test]
+fn without_unbound_a_check_test_skips_but_fails_when_required() {
+    let run = |env: Option<(&str, &str)>| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "serve::check::a_session_follows_the_mx_records_and_falls_back_in_order",
+            "--nocapture",
+        ])
+        .env_remove("CI")
+        .env_remove("MAILTALK_REQUIRE")
+        .env(dnssec::UNBOUND_DIR, "/nonexistent/mailtalk-test");
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(None);
+    assert!(ok, "{text}");
+    assert!(text.contains(dnssec::SKIPPED), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+    for required in [("MAILTALK_REQUIRE", "1"), ("CI", "true")] {
+        let (ok, text) = run(Some(required));
+        assert!(!ok, "{required:?}: {text}");
+        assert!(
+            text.contains("unbound is required (CI or MAILTALK_REQUIRE=1) but not installed"),
+            "{required:?}: {text}"
+        );
+    }
 }
