@@ -98,6 +98,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail')
+            [CompletionResult]::new('smuggle-test', 'smuggle-test', [CompletionResultType]::ParameterValue, 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -169,11 +170,36 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'mailtalk;smuggle-test' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender (and From) of the test messages')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Envelope recipient (and To): a mailbox you can read, for --check')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Read the recipient''s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD, then a prompt)')
+            [CompletionResult]::new('--check-user', '--check-user', [CompletionResultType]::ParameterName, 'The IMAP user for --check (default: the --to address)')
+            [CompletionResult]::new('--check-mailbox', '--check-mailbox', [CompletionResultType]::ParameterName, 'The mailbox the test messages arrive in')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Seconds to wait for the test messages to arrive in the mailbox')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Authenticate to TARGET as USER before each test (the password comes from MAILTALK_PASSWORD or a prompt)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Extra trust anchors (PEM) for TARGET and the --check server')
+            [CompletionResult]::new('--variant', '--variant', [CompletionResultType]::ParameterName, 'Run only these variants (by name; repeat the option; see --list)')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Seconds allowed for the connection and each reply')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the connection and each reply')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)')
+            [CompletionResult]::new('--starttls', '--starttls', [CompletionResultType]::ParameterName, 'STARTTLS on a plain smtp:// or lmtp:// target (required: no test runs without it)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify certificates (for a test server with a self-signed one)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify certificates (for a test server with a self-signed one)')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the variants and exit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show every line sent and received (on standard error)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show every line sent and received (on standard error)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'JSON instead of the table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'mailtalk;help' {
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail')
+            [CompletionResult]::new('smuggle-test', 'smuggle-test', [CompletionResultType]::ParameterValue, 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -187,6 +213,9 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             break
         }
         'mailtalk;help;check' {
+            break
+        }
+        'mailtalk;help;smuggle-test' {
             break
         }
         'mailtalk;help;help' {

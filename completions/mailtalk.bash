@@ -31,6 +31,9 @@ _mailtalk() {
             mailtalk,serve)
                 cmd="mailtalk__subcmd__serve"
                 ;;
+            mailtalk,smuggle-test)
+                cmd="mailtalk__subcmd__smuggle__subcmd__test"
+                ;;
             mailtalk__subcmd__help,check)
                 cmd="mailtalk__subcmd__help__subcmd__check"
                 ;;
@@ -46,6 +49,9 @@ _mailtalk() {
             mailtalk__subcmd__help,serve)
                 cmd="mailtalk__subcmd__help__subcmd__serve"
                 ;;
+            mailtalk__subcmd__help,smuggle-test)
+                cmd="mailtalk__subcmd__help__subcmd__smuggle__subcmd__test"
+                ;;
             *)
                 ;;
         esac
@@ -53,7 +59,7 @@ _mailtalk() {
 
     case "${cmd}" in
         mailtalk)
-            opts="-p -k -t -4 -6 -o -h -V --mx --resolver --protocol --tls --starttls --insecure --ca-file --sni --cert --key --tls-min --tls-max --ciphers --ciphersuites --alpn --tls-info --pipe --proxy --proxy-protocol --proxy-source --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --raw --raw-wait --hex --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo check help"
+            opts="-p -k -t -4 -6 -o -h -V --mx --resolver --protocol --tls --starttls --insecure --ca-file --sni --cert --key --tls-min --tls-max --ciphers --ciphersuites --alpn --tls-info --pipe --proxy --proxy-protocol --proxy-source --timeout --ehlo --color --no-history --tui --script --keep-going --record --transcript --output --max-show --json --timing --show-cert --raw --raw-wait --hex --no-explain --auth --user --authzid --password-cmd --allow-plaintext-auth --from --to --subject --body --data --header --attach --8bit --smtputf8 --notify --ret --envid --size --bdat --pipeline --count --no-pipeline --require-all-rcpts --quit-after --generate --help --version explain serve demo check smuggle-test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,7 +343,7 @@ _mailtalk() {
             return 0
             ;;
         mailtalk__subcmd__help)
-            opts="explain serve demo check help"
+            opts="explain serve demo check smuggle-test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +413,20 @@ _mailtalk() {
             return 0
             ;;
         mailtalk__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtalk__subcmd__help__subcmd__smuggle__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -524,6 +544,68 @@ _mailtalk() {
                     return 0
                     ;;
                 --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mailtalk__subcmd__smuggle__subcmd__test)
+            opts="-k -t -v -h --from --to --check --check-user --check-mailbox --wait --user --starttls --ca-file --insecure --variant --list --timeout --verbose --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --check)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --check-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --check-mailbox)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --variant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

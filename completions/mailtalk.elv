@@ -95,6 +95,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
             cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
             cand check 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
+            cand smuggle-test 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;explain'= {
@@ -161,11 +162,35 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'mailtalk;smuggle-test'= {
+            cand --from 'Envelope sender (and From) of the test messages'
+            cand --to 'Envelope recipient (and To): a mailbox you can read, for --check'
+            cand --check 'Read the recipient''s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD, then a prompt)'
+            cand --check-user 'The IMAP user for --check (default: the --to address)'
+            cand --check-mailbox 'The mailbox the test messages arrive in'
+            cand --wait 'Seconds to wait for the test messages to arrive in the mailbox'
+            cand --user 'Authenticate to TARGET as USER before each test (the password comes from MAILTALK_PASSWORD or a prompt)'
+            cand --ca-file 'Extra trust anchors (PEM) for TARGET and the --check server'
+            cand --variant 'Run only these variants (by name; repeat the option; see --list)'
+            cand -t 'Seconds allowed for the connection and each reply'
+            cand --timeout 'Seconds allowed for the connection and each reply'
+            cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
+            cand --starttls 'STARTTLS on a plain smtp:// or lmtp:// target (required: no test runs without it)'
+            cand -k 'Do not verify certificates (for a test server with a self-signed one)'
+            cand --insecure 'Do not verify certificates (for a test server with a self-signed one)'
+            cand --list 'List the variants and exit'
+            cand -v 'Show every line sent and received (on standard error)'
+            cand --verbose 'Show every line sent and received (on standard error)'
+            cand --json 'JSON instead of the table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'mailtalk;help'= {
             cand explain 'Explain what a server said: SMTP basic (550) and enhanced (5.1.1, X.7.1) codes, IMAP ([OVERQUOTA]) and POP3 ([IN-USE], SYS/TEMP) response codes, or a whole reply line as pasted ("550 5.7.1 Relaying denied"), with first the cause its text states'
             cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
             cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
             cand check 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
+            cand smuggle-test 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;help;explain'= {
@@ -175,6 +200,8 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
         &'mailtalk;help;demo'= {
         }
         &'mailtalk;help;check'= {
+        }
+        &'mailtalk;help;smuggle-test'= {
         }
         &'mailtalk;help;help'= {
         }

@@ -528,6 +528,9 @@ are never written to it
 \fBMAILTALK_PASSWORD\fR
 the password or token for \fB\-\-auth\fR and \fB:auth\fR
 .TP
+\fBMAILTALK_CHECK_PASSWORD\fR
+the password of the mailbox \fBsmuggle\-test \-\-check\fR reads (before \fBMAILTALK_PASSWORD\fR)
+.TP
 \fBMAILTALK_PROXY_PASSWORD\fR
 the password for a \fB\-\-proxy\fR URL that names a user and no password
 .TP
