@@ -95,7 +95,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
             cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
             cand check 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
-            cand smuggle-test 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached'
+            cand smuggle-test 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\0.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;explain'= {
@@ -190,7 +190,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand serve 'Run the embedded mail server: SMTP, LMTP, IMAP and POP3 on loopback, to practise on and to test applications against (mail is kept, faults can be injected, every client line can be logged)'
             cand demo 'Try mailtalk with nothing installed: the embedded server on free loopback ports, and a session connected to its SMTP side, with a short guide'
             cand check 'Check what a sending MTA would find on the way to DOMAIN: its MX hosts, STARTTLS and the certificate of each, DANE TLSA records (with DNSSEC as the resolver reports it), the MTA-STS policy and TLS-RPT record; exit status 0 when every MX passes, 4 when one fails, 5 when the lookups fail'
-            cand smuggle-test 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached'
+            cand smuggle-test 'Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant (\n.\n, \r.\r, \r\n\0.\r\n …) with a second message hidden behind it, and a verdict per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5 when a verdict could not be reached'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mailtalk;help;explain'= {

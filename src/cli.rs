@@ -291,7 +291,7 @@ progress are told (421, BYE, -ERR).")]
     Check(crate::inspect::CheckArgs),
 
     /// Test one SMTP server you name for SMTP smuggling: one message per end-of-data variant
-    /// (\n.\n, \r.\r, \r\n\x00.\r\n …) with a second message hidden behind it, and a verdict
+    /// (\n.\n, \r.\r, \r\n\0.\r\n …) with a second message hidden behind it, and a verdict
     /// per variant (refused, kept as data, SMUGGLED) from the mailbox read back over IMAP
     /// (--check) or from the replies; exit status 0 when none was smuggled, 4 when one was, 5
     /// when a verdict could not be reached

@@ -510,7 +510,15 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
     let run = crate::message::random_hex(4);
     let date = crate::message::date_now();
     let mut outcomes = Vec::with_capacity(chosen.len());
-    for (number, v) in chosen {
+    let status_line = Status::new(!verbose);
+    let total = chosen.len();
+    for (i, (number, v)) in chosen.into_iter().enumerate() {
+        status_line.say(&format!(
+            "sending variant {} of {total}: {} ({})",
+            i.saturating_add(1),
+            v.name,
+            escaped(v.bytes)
+        ));
         if verbose {
             eprintln!("-- variant {number:02} {} ({})", v.name, escaped(v.bytes));
         }
@@ -551,6 +559,7 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
         Some((opts, creds)) => {
             let mut sink = |ev: Event| (show.borrow_mut())(&ev);
             if let Err(e) = read_back(
+                &status_line,
                 opts,
                 creds,
                 &args.check_mailbox,
@@ -566,6 +575,7 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
         }
     }
 
+    status_line.clear();
     let read_from = check
         .as_ref()
         .map(|(o, _)| format!("{} ({})", target_text(&o.target), args.check_mailbox));
@@ -686,11 +696,36 @@ fn send_one(
     s.end_raw_and_quit(body, sink).map(Sent::Raw).map_err(text)
 }
 
+/// The renderer's status line on standard error (only on a terminal), saying what the test
+/// is doing; not while the conversation is shown there.
+struct Status {
+    on: bool,
+}
+
+impl Status {
+    fn new(wanted: bool) -> Status {
+        Status { on: wanted }
+    }
+
+    fn say(&self, text: &str) {
+        if self.on {
+            crate::render::terminal::draw_status(text);
+        }
+    }
+
+    fn clear(&self) {
+        if self.on {
+            crate::render::terminal::clear_status();
+        }
+    }
+}
+
 /// How often the mailbox is looked at while messages are awaited.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 
 /// Logs in to the mailbox and looks, until every variant is decided or `wait` is over.
 fn read_back(
+    status_line: &Status,
     opts: &Options,
     creds: &Credentials,
     mailbox: &str,
@@ -767,6 +802,13 @@ fn read_back(
         if !open {
             break;
         }
+        let left = outcomes.iter().filter(|o| o.verdict.is_none()).count();
+        status_line.say(&format!(
+            "waiting for the test messages in {mailbox}: {left} of {} variants undecided \
+             (at most {} s)",
+            outcomes.len(),
+            wait.as_secs()
+        ));
         std::thread::sleep(LOOK_EVERY);
     }
     let _ = s.quit(&mut tap);

@@ -1621,9 +1621,13 @@ fn without_the_servers_a_test_skips_but_fails_when_required() {
 /// MAILTALK_RELAY_PORT (start.sh), where the embedded server runs with the test CA's
 /// certificate and TLS required; Postfix verifies that certificate (`secure`). The wait is by
 /// Postfix's queue: a deferred message fails at once.
+/// The tests that run `mailtalk serve` on MAILTALK_RELAY_PORT take turns.
+static RELAY_PORT_IN_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn postfix_relays_into_mailtalk_serve_over_verified_tls() {
     let s = servers_or_skip!();
+    let _turn = RELAY_PORT_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
     let relay = match port("MAILTALK_RELAY_PORT") {
         Ok(p) => p,
         Err(e) if std::env::var(REQUIRE).is_ok_and(|v| v == "1") => {
@@ -1834,4 +1838,89 @@ fn smuggle_test_tells_postfix_with_and_without_smtpd_forbid_bare_newline_apart()
     for v in [&no, &normalize, &reject] {
         assert_eq!(verdict(v, "cr-cr"), "data", "{all}");
     }
+}
+
+/// The embedded server as the far end: Postfix (smtpd_forbid_bare_newline = no) relays
+/// relay.test to `mailtalk serve`, and smuggle-test reads the verdicts back from the embedded
+/// server's IMAP side. What Postfix split on arrival reaches it as two messages; what it kept
+/// as data, as one.
+#[test]
+fn smuggle_test_reads_the_verdicts_back_from_the_embedded_server_as_the_far_end() {
+    let s = servers_or_skip!();
+    let _turn = RELAY_PORT_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let relay = port("MAILTALK_RELAY_PORT").unwrap_or_else(|e| panic!("{e}"));
+    let listener = port("MAILTALK_BARE_NO_PORT").unwrap_or_else(|e| panic!("{e}"));
+    let tls = s.ca.parent().unwrap();
+    let cert = tls.join("server.crt");
+    let key = tls.join("server.key");
+    let listen = format!("{}:{relay}", s.host);
+    let imap = format!("{}:0", s.host);
+    let serve = crate::serve::Serve::start_only(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--smtp",
+            &listen,
+            "--imap",
+            &imap,
+            "--pop3",
+            "off",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let a = args(&[
+        "smuggle-test",
+        &s.url("smtp", listener),
+        "--from",
+        "mallory@example.org",
+        "--to",
+        "bob@relay.test",
+        "--check",
+        &s.url("imap", serve.port("imap")),
+        "--variant",
+        "lf-lf",
+        "--variant",
+        "cr-cr",
+        "--wait",
+        "100",
+        "--json",
+    ]);
+    // The embedded server takes any password.
+    let run = mailtalk(&a, b"", Some("any"));
+    let v: Value = serde_json::from_str(run.stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.show(), serve.log()));
+    let verdicts: Vec<(String, String)> = v["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap().to_string(),
+                x["verdict"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("lf-lf".to_string(), "SMUGGLED".to_string()),
+            ("cr-cr".to_string(), "data".to_string()),
+        ],
+        "{}\n{}",
+        run.show(),
+        serve.log()
+    );
+    assert_eq!(run.code, 4, "{}", run.show());
+    assert!(
+        v["read_back"]
+            .as_str()
+            .is_some_and(|r| r.contains(&serve.port("imap").to_string())),
+        "{v}"
+    );
+    // Postfix relayed three messages: the two of lf-lf, the one of cr-cr.
+    serve.wait_count("message ", 3);
+    let log = serve.log();
+    assert!(log.contains("to <bob@relay.test>"), "{log}");
 }
