@@ -558,16 +558,13 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
         }
         Some((opts, creds)) => {
             let mut sink = |ev: Event| (show.borrow_mut())(&ev);
-            if let Err(e) = read_back(
-                &status_line,
+            let mailbox = Mailbox {
                 opts,
                 creds,
-                &args.check_mailbox,
-                &run,
+                name: &args.check_mailbox,
                 wait,
-                &mut outcomes,
-                &mut sink,
-            ) {
+            };
+            if let Err(e) = read_back(&status_line, &mailbox, &run, &mut outcomes, &mut sink) {
                 for o in outcomes.iter_mut().filter(|o| o.verdict.is_none()) {
                     o.verdict = Some(Verdict::Error(format!("reading the mailbox back: {e}")));
                 }
@@ -723,17 +720,29 @@ impl Status {
 /// How often the mailbox is looked at while messages are awaited.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 
-/// Logs in to the mailbox and looks, until every variant is decided or `wait` is over.
+/// Where the test messages are read back from.
+struct Mailbox<'a> {
+    opts: &'a Options,
+    creds: &'a Credentials,
+    name: &'a str,
+    /// How long to wait for what decides the verdicts.
+    wait: Duration,
+}
+
+/// Logs in to the mailbox and looks, until every variant is decided or the wait is over.
 fn read_back(
     status_line: &Status,
-    opts: &Options,
-    creds: &Credentials,
-    mailbox: &str,
+    mailbox: &Mailbox<'_>,
     run: &str,
-    wait: Duration,
     outcomes: &mut [Outcome1],
     sink: &mut dyn FnMut(Event),
 ) -> Result<(), String> {
+    let Mailbox {
+        opts,
+        creds,
+        name: mailbox,
+        wait,
+    } = *mailbox;
     let text = |e: SessionError| e.to_string();
     let lines: RefCell<Vec<Vec<u8>>> = RefCell::new(Vec::new());
     let mut tap = |ev: Event| {
