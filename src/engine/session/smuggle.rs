@@ -26,9 +26,11 @@ pub struct RawEnd {
 
 impl Session {
     /// In a message (after 354): writes `content` exactly, then `.` and `QUIT` (the machine's
-    /// own lines), and reads replies until the server closes the connection. Each read has the
-    /// session's timeout; a server that stays silent that long ends the wait with
-    /// `closed: false`. `content` must end with CRLF so that the `.` is a line of its own.
+    /// own lines), and reads replies until the server closes the connection. They all answer
+    /// that one write, so they all fall within the session's timeout from it: a server that
+    /// stays silent, drips bytes, or sends more than [`MAX_REPLIES`] replies ends the wait
+    /// with `closed: false` (and the connection closed by us). `content` must end with CRLF
+    /// so that the `.` is a line of its own.
     pub fn end_raw_and_quit(&mut self, content: &[u8], sink: Sink) -> Result<RawEnd, SessionError> {
         if self.machine.input_mode() != InputMode::Message {
             return Err(SessionError::Command(CommandError::Invalid(
@@ -64,14 +66,19 @@ impl Session {
         }
         self.finished = true;
         let mut replies = Vec::new();
+        let deadline = deadline_after(self.opts.timeout);
         loop {
             while let Some(reply) = self.drain(sink)? {
-                if replies.len() < MAX_REPLIES {
-                    replies.push(reply);
+                replies.push(reply);
+                if replies.len() >= MAX_REPLIES {
+                    self.close(sink);
+                    return Ok(RawEnd {
+                        replies,
+                        closed: false,
+                    });
                 }
             }
             sink(self.event(EventKind::Waiting));
-            let deadline = deadline_after(self.opts.timeout);
             let stream = self.stream.as_mut().ok_or(SessionError::NotConnected)?;
             match stream.read(&mut self.buf, deadline) {
                 Ok(0) => {
@@ -166,6 +173,28 @@ mod tests {
         let end = s.end_raw_and_quit(b"x\n.\n\r\n", &mut sink).unwrap();
         assert!(end.replies.is_empty());
         assert!(end.closed);
+        fake.join();
+    }
+
+    /// A server that answers without end is stopped after [`MAX_REPLIES`] replies.
+    #[test]
+    fn endless_replies_are_cut_off() {
+        let fake = Fake::start(|c| {
+            c.send(b"220 hi\r\n");
+            c.expect(b"DATA");
+            c.send(b"354 go\r\n");
+            let _ = c.bytes(6 + 9);
+            c.send(&b"250 more\r\n".repeat(MAX_REPLIES + 10));
+            let _ = c.rest();
+        });
+        let mut events = Vec::new();
+        let mut s = session(&fake, &mut events);
+        let mut sink = |e: Event| events.push(e);
+        s.send_line(b"DATA", &mut sink).unwrap();
+        let end = s.end_raw_and_quit(b"x\n.\n\r\n", &mut sink).unwrap();
+        assert_eq!(end.replies.len(), MAX_REPLIES);
+        assert!(!end.closed);
+        assert!(!s.is_open());
         fake.join();
     }
 
