@@ -1621,6 +1621,27 @@ fn without_the_servers_a_test_skips_but_fails_when_required() {
 /// MAILTALK_RELAY_PORT (start.sh), where the embedded server runs with the test CA's
 /// certificate and TLS required; Postfix verifies that certificate (`secure`). The wait is by
 /// Postfix's queue: a deferred message fails at once.
+/// `mailtalk serve` where Postfix relays relay.test (port `relay`), with the servers'
+/// certificate (which Postfix verifies), no POP3, and `more` arguments.
+fn serve_on_relay_port(s: &Servers, relay: u16, more: &[&str]) -> crate::serve::Serve {
+    let tls = s.ca.parent().unwrap();
+    let cert = tls.join("server.crt");
+    let key = tls.join("server.key");
+    let listen = format!("{}:{relay}", s.host);
+    let mut a = vec![
+        "--smtp",
+        &listen,
+        "--pop3",
+        "off",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    a.extend_from_slice(more);
+    crate::serve::Serve::start_only(tempfile::tempdir().unwrap(), &a)
+}
+
 /// The tests that run `mailtalk serve` on MAILTALK_RELAY_PORT take turns.
 static RELAY_PORT_IN_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -1638,26 +1659,10 @@ fn postfix_relays_into_mailtalk_serve_over_verified_tls() {
             return;
         }
     };
-    let tls = s.ca.parent().unwrap();
-    let cert = tls.join("server.crt");
-    let key = tls.join("server.key");
-    let listen = format!("{}:{relay}", s.host);
-    let serve = crate::serve::Serve::start_only(
-        tempfile::tempdir().unwrap(),
-        &[
-            "--smtp",
-            &listen,
-            "--imap",
-            "off",
-            "--pop3",
-            "off",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-            "--require-tls",
-            "--log-sessions",
-        ],
+    let serve = serve_on_relay_port(
+        &s,
+        relay,
+        &["--imap", "off", "--require-tls", "--log-sessions"],
     );
     let token = unique("relay");
     let header = format!("Message-ID: <{token}@example.test>");
@@ -1850,26 +1855,8 @@ fn smuggle_test_reads_the_verdicts_back_from_the_embedded_server_as_the_far_end(
     let _turn = RELAY_PORT_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
     let relay = port("MAILTALK_RELAY_PORT").unwrap_or_else(|e| panic!("{e}"));
     let listener = port("MAILTALK_BARE_NO_PORT").unwrap_or_else(|e| panic!("{e}"));
-    let tls = s.ca.parent().unwrap();
-    let cert = tls.join("server.crt");
-    let key = tls.join("server.key");
-    let listen = format!("{}:{relay}", s.host);
     let imap = format!("{}:0", s.host);
-    let serve = crate::serve::Serve::start_only(
-        tempfile::tempdir().unwrap(),
-        &[
-            "--smtp",
-            &listen,
-            "--imap",
-            &imap,
-            "--pop3",
-            "off",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let serve = serve_on_relay_port(&s, relay, &["--imap", &imap]);
     let a = args(&[
         "smuggle-test",
         &s.url("smtp", listener),

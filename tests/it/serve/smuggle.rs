@@ -195,29 +195,38 @@ fn serve_lax(c: TcpStream, lax: Lax) -> Vec<u8> {
     all
 }
 
+/// `mailtalk smuggle-test` against the server on `port`, from mallory@x.test to bob@y.test,
+/// with `more` arguments.
+fn smuggle_at(port: u16, more: &[&str]) -> crate::support::Output {
+    let target = format!("smtp://127.0.0.1:{port}");
+    let mut a = vec![
+        "smuggle-test",
+        &target,
+        "--from",
+        "mallory@x.test",
+        "--to",
+        "bob@y.test",
+        "--timeout",
+        NO_TIMEOUT,
+    ];
+    a.extend_from_slice(more);
+    mailtalk(&a, b"")
+}
+
 #[test]
 fn a_server_that_ends_data_at_a_bare_lf_is_found_out_from_its_replies() {
     let (port, h) = lax_server(3, Lax::Accepts);
-    let target = format!("smtp://127.0.0.1:{port}");
-    let out = mailtalk(
+    let out = smuggle_at(
+        port,
         &[
-            "smuggle-test",
-            &target,
-            "--from",
-            "mallory@x.test",
-            "--to",
-            "bob@y.test",
             "--variant",
             "lf-lf",
             "--variant",
             "cr-cr",
             "--variant",
             "lf-crlf",
-            "--timeout",
-            NO_TIMEOUT,
             "--json",
         ],
-        b"",
     );
     assert_eq!(out.code, Some(4), "{out:?}\n{}", out.stderr_str());
     let v = json(&out);
@@ -248,21 +257,7 @@ fn a_server_that_ends_data_at_a_bare_lf_is_found_out_from_its_replies() {
 
     // Without --json, the table says it in words.
     let (port, h) = lax_server(1, Lax::Accepts);
-    let out = mailtalk(
-        &[
-            "smuggle-test",
-            &format!("smtp://127.0.0.1:{port}"),
-            "--from",
-            "mallory@x.test",
-            "--to",
-            "bob@y.test",
-            "--variant",
-            "lf-lf",
-            "--timeout",
-            NO_TIMEOUT,
-        ],
-        b"",
-    );
+    let out = smuggle_at(port, &["--variant", "lf-lf"]);
     h.join().unwrap();
     assert_eq!(out.code, Some(4), "{out:?}");
     let text = out.stdout_str();
@@ -282,22 +277,7 @@ fn a_server_that_ends_data_at_a_bare_lf_is_found_out_from_its_replies() {
 #[test]
 fn a_server_that_ends_data_early_but_refuses_the_second_message_ended_early() {
     let (port, h) = lax_server(1, Lax::RefusesMore);
-    let out = mailtalk(
-        &[
-            "smuggle-test",
-            &format!("smtp://127.0.0.1:{port}"),
-            "--from",
-            "mallory@x.test",
-            "--to",
-            "bob@y.test",
-            "--variant",
-            "lf-lf",
-            "--timeout",
-            NO_TIMEOUT,
-            "--json",
-        ],
-        b"",
-    );
+    let out = smuggle_at(port, &["--variant", "lf-lf", "--json"]);
     h.join().unwrap();
     assert_eq!(out.code, Some(4), "{out:?}");
     let v = json(&out);
