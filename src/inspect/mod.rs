@@ -626,12 +626,7 @@ fn print_table(
                 Some(t) if cert_valid(t) => format!("valid ({})", t.version),
                 Some(t) => format!(
                     "INVALID: {}",
-                    t.verify_error
-                        .as_deref()
-                        .unwrap_or("?")
-                        .chars()
-                        .take(15)
-                        .collect::<String>()
+                    short_reason(t.verify_error.as_deref().unwrap_or("?"))
                 ),
             };
             println!(
@@ -667,6 +662,30 @@ fn print_table(
             v(&mx_verdict(r))
         );
     }
+}
+
+/// Why a certificate does not verify, in the 15 characters the table has for it (the whole
+/// reason is in the verdict and the JSON).
+fn short_reason(error: &str) -> String {
+    let e = error.to_ascii_lowercase();
+    let known = [
+        ("host name mismatch", "name mismatch"),
+        ("not yet valid", "not yet valid"),
+        ("expired", "expired"),
+        ("self-signed", "self-signed"),
+        ("self signed", "self-signed"),
+        ("issuer", "unknown issuer"),
+        ("revoked", "revoked"),
+    ];
+    if let Some((_, short)) = known.iter().find(|(k, _)| e.contains(k)) {
+        return (*short).to_string();
+    }
+    if error.chars().count() <= 15 {
+        return error.to_string();
+    }
+    let mut cut: String = error.chars().take(14).collect();
+    cut.push('…');
+    cut
 }
 
 fn print_json(
@@ -764,6 +783,28 @@ fn address_json(a: &AddrReport) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn certificate_reasons_fit_their_column() {
+        use super::short_reason;
+        assert_eq!(
+            short_reason("host name mismatch: certificate is for a, not b"),
+            "name mismatch"
+        );
+        assert_eq!(
+            short_reason("unable to get local issuer certificate"),
+            "unknown issuer"
+        );
+        assert_eq!(short_reason("certificate has expired"), "expired");
+        assert_eq!(short_reason("odd"), "odd");
+        assert_eq!(
+            short_reason("something else entirely long"),
+            "something else…"
+        );
+        for r in ["host name mismatch", "a very very long reason indeed"] {
+            assert!(short_reason(r).chars().count() <= 15);
+        }
+    }
+
     use super::*;
 
     fn mx(addresses: usize, tried: Vec<AddrReport>) -> MxReport {
