@@ -289,7 +289,7 @@ fn check_reports_mx_tls_dane_mta_sts_and_tls_rpt() {
         .unwrap()
         .to_string();
     for want in [
-        "INVALID: name mismatch  no TLSA",
+        "INVALID: name mismatch",
         "no TLSA",
         "NOT LISTED",
         "not an MX the MTA-STS policy names (enforce)",
