@@ -443,6 +443,7 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
                 v.push(found);
             }
         }
+        v.sort_by_key(|(number, _)| *number);
         v
     };
     let tls = TlsOptions {
