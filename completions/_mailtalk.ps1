@@ -173,7 +173,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
         'mailtalk;smuggle-test' {
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender (and From) of the test messages')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Envelope recipient (and To): a mailbox you can read, for --check')
-            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Read the recipient''s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD, then a prompt)')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Read the recipient''s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD unless --user takes it, then a prompt)')
             [CompletionResult]::new('--check-user', '--check-user', [CompletionResultType]::ParameterName, 'The IMAP user for --check (default: the --to address)')
             [CompletionResult]::new('--check-mailbox', '--check-mailbox', [CompletionResultType]::ParameterName, 'The mailbox the test messages arrive in')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Seconds to wait for the test messages to arrive in the mailbox')
@@ -183,7 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'mailtalk' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Seconds allowed for the connection and each reply')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for the connection and each reply')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)')
-            [CompletionResult]::new('--starttls', '--starttls', [CompletionResultType]::ParameterName, 'STARTTLS on a plain smtp:// or lmtp:// target (required: no test runs without it)')
+            [CompletionResult]::new('--starttls', '--starttls', [CompletionResultType]::ParameterName, 'STARTTLS on a plain smtp:// or lmtp:// target; then no test runs without TLS')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify certificates (for a test server with a self-signed one)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify certificates (for a test server with a self-signed one)')
             [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the variants and exit')

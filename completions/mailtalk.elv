@@ -165,7 +165,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
         &'mailtalk;smuggle-test'= {
             cand --from 'Envelope sender (and From) of the test messages'
             cand --to 'Envelope recipient (and To): a mailbox you can read, for --check'
-            cand --check 'Read the recipient''s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD, then a prompt)'
+            cand --check 'Read the recipient''s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD unless --user takes it, then a prompt)'
             cand --check-user 'The IMAP user for --check (default: the --to address)'
             cand --check-mailbox 'The mailbox the test messages arrive in'
             cand --wait 'Seconds to wait for the test messages to arrive in the mailbox'
@@ -175,7 +175,7 @@ set edit:completion:arg-completer[mailtalk] = {|@words|
             cand -t 'Seconds allowed for the connection and each reply'
             cand --timeout 'Seconds allowed for the connection and each reply'
             cand --color 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)'
-            cand --starttls 'STARTTLS on a plain smtp:// or lmtp:// target (required: no test runs without it)'
+            cand --starttls 'STARTTLS on a plain smtp:// or lmtp:// target; then no test runs without TLS'
             cand -k 'Do not verify certificates (for a test server with a self-signed one)'
             cand --insecure 'Do not verify certificates (for a test server with a self-signed one)'
             cand --list 'List the variants and exit'

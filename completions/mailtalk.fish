@@ -185,7 +185,7 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -l json -d 'JSO
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand check" -s h -l help -d 'Print help'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l from -d 'Envelope sender (and From) of the test messages' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l to -d 'Envelope recipient (and To): a mailbox you can read, for --check' -r
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l check -d 'Read the recipient\'s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD, then a prompt)' -r
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l check -d 'Read the recipient\'s mailbox back to decide each verdict: imap://HOST[:PORT] or imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then MAILTALK_PASSWORD unless --user takes it, then a prompt)' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l check-user -d 'The IMAP user for --check (default: the --to address)' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l check-mailbox -d 'The mailbox the test messages arrive in' -r
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l wait -d 'Seconds to wait for the test messages to arrive in the mailbox' -r
@@ -196,7 +196,7 @@ complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -s t -l 
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l color -d 'When to use colours (NO_COLOR and CLICOLOR_FORCE are honoured for auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l starttls -d 'STARTTLS on a plain smtp:// or lmtp:// target (required: no test runs without it)'
+complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l starttls -d 'STARTTLS on a plain smtp:// or lmtp:// target; then no test runs without TLS'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -s k -l insecure -d 'Do not verify certificates (for a test server with a self-signed one)'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -l list -d 'List the variants and exit'
 complete -c mailtalk -n "__fish_mailtalk_using_subcommand smuggle-test" -s v -l verbose -d 'Show every line sent and received (on standard error)'

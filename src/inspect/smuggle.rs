@@ -19,6 +19,7 @@
 //! Only the one server the user names is tested, never a list or a range.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -60,7 +61,7 @@ pub struct SmuggleArgs {
     pub to: Option<String>,
     /// Read the recipient's mailbox back to decide each verdict: imap://HOST[:PORT] or
     /// imaps://HOST[:PORT] (the password comes from MAILTALK_CHECK_PASSWORD, then
-    /// MAILTALK_PASSWORD, then a prompt)
+    /// MAILTALK_PASSWORD unless --user takes it, then a prompt)
     #[arg(long, value_name = "URL")]
     pub check: Option<String>,
     /// The IMAP user for --check (default: the --to address)
@@ -76,7 +77,7 @@ pub struct SmuggleArgs {
     /// MAILTALK_PASSWORD or a prompt)
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// STARTTLS on a plain smtp:// or lmtp:// target (required: no test runs without it)
+    /// STARTTLS on a plain smtp:// or lmtp:// target; then no test runs without TLS
     #[arg(long)]
     pub starttls: bool,
     /// Extra trust anchors (PEM) for TARGET and the --check server
@@ -197,22 +198,27 @@ pub fn escaped(bytes: &[u8]) -> String {
 /// What the server's replies say about one variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Replies {
+    /// How many replies came.
+    pub count: usize,
     /// The first reply (to the end of the data, or a refusal on the way) was positive.
     pub first_ok: bool,
-    /// The server answered more than the message and QUIT: it took some of what followed the
-    /// variant as commands.
+    /// The first reply was a temporary failure (4xx): the test did not run.
+    pub temp_fail: bool,
+    /// More replies came than the message's and QUIT's: the server took some of what
+    /// followed the variant as commands.
     pub split: bool,
     /// A 354 came after the first reply, and a positive reply (not 221) after it: the
     /// server accepted a second message.
     pub second_accepted: bool,
+    /// The exchange ended: QUIT was answered, or the server closed the connection.
+    pub complete: bool,
 }
 
 impl Replies {
-    pub fn of(replies: &[Reply]) -> Replies {
+    pub fn of(replies: &[Reply], closed: bool) -> Replies {
         let code = |r: &Reply| r.code.map(|c| c.value());
-        let first_ok = replies.first().is_some_and(|r| r.outcome == Outcome::Ok);
+        let first = replies.first();
         let rest = replies.get(1..).unwrap_or(&[]);
-        let split = rest.iter().any(|r| code(r) != Some(221));
         let second_accepted = rest
             .iter()
             .position(|r| code(r) == Some(354))
@@ -223,9 +229,13 @@ impl Replies {
                     .any(|r| r.outcome == Outcome::Ok && code(r) != Some(221))
             });
         Replies {
-            first_ok,
-            split,
+            count: replies.len(),
+            first_ok: first.is_some_and(|r| r.outcome == Outcome::Ok),
+            temp_fail: first.is_some_and(|r| r.outcome == Outcome::TempFail),
+            // The message's reply and QUIT's (whatever QUIT got) are two.
+            split: replies.len() > 2,
             second_accepted,
+            complete: closed || replies.last().and_then(code) == Some(221),
         }
     }
 }
@@ -249,10 +259,14 @@ pub enum Verdict {
     Data,
     /// The second message was accepted (and, with --check, delivered) on its own.
     Smuggled,
-    /// The data ended at the variant, but the second message was not delivered.
+    /// The data ended at the variant: the server took what followed as commands (and did not
+    /// deliver the second message).
     Ended,
     /// Accepted, but not found in the mailbox in time.
     NotFound,
+    /// The test ran, but what came back decides nothing (a temporary failure, a server that
+    /// stopped answering, a first message without its second part).
+    Unclear(String),
     /// The test could not run.
     Error(String),
 }
@@ -265,6 +279,7 @@ impl Verdict {
             Verdict::Smuggled => "SMUGGLED",
             Verdict::Ended => "ended early",
             Verdict::NotFound => "not found",
+            Verdict::Unclear(_) => "unclear",
             Verdict::Error(_) => "error",
         }
     }
@@ -273,11 +288,32 @@ impl Verdict {
 /// The verdict from the replies and, when read back, the mailbox; `None` while the mailbox
 /// may still receive what decides it. `final_look`: the wait is over, decide with what is there.
 pub fn decide(r: Replies, found: Option<Found>, final_look: bool) -> Option<Verdict> {
+    // What the replies alone settle, whatever the mailbox shows.
+    if r.count == 0 {
+        return Some(Verdict::Unclear(if r.complete {
+            "the server closed the connection without a reply".into()
+        } else {
+            "no reply within the timeout".into()
+        }));
+    }
+    if r.temp_fail && !r.split {
+        return Some(Verdict::Unclear(
+            "a temporary failure: the test did not run (try again later)".into(),
+        ));
+    }
+    // The server took what followed the variant as commands and refused the second message:
+    // it ended the data early, delivered or not.
+    let ended = r.split && !r.second_accepted;
     let Some(f) = found else {
         return Some(if r.second_accepted {
             Verdict::Smuggled
-        } else if r.split {
+        } else if ended {
             Verdict::Ended
+        } else if !r.complete {
+            Verdict::Unclear(format!(
+                "the server stopped answering after {} replies",
+                r.count
+            ))
         } else if r.first_ok {
             Verdict::Data
         } else {
@@ -290,17 +326,29 @@ pub fn decide(r: Replies, found: Option<Found>, final_look: bool) -> Option<Verd
     if f.inside > 0 {
         return Some(Verdict::Data);
     }
-    if !r.first_ok && !r.second_accepted {
-        return Some(Verdict::Refused);
-    }
-    if f.outer > 0 && r.split && !r.second_accepted {
+    if ended {
         return Some(Verdict::Ended);
+    }
+    if !r.first_ok && !r.second_accepted && r.complete {
+        return Some(Verdict::Refused);
     }
     if !final_look {
         return None;
     }
-    Some(if f.outer > 0 {
-        Verdict::Ended
+    Some(if r.second_accepted {
+        // Accepted on its own, as the replies show, but not (yet) in this mailbox.
+        Verdict::Smuggled
+    } else if !r.complete {
+        Verdict::Unclear(format!(
+            "the server stopped answering after {} replies",
+            r.count
+        ))
+    } else if f.outer > 0 {
+        Verdict::Unclear(
+            "the first message arrived without its second part, which was not found on its \
+             own either"
+                .into(),
+        )
     } else {
         Verdict::NotFound
     })
@@ -479,10 +527,14 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
                 )));
             }
             let user = args.check_user.clone().unwrap_or_else(|| to.clone());
-            let secret = password(
-                &["MAILTALK_CHECK_PASSWORD", credentials::PASSWORD_ENV],
-                &user,
-            )?;
+            // MAILTALK_PASSWORD is the mailbox's only when it is not TARGET's (--user): one
+            // server's password does not go to another unasked.
+            let vars: &[&str] = if args.user.is_some() {
+                &["MAILTALK_CHECK_PASSWORD"]
+            } else {
+                &["MAILTALK_CHECK_PASSWORD", credentials::PASSWORD_ENV]
+            };
+            let secret = password(vars, &user)?;
             Some((
                 Options {
                     target: t,
@@ -536,7 +588,7 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
         };
         match send_one(&opts, smtp_creds.as_ref(), from, to, &body, &mut sink) {
             Ok(Sent::Raw(end)) => {
-                o.view = Replies::of(&end.replies);
+                o.view = Replies::of(&end.replies, end.closed);
                 o.replies = end.replies;
                 o.closed = end.closed;
             }
@@ -596,25 +648,34 @@ fn target_text(t: &Target) -> String {
     format!("{scheme}://{}:{}", target::host_text(&t.host), t.port)
 }
 
-/// The exit status: smuggled (or ended early) beats undecided beats ok. The control does
-/// not count: it is meant to deliver both messages.
+/// The exit status: smuggled (or ended early) beats undecided beats ok. The control is
+/// meant to deliver both messages (or, on a server that allows no second transaction in one
+/// write, to have the second refused); anything else from it means the run proved nothing.
 pub fn status(outcomes: &[Outcome1]) -> i32 {
-    let tested = outcomes.iter().filter(|o| o.variant.name != "control");
     let mut code = OK;
-    for o in tested {
+    for o in outcomes {
+        let control = o.variant.name == "control";
         match &o.verdict {
+            Some(Verdict::Smuggled | Verdict::Ended) if control => {}
+            _ if control => code = UNDECIDED,
             Some(Verdict::Smuggled | Verdict::Ended) => return VULNERABLE,
-            Some(Verdict::NotFound | Verdict::Error(_)) | None => code = UNDECIDED,
             Some(Verdict::Refused | Verdict::Data) => {}
+            Some(Verdict::NotFound | Verdict::Unclear(_) | Verdict::Error(_)) | None => {
+                code = UNDECIDED
+            }
         }
     }
-    if outcomes
-        .iter()
-        .any(|o| o.variant.name == "control" && matches!(o.verdict, Some(Verdict::Error(_))))
-    {
-        code = UNDECIDED;
-    }
     code
+}
+
+/// The word for a verdict as the table and the JSON give it: the control's success is `ok`.
+fn verdict_word(o: &Outcome1) -> String {
+    match (&o.verdict, o.variant.name) {
+        (Some(Verdict::Smuggled), "control") => "ok".to_string(),
+        (Some(v), "control") => format!("({})", v.word()),
+        (Some(v), _) => v.word().to_string(),
+        (None, _) => "?".to_string(),
+    }
 }
 
 fn password(vars: &[&str], user: &str) -> Result<Secret, (i32, String)> {
@@ -718,6 +779,58 @@ impl Status {
     }
 }
 
+/// The most UIDs one SEARCH may answer (this run's messages are two per variant at most).
+const MAX_UIDS: usize = 10_000;
+
+/// The UIDs of the `* SEARCH` responses to one command, bounded; nothing else is kept.
+#[derive(Default)]
+struct Uids {
+    uids: BTreeSet<u32>,
+    /// Why the answer cannot be used: too many UIDs, or a word that is not one.
+    bad: Option<String>,
+}
+
+impl Uids {
+    fn take_line(&mut self, line: &[u8]) {
+        let Some(rest) = line
+            .get(..8)
+            .filter(|head| head.eq_ignore_ascii_case(b"* SEARCH"))
+            .and_then(|_| line.get(8..))
+        else {
+            return;
+        };
+        for word in rest.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+            if self.bad.is_some() {
+                return;
+            }
+            match std::str::from_utf8(word)
+                .ok()
+                .and_then(|w| w.parse::<u32>().ok())
+            {
+                Some(uid) if self.uids.len() < MAX_UIDS => {
+                    self.uids.insert(uid);
+                }
+                Some(_) => {
+                    self.bad = Some(format!("SEARCH answered more than {MAX_UIDS} messages"))
+                }
+                None => {
+                    self.bad = Some(format!(
+                        "SEARCH answered {:?}, which is not a UID",
+                        visible_string(word)
+                    ))
+                }
+            }
+        }
+    }
+
+    fn result(self) -> Result<BTreeSet<u32>, String> {
+        match self.bad {
+            Some(why) => Err(why),
+            None => Ok(self.uids),
+        }
+    }
+}
+
 /// How often the mailbox is looked at while messages are awaited.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 
@@ -745,12 +858,10 @@ fn read_back(
         wait,
     } = *mailbox;
     let text = |e: SessionError| e.to_string();
-    let lines: RefCell<Vec<Vec<u8>>> = RefCell::new(Vec::new());
+    let found_uids: RefCell<Uids> = RefCell::new(Uids::default());
     let mut tap = |ev: Event| {
         if let EventKind::Received(l) = &ev.kind {
-            if l.bytes.starts_with(b"* SEARCH") {
-                lines.borrow_mut().push(l.bytes.clone());
-            }
+            found_uids.borrow_mut().take_line(&l.bytes);
         }
         sink(ev);
     };
@@ -772,6 +883,26 @@ fn read_back(
     if s.last_reply().map(|r| r.outcome) != Some(Outcome::Ok) {
         return Err(format!("EXAMINE {mailbox} was refused"));
     }
+    // A search for what no message holds must find nothing (a server that ignores what it
+    // does not understand would answer every message).
+    s.send_line(
+        format!("UID SEARCH HEADER {MARK_HEADER} \"{run} none\"").as_bytes(),
+        &mut tap,
+    )
+    .map_err(text)?;
+    if s.last_reply().map(|r| r.outcome) != Some(Outcome::Ok) {
+        return Err("SEARCH HEADER was refused".into());
+    }
+    if !std::mem::take(&mut *found_uids.borrow_mut())
+        .result()?
+        .is_empty()
+    {
+        return Err(
+            "the mailbox's SEARCH finds messages for a header no message has: no verdict can \
+             rest on it"
+                .into(),
+        );
+    }
     let until = Instant::now().checked_add(wait);
     loop {
         let final_look = until.is_none_or(|u| Instant::now() >= u);
@@ -779,31 +910,34 @@ fn read_back(
         let mut open = false;
         for o in outcomes.iter_mut().filter(|o| o.verdict.is_none()) {
             let n = o.number;
-            let mut count = |criteria: String| -> Result<usize, String> {
-                lines.borrow_mut().clear();
+            let mut search = |criteria: String| -> Result<BTreeSet<u32>, String> {
+                *found_uids.borrow_mut() = Uids::default();
                 s.send_line(format!("UID SEARCH {criteria}").as_bytes(), &mut tap)
                     .map_err(text)?;
                 if s.last_reply().map(|r| r.outcome) != Some(Outcome::Ok) {
                     return Err("SEARCH was refused".into());
                 }
-                Ok(lines
-                    .borrow()
-                    .iter()
-                    .map(|l| {
-                        l.split(|&b| b == b' ')
-                            .skip(2)
-                            .filter(|w| !w.is_empty())
-                            .count()
-                    })
-                    .sum())
+                std::mem::take(&mut *found_uids.borrow_mut()).result()
             };
+            let smuggled = search(format!("HEADER {MARK_HEADER} \"{run} {n:02} smuggled\""))?;
+            let outer = search(format!("HEADER {MARK_HEADER} \"{run} {n:02} outer\""))?;
+            let inside = search(format!(
+                "HEADER {MARK_HEADER} \"{run} {n:02} outer\" BODY \"{}\"",
+                token(run, n)
+            ))?;
+            // A message cannot be both, and what holds the second part is a first message: a
+            // server whose answers say otherwise does not search the way the test needs.
+            if !smuggled.is_disjoint(&outer) || !inside.is_subset(&outer) {
+                return Err(
+                    "the mailbox's SEARCH answers contradict each other (HEADER searched as \
+                     text?): no verdict can rest on them"
+                        .into(),
+                );
+            }
             let found = Found {
-                smuggled: count(format!("HEADER {MARK_HEADER} \"{run} {n:02} smuggled\""))?,
-                outer: count(format!("HEADER {MARK_HEADER} \"{run} {n:02} outer\""))?,
-                inside: count(format!(
-                    "HEADER {MARK_HEADER} \"{run} {n:02} outer\" BODY \"{}\"",
-                    token(run, n)
-                ))?,
+                smuggled: smuggled.len(),
+                outer: outer.len(),
+                inside: inside.len(),
             };
             o.found = Some(found);
             o.verdict = decide(o.view, Some(found), final_look);
@@ -836,15 +970,56 @@ fn quote(s: &str) -> Option<String> {
     ))
 }
 
-fn codes(replies: &[Reply]) -> String {
-    replies
+/// The reply codes in order; when they do not fit in `width` characters, runs of one code
+/// as `503×13`, and then `…` where they still do not.
+fn codes(replies: &[Reply], width: usize) -> String {
+    let plain = replies
         .iter()
-        .map(|r| match r.code {
-            Some(c) => c.value().to_string(),
-            None => "?".to_string(),
+        .map(|r| {
+            r.code
+                .map(|c| c.value().to_string())
+                .unwrap_or_else(|| "?".into())
         })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    if plain.chars().count() <= width {
+        return plain;
+    }
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for r in replies {
+        let c = r
+            .code
+            .map(|c| c.value().to_string())
+            .unwrap_or_else(|| "?".into());
+        match runs.last_mut() {
+            Some((last, n)) if *last == c => *n = n.saturating_add(1),
+            _ => runs.push((c, 1)),
+        }
+    }
+    let mut out = String::new();
+    for (c, n) in runs {
+        let piece = if n > 2 {
+            format!("{c}×{n}")
+        } else {
+            vec![c; n].join(" ")
+        };
+        let sep = usize::from(!out.is_empty());
+        if out
+            .chars()
+            .count()
+            .saturating_add(sep)
+            .saturating_add(piece.chars().count())
+            > width
+        {
+            out.push_str(" …");
+            return out;
+        }
+        if sep == 1 {
+            out.push(' ');
+        }
+        out.push_str(&piece);
+    }
+    out
 }
 
 fn meaning(o: &Outcome1) -> String {
@@ -853,13 +1028,17 @@ fn meaning(o: &Outcome1) -> String {
     match (&o.verdict, control) {
         (Some(Verdict::Smuggled), true) => "both messages delivered, as they should be".into(),
         (Some(Verdict::Ended), true) => {
-            "the second message was refused: this server allows no second transaction \
-             in one write, so no variant can be smuggled into it either"
+            "the second transaction was refused: this server allows none in the same write as \
+             a message, so no variant can be smuggled into it that way either"
                 .into()
         }
         (Some(Verdict::Data), true) => "the second message stayed inside the first".into(),
         (Some(Verdict::Smuggled), false) if by_replies => {
             "the server accepted the second message on its own (from its replies)".into()
+        }
+        (Some(Verdict::Smuggled), false) if o.found.is_some_and(|f| f.smuggled == 0) => {
+            "the server accepted the second message on its own; it did not reach this mailbox"
+                .into()
         }
         (Some(Verdict::Smuggled), false) => "the second message was delivered on its own".into(),
         (Some(Verdict::Data), false) if by_replies => {
@@ -869,7 +1048,7 @@ fn meaning(o: &Outcome1) -> String {
             "kept as data: the second message is inside the first".into()
         }
         (Some(Verdict::Ended), false) => {
-            "the data ended at the variant; the second message was not delivered".into()
+            "the data ended at the variant: the server took what followed as commands".into()
         }
         (Some(Verdict::Refused), _) => format!(
             "refused: {}",
@@ -879,7 +1058,7 @@ fn meaning(o: &Outcome1) -> String {
                 .unwrap_or_default()
         ),
         (Some(Verdict::NotFound), _) => "accepted, but not found in the mailbox in time".into(),
-        (Some(Verdict::Error(e)), _) => e.clone(),
+        (Some(Verdict::Unclear(e) | Verdict::Error(e)), _) => e.clone(),
         (None, _) => "undecided".into(),
     }
 }
@@ -897,14 +1076,9 @@ fn print_table(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Out
         "#", "variant", "sequence", "server replies", "verdict"
     );
     for o in outcomes {
-        let verdict = match (&o.verdict, o.variant.name) {
-            (Some(Verdict::Smuggled), "control") => "ok".to_string(),
-            (Some(v), "control") => format!("({})", v.word()),
-            (Some(v), _) => v.word().to_string(),
-            (None, _) => "?".to_string(),
-        };
-        let mut replies = codes(&o.replies);
-        if !o.replies.is_empty() && !o.closed {
+        let verdict = verdict_word(o);
+        let mut replies = codes(&o.replies, 24);
+        if !o.view.complete && !replies.ends_with('…') {
             replies.push_str(" …");
         }
         println!(
@@ -929,10 +1103,29 @@ fn print_table(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Out
         .iter()
         .filter(|o| matches!(o.verdict, Some(Verdict::Ended)))
         .count();
-    println!(
+    let undecided = tested
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o.verdict,
+                Some(Verdict::Smuggled | Verdict::Ended | Verdict::Data | Verdict::Refused)
+            )
+        })
+        .count();
+    let mut summary = format!(
         "{smuggled} of {} variants smuggled a second message, {ended} ended the data early",
         tested.len()
     );
+    if undecided > 0 {
+        summary.push_str(&format!(", {undecided} undecided"));
+    }
+    if outcomes.iter().any(|o| {
+        o.variant.name == "control"
+            && !matches!(o.verdict, Some(Verdict::Smuggled | Verdict::Ended))
+    }) {
+        summary.push_str("; the control failed, so the run proves nothing");
+    }
+    println!("{summary}");
 }
 
 fn print_json(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Outcome1]) {
@@ -954,8 +1147,13 @@ fn print_json(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Outc
                 "found": o.found.map(|f| json!({
                     "outer": f.outer, "smuggled": f.smuggled, "inside": f.inside,
                 })),
-                "verdict": o.verdict.as_ref().map(|v| v.word()),
-                "error": match &o.verdict { Some(Verdict::Error(e)) => Some(e.clone()), _ => None },
+                "control": o.variant.name == "control",
+                "complete": o.view.complete,
+                "verdict": verdict_word(o),
+                "error": match &o.verdict {
+                    Some(Verdict::Error(e) | Verdict::Unclear(e)) => Some(e.clone()),
+                    _ => None,
+                },
                 "meaning": meaning(o),
             })
         })
@@ -993,7 +1191,12 @@ mod tests {
     }
 
     fn view(codes: &[u16]) -> Replies {
-        Replies::of(&codes.iter().map(|&c| reply(c)).collect::<Vec<_>>())
+        Replies::of(&codes.iter().map(|&c| reply(c)).collect::<Vec<_>>(), true)
+    }
+
+    /// Replies, then silence: the connection still open.
+    fn view_open(codes: &[u16]) -> Replies {
+        Replies::of(&codes.iter().map(|&c| reply(c)).collect::<Vec<_>>(), false)
     }
 
     #[test]
@@ -1002,9 +1205,12 @@ mod tests {
         assert_eq!(
             one,
             Replies {
+                count: 2,
                 first_ok: true,
+                temp_fail: false,
                 split: false,
-                second_accepted: false
+                second_accepted: false,
+                complete: true,
             }
         );
         let two = view(&[250, 250, 250, 354, 250, 221]);
@@ -1016,22 +1222,38 @@ mod tests {
         let refused_second = view(&[250, 250, 250, 354, 554, 221]);
         assert!(refused_second.split && !refused_second.second_accepted);
         let refused = view(&[550]);
-        assert!(!refused.first_ok && !refused.split);
-        assert_eq!(view(&[]), Replies::default());
+        assert!(!refused.first_ok && !refused.split && !refused.temp_fail);
+        // Whatever QUIT got, two replies are the message's and QUIT's.
+        assert!(!view(&[250, 421]).split);
+        assert!(view(&[451, 221]).temp_fail);
+        // 221 ends the exchange even when the connection stays open.
+        assert!(view_open(&[250, 221]).complete);
+        assert!(!view_open(&[250]).complete);
+        assert_eq!(view(&[]).count, 0);
     }
 
     #[test]
     fn verdicts_from_the_replies_alone() {
-        assert_eq!(decide(view(&[250, 221]), None, false), Some(Verdict::Data));
+        let d = |r| decide(r, None, false);
+        assert_eq!(d(view(&[250, 221])), Some(Verdict::Data));
         assert_eq!(
-            decide(view(&[250, 250, 250, 354, 250, 221]), None, false),
+            d(view(&[250, 250, 250, 354, 250, 221])),
             Some(Verdict::Smuggled)
         );
+        assert_eq!(d(view(&[250, 503, 503, 221])), Some(Verdict::Ended));
+        assert_eq!(d(view(&[521])), Some(Verdict::Refused));
+        // The first message refused, and what followed taken as commands: ended early.
         assert_eq!(
-            decide(view(&[250, 503, 503, 221]), None, false),
+            d(view(&[554, 250, 250, 354, 550, 221])),
             Some(Verdict::Ended)
         );
-        assert_eq!(decide(view(&[521]), None, false), Some(Verdict::Refused));
+        // Silence, a close without a word, a temporary failure: no verdict.
+        assert!(matches!(d(view_open(&[])), Some(Verdict::Unclear(_))));
+        assert!(matches!(d(view(&[])), Some(Verdict::Unclear(_))));
+        assert!(matches!(d(view(&[451, 221])), Some(Verdict::Unclear(_))));
+        assert!(matches!(d(view_open(&[250])), Some(Verdict::Unclear(_))));
+        // Taken as commands, then silent: ended early all the same.
+        assert_eq!(d(view_open(&[250, 250, 250, 354])), Some(Verdict::Ended));
     }
 
     #[test]
@@ -1045,9 +1267,12 @@ mod tests {
             ..Found::default()
         };
         // One message accepted, and it arrived without the second part: a later hop may
-        // still deliver the second one, so this waits.
+        // still deliver the second one, so this waits, and then says it cannot tell.
         assert_eq!(decide(one, Some(outer_only), false), None);
-        assert_eq!(decide(one, Some(outer_only), true), Some(Verdict::Ended));
+        assert!(matches!(
+            decide(one, Some(outer_only), true),
+            Some(Verdict::Unclear(_))
+        ));
         let inside = Found {
             outer: 1,
             inside: 1,
@@ -1064,10 +1289,22 @@ mod tests {
         assert_eq!(decide(one, Some(own), false), Some(Verdict::Smuggled));
         let cut = view(&[250, 503, 503, 221]);
         assert_eq!(decide(cut, Some(outer_only), false), Some(Verdict::Ended));
+        assert_eq!(decide(cut, Some(none), false), Some(Verdict::Ended));
         assert_eq!(
-            decide(view(&[550]), Some(none), false),
+            decide(view(&[550, 221]), Some(none), false),
             Some(Verdict::Refused)
         );
+        // The same replies decide the same with or without the mailbox.
+        let refused_then_taken = view(&[554, 250, 250, 354, 550, 221]);
+        assert_eq!(
+            decide(refused_then_taken, Some(none), false),
+            Some(Verdict::Ended)
+        );
+        // The server accepted a second message that this mailbox never got: the replies say
+        // smuggled, once the wait is over.
+        let two = view(&[250, 250, 250, 354, 250, 221]);
+        assert_eq!(decide(two, Some(outer_only), false), None);
+        assert_eq!(decide(two, Some(outer_only), true), Some(Verdict::Smuggled));
     }
 
     #[test]
@@ -1129,6 +1366,23 @@ mod tests {
             status(&[o("control", Verdict::Smuggled), o("lf-lf", Verdict::Data)]),
             OK
         );
+        // A control that did not deliver both messages proves nothing.
+        assert_eq!(
+            status(&[o("control", Verdict::NotFound), o("lf-lf", Verdict::Data)]),
+            UNDECIDED
+        );
+        assert_eq!(
+            status(&[o("control", Verdict::Refused), o("lf-lf", Verdict::Data)]),
+            UNDECIDED
+        );
+        assert_eq!(
+            status(&[o("control", Verdict::Ended), o("lf-lf", Verdict::Data)]),
+            OK
+        );
+        assert_eq!(
+            status(&[o("lf-lf", Verdict::Unclear("x".into()))]),
+            UNDECIDED
+        );
         assert_eq!(status(&[o("lf-lf", Verdict::Refused)]), OK);
         assert_eq!(status(&[o("lf-lf", Verdict::Smuggled)]), VULNERABLE);
         assert_eq!(status(&[o("lf-lf", Verdict::Ended)]), VULNERABLE);
@@ -1140,6 +1394,54 @@ mod tests {
             status(&[o("lf-lf", Verdict::NotFound), o("cr-cr", Verdict::Smuggled)]),
             VULNERABLE
         );
+    }
+
+    #[test]
+    fn search_answers_are_uids_and_bounded() {
+        let mut u = Uids::default();
+        u.take_line(b"* SEARCH 3 1 2");
+        u.take_line(b"* search 7");
+        u.take_line(b"* 4 EXISTS");
+        assert_eq!(
+            u.result().unwrap().into_iter().collect::<Vec<_>>(),
+            [1, 2, 3, 7]
+        );
+        let mut u = Uids::default();
+        u.take_line(b"* SEARCH 1 x");
+        assert!(u.result().is_err());
+        let mut u = Uids::default();
+        let many = format!(
+            "* SEARCH {}",
+            (1..=MAX_UIDS + 5)
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        u.take_line(many.as_bytes());
+        assert!(u.result().unwrap_err().contains("more than"));
+        let mut u = Uids::default();
+        u.take_line(b"* SEARCH");
+        assert!(u.result().unwrap().is_empty());
+    }
+
+    #[test]
+    fn reply_codes_are_shortened_to_their_column() {
+        let rs: Vec<Reply> = [250, 250, 250, 354, 250, 221]
+            .iter()
+            .map(|&c| reply(c))
+            .collect();
+        assert_eq!(codes(&rs, 24), "250 250 250 354 250 221");
+        let mut rs: Vec<Reply> = vec![reply(250)];
+        rs.extend((0..13).map(|_| reply(503)));
+        rs.push(reply(221));
+        assert_eq!(codes(&rs, 24), "250 503×13 221");
+        let rs: Vec<Reply> = [250, 250, 221].iter().map(|&c| reply(c)).collect();
+        assert_eq!(codes(&rs, 24), "250 250 221");
+        let rs: Vec<Reply> = (0..40)
+            .map(|i| reply(if i % 2 == 0 { 250 } else { 502 }))
+            .collect();
+        let c = codes(&rs, 24);
+        assert!(c.ends_with(" …") && c.chars().count() <= 26, "{c}");
     }
 
     #[test]

@@ -19,14 +19,14 @@ pub const MAX_REPLIES: usize = 64;
 pub struct RawEnd {
     /// Every complete reply, in order (at most [`MAX_REPLIES`]).
     pub replies: Vec<Reply>,
-    /// The server closed the connection (after QUIT, or on its own); false when the wait
-    /// timed out with the connection still open.
+    /// The exchange ended: QUIT was answered (221), or the server closed (or reset) the
+    /// connection; false when the wait timed out or too many replies came.
     pub closed: bool,
 }
 
 impl Session {
     /// In a message (after 354): writes `content` exactly, then `.` and `QUIT` (the machine's
-    /// own lines), and reads replies until the server closes the connection. They all answer
+    /// own lines), and reads replies until QUIT is answered or the server closes the connection. They all answer
     /// that one write, so they all fall within the session's timeout from it: a server that
     /// stays silent, drips bytes, or sends more than [`MAX_REPLIES`] replies ends the wait
     /// with `closed: false` (and the connection closed by us). `content` must end with CRLF
@@ -69,12 +69,14 @@ impl Session {
         let deadline = deadline_after(self.opts.timeout);
         loop {
             while let Some(reply) = self.drain(sink)? {
+                let bye = reply.code.map(|c| c.value()) == Some(221);
                 replies.push(reply);
-                if replies.len() >= MAX_REPLIES {
+                // QUIT is the last line sent, so 221 answers it: nothing more is due.
+                if bye || replies.len() >= MAX_REPLIES {
                     self.close(sink);
                     return Ok(RawEnd {
                         replies,
-                        closed: false,
+                        closed: bye,
                     });
                 }
             }
@@ -97,6 +99,15 @@ impl Session {
                     return Ok(RawEnd {
                         replies,
                         closed: false,
+                    });
+                }
+                // A server that refuses and closes while our bytes are still unread may reset
+                // the connection: what it answered before still counts.
+                Err(_) if !replies.is_empty() => {
+                    self.close(sink);
+                    return Ok(RawEnd {
+                        replies,
+                        closed: true,
                     });
                 }
                 Err(e) => return Err(e.into()),
