@@ -763,6 +763,10 @@ fn config(dir: &Path, port: u16, auth: &Authority) -> String {
     access-control: 127.0.0.0/8 allow
     do-not-query-localhost: no
     infra-keep-probing: yes
+    # unbound's own waits for the authoritative server (first try and every retry) as long as
+    # the hang guard allows: on a busy machine a slow answer is late, never a SERVFAIL.
+    unknown-server-time-limit: 30000
+    infra-cache-min-rtt: 30000
     qname-minimisation: no
     module-config: "validator iterator"
     trust-anchor-signaling: no
