@@ -218,85 +218,78 @@ impl mailtalk::controller::Screen for Kept {
 }
 
 /// `--tls-info`: a line per TLS version (with `--json`, one JSON object), then the exit
-/// status.
+/// status: that of an error before TLS, else OK when a version was accepted.
 fn tls_info(opts: &Options, theme: &Theme, json: bool) -> i32 {
     use mailtalk::engine::probe::{self, Outcome};
     let t = &opts.target;
+    if !json {
+        let how = if t.tls == TlsMode::Implicit {
+            "implicit TLS"
+        } else {
+            "STARTTLS"
+        };
+        println!(
+            "{}",
+            theme.paint_one(
+                Role::Meta,
+                &format!(
+                    "** TLS versions of {}:{} ({}, {how}; each version offered alone, at OpenSSL \
+                     security level 0, certificates not checked)",
+                    t.host, t.port, t.protocol
+                )
+            )
+        );
+    }
+    let (found, error) = probe::tls_versions(opts);
+    let hint = error.as_ref().and_then(|e| exit::hint(e, opts));
     if json {
-        let (found, error) = probe::tls_versions_so_far(opts);
-        let said = error.as_ref().map(|e| (e.to_string(), exit::hint(e, opts)));
+        let said = error.as_ref().map(|e| (e.to_string(), hint.as_deref()));
         println!(
             "{}",
             mailtalk::output::json::tls_info_json(
                 t,
                 &found,
-                said.as_ref().map(|(e, h)| (e.as_str(), h.as_deref()))
+                said.as_ref().map(|(e, h)| (e.as_str(), *h))
             )
         );
-        return match &error {
-            Some(e) => exit::code(e),
-            None if found
-                .iter()
-                .any(|p| matches!(p.outcome, Outcome::Accepted { .. })) =>
-            {
-                exit::OK
-            }
-            None => exit::TLS,
-        };
-    }
-    let how = if t.tls == TlsMode::Implicit {
-        "implicit TLS"
     } else {
-        "STARTTLS"
-    };
-    println!(
-        "{}",
-        theme.paint_one(
-            Role::Meta,
-            &format!(
-                "** TLS versions of {}:{} ({}, {how}; each version offered alone, at OpenSSL \
-                 security level 0, certificates not checked)",
-                t.host, t.port, t.protocol
-            )
-        )
-    );
-    let found = match probe::tls_versions(opts) {
-        Ok(found) => found,
-        Err(e) => {
+        for p in &found {
+            let (role, text) = match &p.outcome {
+                Outcome::Accepted { cipher, .. } => {
+                    (Role::Info, format!("accepted, cipher {cipher}"))
+                }
+                Outcome::Refused(why) => (Role::Info, format!("refused ({why})")),
+                Outcome::NotOffered(why) => (
+                    Role::Warning,
+                    format!("not tried: the local OpenSSL cannot offer it ({why})"),
+                ),
+            };
+            let line = format!("**   {}: {text}", p.version);
+            println!(
+                "{}",
+                theme.paint_one(role, &visible_string(line.as_bytes()))
+            );
+        }
+        if let Some(e) = &error {
             let text = format!("!! error: {e}");
             println!(
                 "{}",
                 theme.paint_one(Role::Error, &visible_string(text.as_bytes()))
             );
-            if let Some(h) = exit::hint(&e, opts) {
+            if let Some(h) = &hint {
                 println!("{}", theme.paint_one(Role::Info, &format!("** {h}")));
             }
-            return exit::code(&e);
         }
-    };
-    let mut accepted = false;
-    for p in &found {
-        let (role, text) = match &p.outcome {
-            Outcome::Accepted { cipher, .. } => {
-                accepted = true;
-                (Role::Info, format!("accepted, cipher {cipher}"))
-            }
-            Outcome::Refused(why) => (Role::Info, format!("refused ({why})")),
-            Outcome::NotOffered(why) => (
-                Role::Warning,
-                format!("not tried: the local OpenSSL cannot offer it ({why})"),
-            ),
-        };
-        let line = format!("**   {}: {text}", p.version);
-        println!(
-            "{}",
-            theme.paint_one(role, &visible_string(line.as_bytes()))
-        );
     }
-    if accepted {
-        exit::OK
-    } else {
-        exit::TLS
+    match &error {
+        Some(e) => exit::code(e),
+        None if found
+            .iter()
+            .any(|p| matches!(p.outcome, Outcome::Accepted { .. })) =>
+        {
+            exit::OK
+        }
+        None => exit::TLS,
     }
 }
 

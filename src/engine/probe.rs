@@ -53,17 +53,9 @@ pub fn probe_options(opts: &Options, version: TlsVersion) -> Options {
 }
 
 /// Probes every version, oldest first. A connection that fails before TLS (the server is not
-/// there, a timeout, a STARTTLS refused) ends the probes with that error.
-pub fn tls_versions(opts: &Options) -> Result<Vec<Probe>, SessionError> {
-    let (found, error) = tls_versions_so_far(opts);
-    match error {
-        Some(e) => Err(e),
-        None => Ok(found),
-    }
-}
-
-/// Like [`tls_versions`], keeping what the probes before an error found.
-pub fn tls_versions_so_far(opts: &Options) -> (Vec<Probe>, Option<SessionError>) {
+/// there, a timeout, a STARTTLS refused) ends the probes: what the probes before it found,
+/// and that error.
+pub fn tls_versions(opts: &Options) -> (Vec<Probe>, Option<SessionError>) {
     let mut found = Vec::new();
     for version in TlsVersion::ALL {
         let outcome = match can_offer(version) {
