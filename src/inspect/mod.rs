@@ -556,18 +556,16 @@ fn address_verdict(r: &MxReport, a: &AddrReport) -> String {
     if let Err(why) = &a.reached {
         return format!("unreachable: {why}");
     }
-    let problems: Vec<&String> = r.problems.iter().chain(&a.problems).collect();
+    let problems: Vec<&str> = r
+        .problems
+        .iter()
+        .chain(&a.problems)
+        .map(String::as_str)
+        .collect();
     if problems.is_empty() {
         "ok".into()
     } else {
-        format!(
-            "FAIL: {}",
-            problems
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
+        format!("FAIL: {}", problems.join("; "))
     }
 }
 
@@ -641,7 +639,8 @@ fn print_table(
                     Some(a) if a.starttls.is_ok() => "yes",
                     Some(_) => "NO",
                 },
-                cert,
+                // The reason may quote the certificate's names: the server's bytes.
+                v(&cert),
                 dane_text(r, a),
                 listed,
                 v(&verdict)

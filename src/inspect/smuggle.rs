@@ -36,7 +36,7 @@ use crate::proto::{InputMode, Outcome, Protocol, Reply};
 use crate::render::escape::visible_string;
 use crate::render::Theme;
 use crate::secret::Secret;
-use crate::target::{self, Target, TlsMode};
+use crate::target::{self, TlsMode};
 
 /// No variant let a message through on its own, and none ended the data early.
 pub const OK: i32 = 0;
@@ -356,7 +356,7 @@ pub fn decide(r: Replies, found: Option<Found>, final_look: bool) -> Option<Verd
 
 /// One variant's run.
 #[derive(Debug, Clone)]
-pub struct Outcome1 {
+pub struct VariantResult {
     pub number: usize,
     pub variant: Variant,
     pub replies: Vec<Reply>,
@@ -370,49 +370,43 @@ pub struct Outcome1 {
 /// the variant, then a whole second transaction, ending with CRLF (the real end follows).
 pub fn content(run: &str, number: usize, v: &Variant, from: &str, to: &str, date: &str) -> Vec<u8> {
     let host = crate::message::local_hostname();
-    let mut out = Vec::new();
-    let mut line = |s: &str| {
-        out.extend_from_slice(s.as_bytes());
-        out.extend_from_slice(b"\r\n");
+    // The header of either message, with the blank line that ends it.
+    let header = |kind: &str, subject: &str| {
+        vec![
+            format!("From: <{from}>"),
+            format!("To: <{to}>"),
+            format!("Subject: mailtalk smuggle-test {run} {number:02} {subject}"),
+            format!("Date: {date}"),
+            format!("Message-ID: <{run}.{number:02}.{kind}@{host}>"),
+            format!("{MARK_HEADER}: {run} {number:02} {kind}"),
+            String::new(),
+        ]
     };
-    line(&format!("From: <{from}>"));
-    line(&format!("To: <{to}>"));
-    line(&format!(
-        "Subject: mailtalk smuggle-test {run} {number:02} {}",
-        v.name
-    ));
-    line(&format!("Date: {date}"));
-    line(&format!("Message-ID: <{run}.{number:02}.outer@{host}>"));
-    line(&format!("{MARK_HEADER}: {run} {number:02} outer"));
-    line("");
-    line(&format!(
+    let mut first = header("outer", v.name);
+    first.push(format!(
         "This message of mailtalk smuggle-test ends with the variant {} ({}: {}).",
         v.name,
         escaped(v.bytes),
         v.about
     ));
-    line("A second message follows it, which the server should take as part of this one.");
-    out.extend_from_slice(b"The last line of the first message.");
+    first.push(
+        "A second message follows it, which the server should take as part of this one.".into(),
+    );
+    first.push("The last line of the first message.".into());
+    let mut second = vec![
+        format!("MAIL FROM:<{from}>"),
+        format!("RCPT TO:<{to}>"),
+        "DATA".to_string(),
+    ];
+    second.extend(header("smuggled", &format!("{}: SMUGGLED", v.name)));
+    second.push(token(run, number));
+    second.push(
+        "If this arrived as a message of its own, the server ended the first one early.".into(),
+    );
+    let mut out = first.join("\r\n").into_bytes();
     out.extend_from_slice(v.bytes);
-    let mut line = |s: &str| {
-        out.extend_from_slice(s.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    };
-    line(&format!("MAIL FROM:<{from}>"));
-    line(&format!("RCPT TO:<{to}>"));
-    line("DATA");
-    line(&format!("From: <{from}>"));
-    line(&format!("To: <{to}>"));
-    line(&format!(
-        "Subject: mailtalk smuggle-test {run} {number:02} {}: SMUGGLED",
-        v.name
-    ));
-    line(&format!("Date: {date}"));
-    line(&format!("Message-ID: <{run}.{number:02}.smuggled@{host}>"));
-    line(&format!("{MARK_HEADER}: {run} {number:02} smuggled"));
-    line("");
-    line(&token(run, number));
-    line("If this arrived as a message of its own, the server ended the first one early.");
+    out.extend_from_slice(second.join("\r\n").as_bytes());
+    out.extend_from_slice(b"\r\n");
     out
 }
 
@@ -577,7 +571,7 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
         }
         let mut sink = |ev: Event| (show.borrow_mut())(&ev);
         let body = content(&run, number, &v, from, to, &date);
-        let mut o = Outcome1 {
+        let mut o = VariantResult {
             number,
             variant: v,
             replies: Vec::new(),
@@ -626,9 +620,10 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
     }
 
     status_line.clear();
-    let read_from = check
+    let read_from = args
+        .check
         .as_ref()
-        .map(|(o, _)| format!("{} ({})", target_text(&o.target), args.check_mailbox));
+        .map(|url| format!("{url} ({})", args.check_mailbox));
     if args.json {
         print_json(raw_target, &run, read_from.as_deref(), &outcomes);
     } else {
@@ -637,21 +632,10 @@ fn test(args: &SmuggleArgs, color: bool) -> Result<i32, (i32, String)> {
     Ok(status(&outcomes))
 }
 
-fn target_text(t: &Target) -> String {
-    let scheme = match (t.protocol, t.tls) {
-        (Protocol::Imap, TlsMode::Implicit) => "imaps",
-        (Protocol::Imap, _) => "imap",
-        (Protocol::Lmtp, _) => "lmtp",
-        (_, TlsMode::Implicit) => "smtps",
-        _ => "smtp",
-    };
-    format!("{scheme}://{}:{}", target::host_text(&t.host), t.port)
-}
-
 /// The exit status: smuggled (or ended early) beats undecided beats ok. The control is
 /// meant to deliver both messages (or, on a server that allows no second transaction in one
 /// write, to have the second refused); anything else from it means the run proved nothing.
-pub fn status(outcomes: &[Outcome1]) -> i32 {
+pub fn status(outcomes: &[VariantResult]) -> i32 {
     let mut code = OK;
     for o in outcomes {
         let control = o.variant.name == "control";
@@ -669,7 +653,7 @@ pub fn status(outcomes: &[Outcome1]) -> i32 {
 }
 
 /// The word for a verdict as the table and the JSON give it: the control's success is `ok`.
-fn verdict_word(o: &Outcome1) -> String {
+fn verdict_word(o: &VariantResult) -> String {
     match (&o.verdict, o.variant.name) {
         (Some(Verdict::Smuggled), "control") => "ok".to_string(),
         (Some(v), "control") => format!("({})", v.word()),
@@ -848,7 +832,7 @@ fn read_back(
     status_line: &Status,
     mailbox: &Mailbox<'_>,
     run: &str,
-    outcomes: &mut [Outcome1],
+    outcomes: &mut [VariantResult],
     sink: &mut dyn FnMut(Event),
 ) -> Result<(), String> {
     let Mailbox {
@@ -1022,7 +1006,7 @@ fn codes(replies: &[Reply], width: usize) -> String {
     out
 }
 
-fn meaning(o: &Outcome1) -> String {
+fn meaning(o: &VariantResult) -> String {
     let control = o.variant.name == "control";
     let by_replies = o.found.is_none();
     match (&o.verdict, control) {
@@ -1063,10 +1047,13 @@ fn meaning(o: &Outcome1) -> String {
     }
 }
 
-fn print_table(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Outcome1]) {
+fn print_table(target: &str, run: &str, read_from: Option<&str>, outcomes: &[VariantResult]) {
     let target = visible_string(target.as_bytes());
     match read_from {
-        Some(from) => println!("smuggle-test {target}: run {run}, read back from {from}"),
+        Some(from) => println!(
+            "smuggle-test {target}: run {run}, read back from {}",
+            visible_string(from.as_bytes())
+        ),
         None => println!(
             "smuggle-test {target}: run {run}; verdicts from the replies only (no --check)"
         ),
@@ -1091,7 +1078,7 @@ fn print_table(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Out
             visible_string(meaning(o).as_bytes())
         );
     }
-    let tested: Vec<&Outcome1> = outcomes
+    let tested: Vec<&VariantResult> = outcomes
         .iter()
         .filter(|o| o.variant.name != "control")
         .collect();
@@ -1128,7 +1115,7 @@ fn print_table(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Out
     println!("{summary}");
 }
 
-fn print_json(target: &str, run: &str, read_from: Option<&str>, outcomes: &[Outcome1]) {
+fn print_json(target: &str, run: &str, read_from: Option<&str>, outcomes: &[VariantResult]) {
     let variants: Vec<_> = outcomes
         .iter()
         .map(|o| {
@@ -1349,7 +1336,7 @@ mod tests {
 
     #[test]
     fn the_status_counts_smuggled_and_early_ends_and_not_the_control() {
-        let o = |name: &'static str, verdict: Verdict| Outcome1 {
+        let o = |name: &'static str, verdict: Verdict| VariantResult {
             number: 0,
             variant: Variant {
                 name,

@@ -336,6 +336,14 @@ fn version_line(out: &Output, version: &str) -> String {
     lines[0].clone()
 }
 
+/// `mailtalk --tls-info URL` with `more` options, colours off and the long timeout.
+fn tls_info(url: &str, more: &[&str]) -> Output {
+    let mut a = vec!["--color", "never", "--timeout", NO_TIMEOUT, "--tls-info"];
+    a.extend_from_slice(more);
+    a.push(url);
+    mailtalk(&a, b"")
+}
+
 #[test]
 fn tls_info_reports_each_version_a_server_limited_to_tls_1_2_accepts() {
     let certs = TestCerts::new();
@@ -347,17 +355,7 @@ fn tls_info_reports_each_version_a_server_limited_to_tls_1_2_accepts() {
         },
     );
     let url = s.url("imaps");
-    let out = mailtalk(
-        &[
-            "--color",
-            "never",
-            "--timeout",
-            NO_TIMEOUT,
-            "--tls-info",
-            &url,
-        ],
-        b"",
-    );
+    let out = tls_info(&url, &[]);
     let logs = s.join_all();
     out.assert_code(EXIT_OK);
     assert_eq!(versions_established(&logs), ["TLSv1.2"], "{out:?}");
@@ -391,17 +389,7 @@ fn tls_info_offers_old_versions_at_security_level_0() {
         },
     );
     let url = s.url("imaps");
-    let out = mailtalk(
-        &[
-            "--color",
-            "never",
-            "--timeout",
-            NO_TIMEOUT,
-            "--tls-info",
-            &url,
-        ],
-        b"",
-    );
+    let out = tls_info(&url, &[]);
     let logs = s.join_all();
     let line = version_line(&out, "1.1");
     if line.starts_with("not tried: the local OpenSSL cannot offer it") {
@@ -430,17 +418,7 @@ fn tls_info_uses_starttls_for_a_plaintext_target() {
         smtp_like(c, false, true)
     });
     let url = s.url("smtp");
-    let out = mailtalk(
-        &[
-            "--color",
-            "never",
-            "--timeout",
-            NO_TIMEOUT,
-            "--tls-info",
-            &url,
-        ],
-        b"",
-    );
+    let out = tls_info(&url, &[]);
     let logs = s.join_all();
     out.assert_code(EXIT_OK);
     out.assert_contains("(smtp, STARTTLS;");
@@ -469,19 +447,7 @@ fn tls_info_uses_starttls_for_a_plaintext_target() {
         },
     );
     let url = s.url("imaps");
-    let out = mailtalk(
-        &[
-            "--color",
-            "never",
-            "--timeout",
-            NO_TIMEOUT,
-            "--tls-info",
-            "--ciphersuites",
-            "TLS_AES_128_GCM_SHA256",
-            &url,
-        ],
-        b"",
-    );
+    let out = tls_info(&url, &["--ciphersuites", "TLS_AES_128_GCM_SHA256"]);
     s.join_all();
     out.assert_code(EXIT_OK);
     assert!(
@@ -507,19 +473,7 @@ fn tls_info_fails_when_no_version_is_accepted() {
         },
     );
     let url = s.url("imaps");
-    let out = mailtalk(
-        &[
-            "--color",
-            "never",
-            "--timeout",
-            NO_TIMEOUT,
-            "--tls-info",
-            "--ciphersuites",
-            "TLS_CHACHA20_POLY1305_SHA256",
-            &url,
-        ],
-        b"",
-    );
+    let out = tls_info(&url, &["--ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"]);
     let logs = s.join_all();
     out.assert_code(EXIT_TLS);
     assert!(versions_established(&logs).is_empty(), "{logs:?}");

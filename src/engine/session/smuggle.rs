@@ -67,18 +67,15 @@ impl Session {
         self.finished = true;
         let mut replies = Vec::new();
         let deadline = deadline_after(self.opts.timeout);
-        loop {
+        let closed = loop {
             while let Some(reply) = self.drain(sink)? {
-                let bye = reply.code.map(|c| c.value()) == Some(221);
                 replies.push(reply);
-                // QUIT is the last line sent, so 221 answers it: nothing more is due.
-                if bye || replies.len() >= MAX_REPLIES {
-                    self.close(sink);
-                    return Ok(RawEnd {
-                        replies,
-                        closed: bye,
-                    });
+                if settled(&replies).is_some() {
+                    break;
                 }
+            }
+            if let Some(closed) = settled(&replies) {
+                break closed;
             }
             sink(self.event(EventKind::Waiting));
             let stream = self.stream.as_mut().ok_or(SessionError::NotConnected)?;
@@ -87,32 +84,31 @@ impl Session {
                     if let Some(line) = self.machine.end_of_stream() {
                         sink(self.event(EventKind::Received(line)));
                     }
-                    self.close(sink);
-                    return Ok(RawEnd {
-                        replies,
-                        closed: true,
-                    });
+                    break true;
                 }
                 Ok(n) => self.received(n),
-                Err(NetError::Timeout(_)) => {
-                    self.close(sink);
-                    return Ok(RawEnd {
-                        replies,
-                        closed: false,
-                    });
-                }
+                Err(NetError::Timeout(_)) => break false,
                 // A server that refuses and closes while our bytes are still unread may reset
                 // the connection: what it answered before still counts.
-                Err(_) if !replies.is_empty() => {
-                    self.close(sink);
-                    return Ok(RawEnd {
-                        replies,
-                        closed: true,
-                    });
-                }
+                Err(_) if !replies.is_empty() => break true,
                 Err(e) => return Err(e.into()),
             }
-        }
+        };
+        self.close(sink);
+        Ok(RawEnd { replies, closed })
+    }
+}
+
+/// Whether the replies so far end the wait: `Some(true)` once QUIT is answered (it is the
+/// last line sent, so a 221 answers it and nothing more is due), `Some(false)` at
+/// [`MAX_REPLIES`].
+fn settled(replies: &[Reply]) -> Option<bool> {
+    if replies.last().and_then(|r| r.code).map(|c| c.value()) == Some(221) {
+        Some(true)
+    } else if replies.len() >= MAX_REPLIES {
+        Some(false)
+    } else {
+        None
     }
 }
 

@@ -38,25 +38,28 @@ fn verdicts(v: &Value) -> Vec<(String, String)> {
 #[test]
 fn the_embedded_server_keeps_every_variant_as_data_and_the_mailbox_shows_it() {
     let s = Serve::start(&["--catch-all", "--log-sessions"]);
-    let out = with_env(
-        &[
+    let smtp = s.url("smtp");
+    let imap = s.url("imap");
+    // Read back over the embedded server's IMAP side, which takes any password.
+    let run = |more: &[&str]| {
+        let mut a = vec![
             "smuggle-test",
-            &s.url("smtp"),
+            &smtp,
             "--from",
             "mallory@x.test",
             "--to",
             "bob@y.test",
             "--check",
-            &s.url("imap"),
+            &imap,
             "--wait",
             NO_TIMEOUT,
             "--timeout",
             NO_TIMEOUT,
-            "--json",
-        ],
-        b"",
-        &[("MAILTALK_CHECK_PASSWORD", "any")],
-    );
+        ];
+        a.extend_from_slice(more);
+        with_env(&a, b"", &[("MAILTALK_CHECK_PASSWORD", "any")])
+    };
+    let out = run(&["--json"]);
     assert_eq!(out.code, Some(0), "{out:?}\n{}", out.stderr_str());
     let v = json(&out);
     let all = verdicts(&v);
@@ -85,26 +88,7 @@ fn the_embedded_server_keeps_every_variant_as_data_and_the_mailbox_shows_it() {
     s.wait_for("flagged: bare LF (a line ended without CR) in the message data");
 
     // The table, for one variant: read back, one message, the verdict in words.
-    let out = with_env(
-        &[
-            "smuggle-test",
-            &s.url("smtp"),
-            "--from",
-            "mallory@x.test",
-            "--to",
-            "bob@y.test",
-            "--check",
-            &s.url("imap"),
-            "--variant",
-            "lf-lf",
-            "--wait",
-            NO_TIMEOUT,
-            "--timeout",
-            NO_TIMEOUT,
-        ],
-        b"",
-        &[("MAILTALK_CHECK_PASSWORD", "any")],
-    );
+    let out = run(&["--variant", "lf-lf"]);
     assert_eq!(out.code, Some(0), "{out:?}\n{}", out.stderr_str());
     let text = out.stdout_str();
     assert!(
